@@ -1,0 +1,50 @@
+"""The ``naeq`` command line. Every verb has ``--help``; exit codes: 0 ok, 1 bad input, 2 usage, 3 internal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naeq.settings")
+    import django
+
+    django.setup()
+
+
+class NaeqGroup(click.Group):
+    """Renders application errors as precise messages with exit code 1 instead of tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from naeq.core.errors import ApplicationError
+
+        try:
+            return super().invoke(ctx)
+        except ApplicationError as exc:
+            click.echo(f"error [{exc.code}]: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=NaeqGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="naeq")
+def main() -> None:
+    """naeq: run an education quality monitoring cycle end to end."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (DATABASE_URL, default an SQLite file in ./var)."""
+    django_setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+
+
+if __name__ == "__main__":
+    main()
