@@ -46,5 +46,17 @@ def migrate() -> None:
     call_command("migrate", interactive=False, verbosity=1)
 
 
+def _register() -> None:
+    # Verb modules import only click at module level, so `naeq --help` stays fast; Django is set up inside
+    # each verb that needs it.
+    from naeq.cycles.cli import cycle
+    from naeq.registry.cli import synth
+
+    main.add_command(cycle)
+    main.add_command(synth)
+
+
+_register()
+
 if __name__ == "__main__":
     main()
