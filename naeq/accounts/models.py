@@ -24,7 +24,7 @@ class User(AbstractUser):
                                on_delete=models.PROTECT, related_name="users")
     school = models.ForeignKey("registry.School", verbose_name=_("所属学校"), null=True, blank=True,
                                on_delete=models.PROTECT, related_name="users")
-    # Denormalised materialised path of the anchor ("11/1101/110101/" or a school's county path), so that the
+    # Denormalised materialised path of the anchor ("110000/110100/110101/" or a school's county path), so that the
     # jurisdiction test is one string comparison and user lists filter with one indexed prefix query.
     scope_path = models.CharField(max_length=64, blank=True, db_index=True)
 

@@ -1,8 +1,8 @@
 """The administrative hierarchy and the school registry.
 
 National centre (implicit root) → province (新疆生产建设兵团 counts as one) → city → county → school.
-Every region and school carries a materialised ``path`` of division codes ("65/", "65/6501/", "65/6501/650102/"),
-so a subtree is one indexed prefix query (``path LIKE '65/6501/%'``), never a Python walk.
+Every region and school carries a materialised ``path`` of division codes ("650000/", "650000/650100/", "650000/650100/650102/"),
+so a subtree is one indexed prefix query (``path LIKE '650000/650100/%'``), never a Python walk.
 """
 
 from __future__ import annotations
