@@ -49,11 +49,11 @@ def migrate() -> None:
 def _register() -> None:
     # Verb modules import only click at module level, so `naeq --help` stays fast; Django is set up inside
     # each verb that needs it.
-    from naeq.ops import audit, user
     from naeq.cycles.cli import cycle
+    from naeq.ops import audit, demo, user
     from naeq.registry.cli import synth
 
-    for verb in (cycle, synth, user, audit):
+    for verb in (demo, cycle, synth, user, audit):
         main.add_command(verb)
 
 

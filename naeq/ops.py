@@ -79,3 +79,114 @@ def audit_verify_cmd() -> None:
         return
     click.echo(f"audit chain BROKEN at event {report.first_bad_id}: {report.reason}", err=True)
     sys.exit(1)
+
+
+# --------------------------------------------------------------------------------------------------- demo
+
+DEMO_PREFIX = "demo_"
+
+
+def _demo_anchors() -> dict[str, object]:
+    """Pick where each demo account stands: the first province, city and county of the world, and a school in
+    that county that teaches both tested grades (so every school role has something to see)."""
+    from django.db.models import Count
+
+    from naeq.registry.models import Region, RegionLevel, School
+
+    province = Region.objects.filter(level=RegionLevel.PROVINCE).order_by("code").first()
+    if province is None:
+        raise click.ClickException("the database has no regions: run `naeq synth` first")
+    city = Region.objects.filter(level=RegionLevel.CITY, path__startswith=province.path).order_by("code").first()
+    county_qs = Region.objects.filter(level=RegionLevel.COUNTY, path__startswith=(city or province).path)
+    county = (county_qs.annotate(n=Count("schools")).filter(n__gt=0).order_by("code").first())
+    if county is None:
+        raise click.ClickException("the synthetic world has no county with schools")
+    school = (School.objects.filter(county=county, g4_enrollment__gt=0, g8_enrollment__gt=0)
+              .order_by("-g8_enrollment", "code").first()
+              or School.objects.filter(county=county).order_by("code").first())
+    return {"province": province, "city": city or province, "county": county, "school": school}
+
+
+def demo_accounts(*, password_factory: object = None) -> list[tuple[str, str, str, str]]:
+    """Create (or reset) one demo login per role. Returns rows (role label, username, password, where)."""
+    import secrets
+
+    from django.db import transaction
+
+    from naeq.accounts.models import User
+    from naeq.accounts.roles import ROLE_LEVEL, Level, Role
+    from naeq.accounts.services import user_create
+    from naeq.core.audit import audit_record
+
+    anchors = _demo_anchors()
+    rows = []
+    with transaction.atomic():
+        for role in Role:
+            level = ROLE_LEVEL[role]
+            username = f"{DEMO_PREFIX}{role.value}"
+            password = secrets.token_urlsafe(9)
+            region = school = None
+            if level == Level.SCHOOL:
+                school = anchors["school"]
+            elif level != Level.NATION:
+                region = anchors[str(level)]
+            where = str(school or region or "全国")
+            existing = User.objects.filter(username=username).first()
+            if existing is None:
+                user_create(actor=None, username=username, password=password, role=role, region=region,
+                            school=school, display_name=f"演示{role.label}")
+            else:
+                existing.set_password(password)
+                existing.save(update_fields=["password"])
+                audit_record(actor=None, action="accounts.user.password_reset", object_type="user",
+                             object_id=existing.pk, after={"username": username, "reason": "demo"})
+            rows.append((str(role.label), username, password, where))
+    return rows
+
+
+@click.command()
+@click.option("--scale", type=click.Choice(["county", "city", "province"]), default="province",
+              show_default=True, help="Size of the synthetic world generated on first run.")
+@click.option("--seed", type=int, default=2024, show_default=True, help="Seed of the synthetic world.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Set everything up and print the logins, but do not serve.")
+@click.pass_context
+def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_serve: bool) -> None:
+    """Run every stage that exists so far on the embedded default and serve the UI.
+
+    Creates the database (SQLite in ./var unless DATABASE_URL says otherwise), generates a synthetic province
+    (only on first run; the world is kept), loads the shipped cycle configurations, prints one demo login per
+    role (passwords are new on every run) and serves the UI on http://HOST:PORT/.
+    """
+    os.environ.setdefault("NAEQ_DEBUG", "1")
+    _setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from naeq.cycles.services import load_shipped_cycles
+    from naeq.registry.cli import synth
+    from naeq.registry.models import Region
+
+    click.echo("» database schema", err=True)
+    call_command("migrate", interactive=False, verbosity=0)
+    if Region.objects.exists():
+        click.echo("» synthetic world: already there, kept (delete the data directory for a new one)", err=True)
+    else:
+        click.echo(f"» synthetic world: {scale}, seed {seed}", err=True)
+        ctx.invoke(synth, scale=scale, seed=seed)
+    click.echo("» cycle configurations", err=True)
+    for c in load_shipped_cycles():
+        click.echo(f"  {c.year} {c.name}", err=True)
+    rows = demo_accounts()
+    logins = settings.DATA_DIR / "demo-logins.txt"
+    width = max(len(r[1]) for r in rows)
+    lines = [f"{u.ljust(width)}  {p}  {label} · {where}" for label, u, p, where in rows]
+    logins.write_text("\n".join(lines) + "\n")
+    logins.chmod(0o600)
+    click.echo(f"\nDemo logins (also in {logins}):")
+    click.echo("\n".join("  " + line for line in lines))
+    if no_serve:
+        return
+    click.echo(f"\nServing http://{host}:{port}/  (Ctrl-C stops)\n")
+    call_command("runserver", f"{host}:{port}", use_reloader=False, use_threading=True)

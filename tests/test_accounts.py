@@ -39,7 +39,7 @@ def test_chinese_is_default_and_english_available() -> None:
 
 def test_every_role_has_a_level_and_a_kind() -> None:
     assert set(ROLE_LEVEL) == set(Role.values)
-    assert STAFF_ROLES | TEST_TAKER_ROLES == set(Role.values)
+    assert set(Role.values) == STAFF_ROLES | TEST_TAKER_ROLES
     assert not STAFF_ROLES & TEST_TAKER_ROLES
 
 

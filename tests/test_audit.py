@@ -77,7 +77,7 @@ def test_verify_detects_an_altered_event(db: None) -> None:
 def test_verify_detects_a_removed_event(db: None) -> None:
     for i in range(3):
         audit_record(actor=None, action="t.step", object_type="x", object_id=i)
-    first, middle, last = AuditEvent.objects.order_by("id")
+    _first, middle, last = AuditEvent.objects.order_by("id")
     _drop_triggers()
     with connection.cursor() as cur:
         cur.execute("DELETE FROM core_auditevent WHERE id = %s", [middle.id])
