@@ -9,7 +9,7 @@ Environment variables (all optional):
 ``REDIS_URL``
     Cache, rate-limit store and Celery broker. Without it jobs run in-process and the cache is local memory.
 ``NAEQ_SECRET_KEY``
-    Required when ``NAEQ_DEBUG`` is off; in debug a key is generated once and kept in the data dir.
+    Django secret key. When unset, a random key is generated once and kept (mode 0600) in the data dir.
 ``NAEQ_DEBUG``
     ``1`` for development (the demo sets it). Default off.
 ``NAEQ_ALLOWED_HOSTS``

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +13,38 @@ def _fast_password_hashing(settings: Any) -> None:
     """Argon2 is deliberately slow; the suite creates hundreds of accounts. Production hashing is asserted in
     tests/test_accounts.py against the real settings."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Keep the audit log's append-only triggers in place for every database test.
+
+    Transactional tests (live server, CLI in a subprocess) end with Django emptying every table, which the
+    triggers rightly refuse; so for those tests only the triggers are lifted after the test body, before that
+    flush, and every database test re-installs them first."""
+    names = set(request.fixturenames)
+    if not names & {"db", "transactional_db", "live_server", "django_db_setup"} and not request.node.get_closest_marker(
+        "django_db"
+    ):
+        yield
+        return
+    from django.db import connection
+
+    from naeq.core.triggers import install_audit_triggers, remove_audit_triggers
+
+    request.getfixturevalue("django_db_setup")
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in names or "live_server" in names or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    else:
+        request.getfixturevalue("db")
+    install_audit_triggers(connection)
+    yield
+    if transactional:
+        remove_audit_triggers(connection)
 
 
 @pytest.fixture
