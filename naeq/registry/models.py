@@ -1,8 +1,9 @@
 """The administrative hierarchy and the school registry.
 
 National centre (implicit root) → province (新疆生产建设兵团 counts as one) → city → county → school.
-Every region and school carries a materialised ``path`` of division codes ("650000/", "650000/650100/", "650000/650100/650102/"),
-so a subtree is one indexed prefix query (``path LIKE '650000/650100/%'``), never a Python walk.
+Every region and school carries a materialised ``path`` of division codes
+("650000/", "650000/650100/", "650000/650100/650102/"), so a subtree is one indexed prefix query
+(``path LIKE '650000/650100/%'``), never a Python walk.
 """
 
 from __future__ import annotations
@@ -168,6 +169,9 @@ class Student(models.Model):
             models.UniqueConstraint(fields=["school", "grade", "class_no", "seq"], name="student_unique_seat"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.grade}-{self.class_no}-{self.seq}"
+
 
 class TeacherRole(models.TextChoices):
     HEAD_TEACHER = "head_teacher", _("班主任")
@@ -187,6 +191,9 @@ class Teacher(models.Model):
         verbose_name = _("教师")
         verbose_name_plural = _("教师")
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class Principal(models.Model):
     school = models.OneToOneField(School, on_delete=models.CASCADE, related_name="principal")
@@ -196,3 +203,6 @@ class Principal(models.Model):
     class Meta:
         verbose_name = _("校长")
         verbose_name_plural = _("校长")
+
+    def __str__(self) -> str:
+        return self.name
