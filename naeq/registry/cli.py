@@ -1,11 +1,130 @@
-"""``naeq synth``: generate a synthetic world."""
+"""``naeq synth``: generate a synthetic world into the database and/or files."""
 
 from __future__ import annotations
 
+import os
+import time
+from typing import Any
+
 import click
+
+SCALES = ("county", "city", "province", "national")
+
+
+def _django_setup() -> None:
+    # naeq.cli (a higher layer) has the same helper; the registry must not import it.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naeq.settings")
+    import django
+
+    django.setup()
+
+
+class _Bars:
+    """One tqdm bar per phase on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(phase)
+        if bar is None:
+            self.close()  # one phase at a time
+            unit = {"registry": " steps", "rosters": " schools", "files": " files"}.get(phase, " rows")
+            bar = self.bars[phase] = tqdm(total=total, desc=f"{phase:>10}", unit=unit, unit_scale=True, leave=True,
+                                          dynamic_ncols=True)
+        bar.update(done)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
 
 
 @click.command()
-def synth() -> None:
-    """Generate a deterministic synthetic world (regions, schools, rosters)."""
-    raise click.ClickException("not implemented yet")
+@click.option("--scale", type=click.Choice(SCALES), default="province", show_default=True,
+              help="county ≈ 100 schools; city ≈ 8–12 counties; province ≈ 40 counties, 2,500 schools; national ≈ "
+                   "2,850 counties, 230,000 schools.")
+@click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Same seed, same world, bit for bit.")
+@click.option("--rosters", "rosters_mode", type=click.Choice(("auto", "all", "none")), default="auto",
+              show_default=True, help="Students, teachers and principals: auto = all below national scale, none at "
+                                      "national scale (registry only; see docs/synth.md).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, writable=True), default=None,
+              help="Also write the tables to this directory.")
+@click.option("--format", "fmt", type=click.Choice(("parquet", "csv")), default="parquet", show_default=True,
+              help="File format for --out.")
+@click.option("--no-db", is_flag=True, help="Do not write to the database (use with --out).")
+@click.option("--replace", is_flag=True, help="Delete the registry's current regions, schools and rosters first.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def synth(scale: str, seed: int, rosters_mode: str, out_dir: str | None, fmt: str, no_db: bool, replace: bool,
+          quiet: bool) -> None:
+    """Generate a deterministic synthetic world (regions, schools, rosters).
+
+    Writes to the database (DATABASE_URL; refuses if it already has regions, unless --replace) and, with --out,
+    to CSV or Parquet files whose columns are documented in docs/synth.md.
+    """
+    from naeq.engines.errors import EngineError
+    from naeq.engines.synth import generate_registry, generate_rosters, rosters_default
+
+    if no_db and not out_dir:
+        raise click.UsageError("--no-db writes nothing without --out DIR")
+    started = time.perf_counter()
+    bars = _Bars(enabled=not quiet)
+    if not no_db:
+        _django_setup()
+        from django.db.utils import OperationalError, ProgrammingError
+
+        from naeq.registry.synth_load import synth_world_check
+
+        try:
+            synth_world_check(replace=replace)  # fail before generating anything
+        except (OperationalError, ProgrammingError) as exc:
+            raise click.ClickException(f"the database is not ready ({exc}); run `naeq migrate` first") from exc
+
+    try:
+        from naeq.engines.synth import Rosters, World
+
+        bars("registry", 0, 1)
+        regions, schools = generate_registry(scale, seed)
+        bars("registry", 1, 1)
+        with_rosters = rosters_default(scale) if rosters_mode == "auto" else rosters_mode == "all"
+        rosters: Rosters | None = None
+        if with_rosters:
+            n = len(schools["code"])
+            rosters = generate_rosters(seed, schools, progress=lambda k: bars("rosters", k, n))
+        world = World(scale=scale, seed=seed, regions=regions, schools=schools, rosters=rosters)
+    except EngineError as exc:
+        from naeq.core.errors import InvalidInput
+
+        bars.close()
+        raise InvalidInput(exc.message, code=exc.code) from exc
+    generated = time.perf_counter()
+
+    if out_dir:
+        from naeq.registry.synth_load import world_write_files
+
+        world_write_files(world, out_dir, fmt=fmt, progress=bars)
+    if not no_db:
+        from naeq.registry.synth_load import synth_world_load
+
+        try:
+            synth_world_load(world=world, replace=replace, progress=bars)
+        finally:
+            bars.close()
+    bars.close()
+    finished = time.perf_counter()
+
+    counts = world.counts()
+    where = [] if no_db else ["database"]
+    if out_dir:
+        where.append(f"{out_dir} ({fmt})")
+    click.echo(f"synthetic world: scale {scale}, seed {seed}, rosters {'yes' if with_rosters else 'no'} → "
+               f"{' + '.join(where)}")
+    for key in ("provinces", "cities", "counties", "schools", "students", "teachers", "principals"):
+        click.echo(f"  {key:<11}{counts[key]:>12,}")
+    click.echo(f"  generated in {generated - started:.1f} s, written in {finished - generated:.1f} s")
