@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "naeq.accounts",
     "naeq.registry",
     "naeq.cycles",
+    "naeq.sampling",
     "naeq.web",
 ]
 
