@@ -23,3 +23,19 @@ class ApplicationErrorMiddleware:
         if request.path.startswith("/api/"):
             return JsonResponse({"error": exception.as_dict()}, status=exception.status)
         return render(request, "web/error.html", {"error": exception}, status=exception.status)
+
+
+class ChineseByDefaultMiddleware:
+    """naeq's UI is Chinese unless the user chose English with the language switch (Django's language cookie).
+
+    Django's ``LocaleMiddleware`` would otherwise follow the browser's ``Accept-Language``, so a browser set up in
+    English would show English to a county officer who never asked for it. Placed before ``LocaleMiddleware``,
+    this drops the header; the cookie written by ``/i18n/setlang/`` still decides.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

@@ -136,6 +136,16 @@ def test_english_switch(client: Client, world: World, cycle: Any) -> None:
     assert "首页" in client.get("/").content.decode()
 
 
+def test_chinese_even_when_the_browser_asks_for_english(client: Client, world: World, cycle: Any) -> None:
+    """Chinese by default: a browser sending Accept-Language: en still gets Chinese until the user switches."""
+    client.force_login(world.users["county_liaison@A"])
+    page = client.get("/schools/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in page and "首页" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/schools/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert '<html lang="en">' in page and "Home" in page
+
+
 def test_mailing_edit_is_audited_with_before_and_after(client: Client, world: World) -> None:
     county = world.regions["A1a"]
     client.force_login(world.users["county_liaison@A"])
