@@ -158,7 +158,7 @@ def assign_booklets(group: NDArray[np.int64], n_booklets: int, *, rng: np.random
     start = int(rng.integers(n_booklets))
     uniq, inverse = np.unique(g, return_inverse=True)
     group_rank = rng.permutation(uniq.shape[0])[inverse]  # random order of the groups
-    within = rng.random(size=n)  # random order inside each group
+    within = rng.permutation(n)  # random order inside each group
     order = np.lexsort((within, group_rank))
     out[order] = (start + np.arange(n, dtype=np.int64)) % n_booklets + 1
     return out
