@@ -52,8 +52,9 @@ def _register() -> None:
     from naeq.cycles.cli import cycle
     from naeq.ops import audit, demo, user
     from naeq.registry.cli import synth
+    from naeq.sampling.cli import sample
 
-    for verb in (demo, cycle, synth, user, audit):
+    for verb in (demo, cycle, synth, sample, user, audit):
         main.add_command(verb)
 
 
