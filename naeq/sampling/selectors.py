@@ -1,0 +1,171 @@
+"""Reads of the sample, scoped by :mod:`naeq.sampling.access`.
+
+Every list is one or two queries whatever its length (``select_related`` and grouped aggregates), so the county
+progress table for 340 counties costs the same as for one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from naeq.core.errors import InvalidInput, NotFound
+from naeq.cycles.models import Cycle
+from naeq.cycles.selectors import cycle_current
+from naeq.registry.models import Student
+from naeq.sampling.access import (
+    require_national,
+    require_region_reader,
+    sampled_counties_visible,
+    sampled_schools_visible,
+    sampled_students_visible,
+)
+from naeq.sampling.models import (
+    RunStatus,
+    SampledCounty,
+    SampledSchool,
+    SampledStudent,
+    SampleRun,
+    SchoolParticipation,
+    SchoolRole,
+    Stage,
+    StudentStatus,
+)
+
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.DONE)
+
+
+def cycle_for(year: int | None) -> Cycle:
+    """The cycle of ``year``, or the current cycle when no year is given."""
+    cycle = Cycle.objects.filter(year=year).first() if year is not None else cycle_current()
+    if cycle is None:
+        if year is None:
+            raise InvalidInput(_("尚未设置当前监测周期。"), code="no_cycle")
+        raise InvalidInput(_("没有%(year)s年的监测周期。") % {"year": year}, code="no_cycle")
+    return cycle
+
+
+def active_run(cycle: Cycle, stage: str) -> SampleRun | None:
+    return SampleRun.objects.filter(cycle=cycle, stage=stage, school__isnull=True, status__in=ACTIVE).first()
+
+
+def run_list(*, actor: Any, year: int | None = None) -> QuerySet[SampleRun]:
+    """Every run of the cycle (national staff only), newest first."""
+    require_national(actor=actor)
+    cycle = cycle_for(year)
+    return (SampleRun.objects.filter(cycle=cycle).select_related("created_by", "school", "cycle")
+            .order_by("-created_at", "-id"))
+
+
+def run_get(*, actor: Any, run_id: int) -> SampleRun:
+    require_national(actor=actor)
+    run = SampleRun.objects.filter(pk=run_id).select_related("created_by", "cycle", "school").first()
+    if run is None:
+        raise NotFound(_("没有找到该抽样记录。"))
+    return run
+
+
+def _schools_of_cycle(actor: Any, cycle: Cycle) -> QuerySet[SampledSchool]:
+    return sampled_schools_visible(actor=actor).filter(run__cycle=cycle, run__status=RunStatus.DONE)
+
+
+@dataclass(frozen=True)
+class CountyProgress:
+    county: SampledCounty
+    sampled: int  # schools drawn (role sampled), school × grade
+    activated: int  # sampled schools and replacements called in
+    participating: int
+    refused: int
+    rosters: int  # activated schools with a roster for the grade
+    students_drawn: int
+    reported: int  # schools whose every sampled student has a test-taker status
+
+
+def county_progress(*, actor: Any, year: int | None = None) -> list[CountyProgress]:
+    """One row per sampled county in the actor's jurisdiction: two queries in all."""
+    require_region_reader(actor=actor)
+    cycle = cycle_for(year)
+    counties = list(sampled_counties_visible(actor=actor)
+                    .filter(run__cycle=cycle, run__status=RunStatus.DONE).select_related("county")
+                    .order_by("county__code"))
+    has_roster = Exists(Student.objects.filter(school_id=OuterRef("school_id"), grade=OuterRef("grade")))
+    drawn = Exists(SampledStudent.objects.filter(sampled_school_id=OuterRef("pk")))
+    pending = Exists(SampledStudent.objects.filter(sampled_school_id=OuterRef("pk"),
+                                                   status=StudentStatus.PENDING))
+    active = ~Q(participation__in=[SchoolParticipation.RESERVE, SchoolParticipation.REFUSED])
+    rows = (_schools_of_cycle(actor, cycle)
+            .annotate(has_roster=has_roster, drawn=drawn, pending=pending)
+            .values("county_id")
+            .annotate(sampled=Count("id", filter=Q(role=SchoolRole.SAMPLED)),
+                      activated=Count("id", filter=~Q(participation=SchoolParticipation.RESERVE)),
+                      participating=Count("id", filter=Q(participation=SchoolParticipation.PARTICIPATING)),
+                      refused=Count("id", filter=Q(participation=SchoolParticipation.REFUSED)),
+                      rosters=Count("id", filter=active & Q(has_roster=True)),
+                      students_drawn=Count("id", filter=Q(drawn=True)),
+                      reported=Count("id", filter=Q(drawn=True, pending=False)))
+            .order_by())
+    by_county = {r["county_id"]: r for r in rows}
+    zero = {"sampled": 0, "activated": 0, "participating": 0, "refused": 0, "rosters": 0, "students_drawn": 0,
+            "reported": 0}
+    out = []
+    for c in counties:  # one row per sampled county (≤ 340): building the table, not a hot path
+        r = by_county.get(c.county_id, zero)
+        out.append(CountyProgress(county=c, **{k: r[k] for k in zero}))
+    return out
+
+
+@dataclass(frozen=True)
+class CountySample:
+    county: SampledCounty
+    schools: list[SampledSchool]
+
+
+def county_sample(*, actor: Any, code: str, year: int | None = None) -> CountySample:
+    """A sampled county and its sampled and replacement schools (two queries)."""
+    require_region_reader(actor=actor)
+    cycle = cycle_for(year)
+    county = (sampled_counties_visible(actor=actor)
+              .filter(run__cycle=cycle, run__status=RunStatus.DONE, county__code=code)
+              .select_related("county").first())
+    if county is None:
+        raise NotFound(_("没有找到该样本县。"))
+    schools = list(_schools_of_cycle(actor, cycle).filter(county_id=county.county_id)
+                   .select_related("school", "replaces__school").order_by("grade", "sort_pos", "role"))
+    return CountySample(county=county, schools=schools)
+
+
+@dataclass(frozen=True)
+class SchoolSample:
+    school_rows: list[SampledSchool]  # the school's rows (one per grade it was drawn or held in reserve for)
+    students: list[SampledStudent]
+
+    @property
+    def school(self) -> Any:
+        return self.school_rows[0].school
+
+
+def school_sample(*, actor: Any, code: str, year: int | None = None) -> SchoolSample:
+    """A school's sample rows and its sampled students (two queries)."""
+    cycle = cycle_for(year)
+    rows = list(_schools_of_cycle(actor, cycle).filter(school__code=code)
+                .select_related("school", "county", "replaces__school").order_by("grade", "role"))
+    if not rows:
+        raise NotFound(_("没有找到该样本校。"))
+    students = list(sampled_students_visible(actor=actor)
+                    .filter(cycle=cycle, sampled_school__in=[r.pk for r in rows])
+                    .select_related("student").order_by("grade", "seq"))
+    return SchoolSample(school_rows=rows, students=students)
+
+
+def sampled_school_for_write(*, actor: Any, sampled_school_id: int) -> SampledSchool:
+    """A sampled school row of the active school run, if visible to the actor (the write check is the
+    service's)."""
+    row = (sampled_schools_visible(actor=actor).filter(pk=sampled_school_id, run__status=RunStatus.DONE,
+                                                      run__stage=Stage.SCHOOL)
+           .select_related("school", "run", "replaces").first())
+    if row is None:
+        raise NotFound(_("没有找到该样本校。"))
+    return row
