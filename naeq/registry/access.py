@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from naeq.accounts.jurisdiction import Jurisdiction, jurisdiction_of
 from naeq.core.errors import NotFound, PermissionDenied
-from naeq.registry.models import Region, School
+from naeq.registry.models import Region, School, Submission
 
 
 def regions_visible(*, actor: Any) -> QuerySet[Region]:
@@ -71,3 +71,33 @@ def school_access_for_write(*, actor: Any, code: str) -> School:
     j = jurisdiction_of(actor)
     _require_writer(j)
     return school
+
+
+# ------------------------------------------------------------------------------------------------ submissions
+
+
+def submissions_visible(*, actor: Any) -> QuerySet[Submission]:
+    """Review-chain submissions inside the actor's jurisdiction (a school's own, a region's subtree)."""
+    j = jurisdiction_of(actor)
+    if not j.is_staff_role:
+        return Submission.objects.none()
+    if j.school_id is not None:
+        return Submission.objects.filter(school_id=j.school_id)
+    if j.is_national:
+        return Submission.objects.all()
+    return Submission.objects.filter(county__path__startswith=j.path)
+
+
+def submission_access(*, actor: Any, submission_id: int) -> Submission:
+    submission = (submissions_visible(actor=actor).filter(pk=submission_id)
+                  .select_related("county__parent__parent", "school").first())
+    if submission is None:
+        raise NotFound(_("没有找到该提交记录。"))
+    return submission
+
+
+def submission_access_for_action(*, actor: Any, submission_id: int) -> Submission:
+    """A submission the actor may see and act on (403 for read-only accounts)."""
+    submission = submission_access(actor=actor, submission_id=submission_id)
+    _require_writer(jurisdiction_of(actor))
+    return submission

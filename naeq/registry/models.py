@@ -206,3 +206,67 @@ class Principal(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# ------------------------------------------------------------------------------------------------ review chain
+
+
+class SubmissionKind(models.TextChoices):
+    """What a submission carries up the review chain (see :mod:`naeq.registry.review`)."""
+
+    REGISTRY = "registry", _("属地学校信息")
+    ROSTER = "roster", _("样本校名单（学生/教师/校长）")
+    TEST_TAKERS = "test_takers", _("测试生基本信息")
+
+
+class SubmissionStatus(models.TextChoices):
+    DRAFT = "draft", _("未提交")
+    SUBMITTED = "submitted", _("待审核")
+    RETURNED = "returned", _("已退回")
+    APPROVED = "approved", _("已通过")
+    LOCKED = "locked", _("已锁定")
+
+
+class Submission(models.Model):
+    """One unit of uploaded data (a county's registry, a school's rosters, ...) on its way up the review chain.
+
+    ``pending_level`` names the level that must act next: the reviewer while submitted ("county", "province"),
+    "nation" for an approved registry awaiting the lock, "" when the submitter holds it (draft, returned) or the
+    chain has ended.
+    """
+
+    kind = models.CharField(_("类别"), max_length=16, choices=SubmissionKind.choices)
+    year = models.PositiveSmallIntegerField(_("监测年度"))
+    county = models.ForeignKey(Region, verbose_name=_("县（区）"), on_delete=models.PROTECT,
+                               related_name="submissions", limit_choices_to={"level": RegionLevel.COUNTY})
+    school = models.ForeignKey(School, verbose_name=_("学校"), null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="submissions")
+    status = models.CharField(_("状态"), max_length=12, choices=SubmissionStatus.choices,
+                              default=SubmissionStatus.DRAFT)
+    pending_level = models.CharField(_("待处理层级"), max_length=10, blank=True, default="")
+    reason = models.CharField(_("退回原因"), max_length=500, blank=True, default="")
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    updated_by = models.ForeignKey("accounts.User", verbose_name=_("更新人"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("提交")
+        verbose_name_plural = _("提交")
+        ordering = ["kind", "year", "county__code", "school__code"]
+        indexes = [models.Index(fields=["kind", "year", "status"], name="submission_kind_year_status")]
+        constraints = [
+            # NULL school never collides in a plain unique constraint, so county-level kinds get their own.
+            models.UniqueConstraint(fields=["kind", "year", "county"], condition=Q(school__isnull=True),
+                                    name="submission_unique_county_level"),
+            models.UniqueConstraint(fields=["kind", "year", "county", "school"],
+                                    condition=Q(school__isnull=False), name="submission_unique_school_level"),
+            models.CheckConstraint(name="submission_school_by_kind",
+                                   condition=(Q(kind="registry", school__isnull=True)
+                                              | Q(kind__in=["roster", "test_takers"], school__isnull=False))),
+            models.CheckConstraint(name="submission_pending_level",
+                                   condition=Q(pending_level__in=["", "county", "province", "nation"])),
+            models.CheckConstraint(name="submission_year_range", condition=Q(year__gte=2000, year__lte=2100)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.year} {self.school_id or self.county_id}"

@@ -17,14 +17,26 @@ from django.utils.translation import gettext as _
 
 from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.core.errors import InvalidInput
+from naeq.registry import review
 from naeq.registry.access import (
     region_access,
     region_access_for_write,
     regions_visible,
     school_access,
     schools_visible,
+    submissions_visible,
 )
-from naeq.registry.models import Principal, Region, RegionLevel, School, Student, Teacher
+from naeq.registry.models import (
+    Principal,
+    Region,
+    RegionLevel,
+    School,
+    Student,
+    Submission,
+    SubmissionKind,
+    SubmissionStatus,
+    Teacher,
+)
 
 #: Rows per page of school lists (pages and API).
 SCHOOLS_PER_PAGE = 50
@@ -275,3 +287,100 @@ def school_detail(*, actor: Any, code: str) -> SchoolDetail:
     city = county.parent
     province = city.parent if city is not None else None
     return SchoolDetail(school=school, county=county, city=city, province=province, rosters=rosters)
+
+
+# ------------------------------------------------------------------------------------------------ review chain
+
+
+def submission_list(*, actor: Any, kind: str, year: int, status: str | None = None,
+                    pending_level: str | None = None) -> QuerySet[Submission]:
+    """Submissions of a kind and year inside the actor's jurisdiction, optionally of one status (and, for a
+    review queue, waiting at one level)."""
+    qs = submissions_visible(actor=actor).filter(kind=kind, year=year)
+    if status:
+        qs = qs.filter(status=status)
+    if pending_level is not None:
+        qs = qs.filter(pending_level=pending_level)
+    return qs.select_related("county__parent", "school", "updated_by").order_by("county__code", "school__code")
+
+
+def review_queue(*, actor: Any, kind: str, year: int) -> QuerySet[Submission]:
+    """What waits for the actor's own decision: submitted, pending at the actor's level, inside its
+    jurisdiction. Empty for accounts that do not act in review chains."""
+    j = jurisdiction_of(actor)
+    if not review.acts_at(j.role, j.level) or j.level not in review.chain_for(kind).reviewers:
+        return Submission.objects.none()
+    return submission_list(actor=actor, kind=kind, year=year, status=SubmissionStatus.SUBMITTED,
+                           pending_level=j.level)
+
+
+def submission_for(*, actor: Any, kind: str, year: int, county_code: str | None = None,
+                   school_code: str | None = None) -> Submission | None:
+    """The submission for a county (or school) the actor may see, or None if none was started (no write)."""
+    if kind in review.SCHOOL_KINDS:
+        school = school_access(actor=actor, code=school_code or "")
+        return submissions_visible(actor=actor).filter(kind=kind, year=year, school=school).first()
+    county = region_access(actor=actor, code=county_code or "")
+    return submissions_visible(actor=actor).filter(kind=kind, year=year, county=county,
+                                                   school__isnull=True).first()
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    """How far the units (counties for the registry, schools otherwise) under one region have come.
+
+    For the registry a county that never started counts as a draft, so ``total`` is the number of counties."""
+
+    region: Region
+    counts: dict[str, int]  # status -> number
+    total: int
+
+    @property
+    def done(self) -> int:
+        return self.counts.get(SubmissionStatus.APPROVED, 0) + self.counts.get(SubmissionStatus.LOCKED, 0)
+
+    @property
+    def status(self) -> str | None:
+        """For a county row of the registry: its one status."""
+        nonzero = [s for s, n in self.counts.items() if n]
+        return nonzero[0] if self.total == 1 and len(nonzero) == 1 else None
+
+
+COUNTY_PATH_LEN = 3 * SEGMENT
+
+
+def submission_progress(*, actor: Any, kind: str, year: int, region_code: str | None = None) -> list[ProgressRow]:
+    """Rows per region with counts by status: the provinces for the nation, else the counties under the
+    actor's anchor (or under ``region_code``, a region the actor may see). Two grouped queries."""
+    j = jurisdiction_of(actor)
+    if not j.is_staff_role or j.school_id is not None:
+        return []
+    review.chain_for(kind)
+    base = region_access(actor=actor, code=region_code).path if region_code else j.path
+    visible = regions_visible(actor=actor)
+    if base == "":
+        regions = list(visible.filter(level=RegionLevel.PROVINCE).order_by("code"))
+        width = SEGMENT
+    else:
+        regions = list(visible.filter(level=RegionLevel.COUNTY, path__startswith=base).order_by("code"))
+        width = COUNTY_PATH_LEN
+    if not regions:
+        return []
+    grouped = (submissions_visible(actor=actor).filter(kind=kind, year=year, county__path__startswith=base)
+               .annotate(prefix=Substr("county__path", 1, width)).values("prefix", "status").annotate(n=Count("id")))
+    by_prefix: dict[str, dict[str, int]] = {}
+    for g in grouped:
+        by_prefix.setdefault(g["prefix"], {})[g["status"]] = g["n"]
+    county_counts: dict[str, int] = {}
+    if kind == SubmissionKind.REGISTRY:
+        county_counts = dict(visible.filter(level=RegionLevel.COUNTY, path__startswith=base)
+                             .annotate(prefix=Substr("path", 1, width)).values("prefix")
+                             .annotate(n=Count("id")).values_list("prefix", "n"))
+    rows = []
+    for region in regions:
+        counts = {s.value: by_prefix.get(region.path, {}).get(s.value, 0) for s in SubmissionStatus}
+        if kind == SubmissionKind.REGISTRY:
+            started = sum(counts.values())
+            counts[SubmissionStatus.DRAFT] += max(county_counts.get(region.path, 0) - started, 0)
+        rows.append(ProgressRow(region=region, counts=counts, total=sum(counts.values())))
+    return rows
