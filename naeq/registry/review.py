@@ -1,8 +1,9 @@
 """The review chains: who submits each kind of data, who reviews it in which order, and who locks it.
 
 REGISTRY (属地学校信息): the county submits → the province approves or returns → the national centre locks the
-frame. ROSTER (样本校名单) and TEST_TAKERS (测试生基本信息): the school submits → the county approves or returns →
-the province approves or returns. A return needs a reason and hands the data back to the submitter, who may
+frame. ROSTER (样本校名单) and TEST_TAKERS (测试生基本信息): the school submits (or the county's officers submit for
+it, as counties often collect the lists of their sample schools) → the county approves or returns → the province
+approves or returns. A return needs a reason and hands the data back to the submitter, who may
 change it and submit again; only a draft or returned submission may change
 (:func:`naeq.registry.services.submission_require_editable`).
 
@@ -25,13 +26,18 @@ class Chain:
     submitter: str  # the level that uploads and submits
     reviewers: tuple[str, ...]  # levels that approve or return, in order
     locker: str | None  # the level that locks after the last approval, if any
+    on_behalf: tuple[str, ...] = ()  # levels that may also submit for the submitter (county officers for schools)
+
+    def may_submit(self, role: str) -> bool:
+        return any(acts_at(role, level) for level in (self.submitter, *self.on_behalf))
 
 
 CHAINS: dict[str, Chain] = {
     SubmissionKind.REGISTRY: Chain(submitter=Level.COUNTY, reviewers=(Level.PROVINCE,), locker=Level.NATION),
-    SubmissionKind.ROSTER: Chain(submitter=Level.SCHOOL, reviewers=(Level.COUNTY, Level.PROVINCE), locker=None),
+    SubmissionKind.ROSTER: Chain(submitter=Level.SCHOOL, reviewers=(Level.COUNTY, Level.PROVINCE), locker=None,
+                                 on_behalf=(Level.COUNTY,)),
     SubmissionKind.TEST_TAKERS: Chain(submitter=Level.SCHOOL, reviewers=(Level.COUNTY, Level.PROVINCE),
-                                      locker=None),
+                                      locker=None, on_behalf=(Level.COUNTY,)),
 }
 
 #: Kinds submitted per school (the others per county).

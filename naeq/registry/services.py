@@ -175,7 +175,7 @@ def submission_submit(*, actor: Any, kind: str, year: int, county_code: str | No
     if not j.can_write_registry:
         raise PermissionDenied(_("您的账户只能查看，不能修改。"))
     chain = review.chain_for(kind)
-    if not review.acts_at(j.role, chain.submitter):
+    if not chain.may_submit(j.role):
         raise PermissionDenied(_("%(kind)s由%(level)s提交。")
                                % {"kind": SubmissionKind(kind).label, "level": Level(chain.submitter).label})
     submission, _created = _get_or_create_locked(actor, kind, year, county, school)

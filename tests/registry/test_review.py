@@ -148,11 +148,18 @@ def test_roster_chain_goes_school_county_province(world: World) -> None:
     assert (s.status, s.pending_level) == ("approved", "")
     with pytest.raises(InvalidInput):
         submission_require_editable(kind=SubmissionKind.ROSTER, year=YEAR, school=school)
+    # The county's officers may submit for one of their schools; the province may not.
+    other = submission_submit(actor=world.users["county_info_officer@A"], kind=SubmissionKind.ROSTER, year=YEAR,
+                              school_code=world.schools["A1a-2"].code)
+    assert (other.status, other.pending_level) == ("submitted", "county")
+    with pytest.raises(PermissionDenied):
+        submission_submit(actor=world.users["province_coordinator@A"], kind=SubmissionKind.ROSTER, year=YEAR,
+                          school_code=world.schools["A1b-1"].code)
     # Another school's roster is untouched and still editable.
-    submission_require_editable(kind=SubmissionKind.ROSTER, year=YEAR, school=world.schools["A1a-2"])
+    submission_require_editable(kind=SubmissionKind.ROSTER, year=YEAR, school=world.schools["A1b-1"])
     assert [e.after["pending_level"] for e in AuditEvent.objects.filter(
         action__startswith="registry.submission.").exclude(action="registry.submission.create").order_by("id")] == [
-        "county", "province", ""]
+        "county", "province", "", "county"]
 
 
 def test_get_or_create_and_reads(world: World) -> None:
