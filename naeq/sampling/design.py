@@ -14,7 +14,7 @@ import yaml
 from django.utils.translation import gettext as _
 
 from naeq.core.errors import ProblemCollector
-from naeq.cycles.config.yamlnodes import NULL_TAG, Fields, NodeReader, compose, join, line
+from naeq.cycles.config.yamlnodes import NULL_TAG, Fields, NodeReader, compose
 from naeq.engines.sampling.spec import (
     COUNTY_SORT_KEYS,
     REPLICATE_SCHEMES,
@@ -50,7 +50,7 @@ class _DesignReader(NodeReader):
             return None
         return tuple(values)
 
-    def optional_int(self, node: yaml.Node, path: str, low: int, high: int) -> int | None | bool:
+    def optional_int(self, node: yaml.Node, path: str, low: int, high: int) -> int | bool | None:
         """An integer, or null (returned as True: 'explicitly none'); None after a reported problem."""
         if isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG:
             return True
@@ -124,9 +124,8 @@ def _schools(r: _DesignReader, node: yaml.Node) -> SchoolDesign | None:
     excl = _get(r, m, "schools", "exclude_below", r.integer_in(1, 1000), d.exclude_below)
     real = _get(r, m, "schools", "reallocate", r.boolean, d.reallocate)
     repl = _get(r, m, "schools", "replacements", r.integer_in(0, 2), d.replacements)
-    if None in (per, sort, serp, mcs, excl, real, repl):
+    if per is None or None in (sort, serp, mcs, excl, real, repl):
         return None
-    assert per is not None
     return SchoolDesign(per_county=per, sort=sort, serpentine=serp, min_cluster_size=mcs, exclude_below=excl,
                         reallocate=real, replacements=repl)
 
@@ -209,4 +208,4 @@ def default_design() -> SampleDesign:
     return parse_design(DEFAULT_DESIGN_PATH.read_text(encoding="utf-8"), file=str(DEFAULT_DESIGN_PATH))
 
 
-__all__ = ["DEFAULT_DESIGN_PATH", "default_design", "parse_design", "parse_design_file", "join", "line"]
+__all__ = ["DEFAULT_DESIGN_PATH", "default_design", "parse_design", "parse_design_file"]

@@ -100,8 +100,8 @@ def read_school_frame(path: str | Path) -> SchoolFrame:
         c.add(_("学校标识码“%(code)s”重复。") % {"code": code[i]}, row=first + i, field="code")
     level = np.char.strip(t["level"].astype(np.str_))
     for i in np.flatnonzero(~np.isin(level, LEVELS))[:200].tolist():
-        c.add(_("学段“%(value)s”不是允许的取值，应为：%(allowed)s。") % {"value": level[i], "allowed": "、".join(LEVELS)},
-              row=first + i, field="level")
+        c.add(_("学段“%(value)s”不是允许的取值，应为：%(allowed)s。")
+              % {"value": level[i], "allowed": "、".join(LEVELS)}, row=first + i, field="level")
     ur = np.char.strip(t["urban_rural"].astype(np.str_))
     for i in np.flatnonzero(~np.isin(ur, URBAN_RURAL))[:200].tolist():
         c.add(_("城乡分类代码“%(value)s”不是允许的取值，应为：%(allowed)s。")

@@ -6,9 +6,10 @@ a draw is reproducible from its seed alone and a change in one stage's code does
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray

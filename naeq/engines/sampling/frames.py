@@ -88,7 +88,8 @@ class CountyFrame:
 def county_frame(schools: SchoolFrame) -> CountyFrame:
     """Aggregate the school frame to counties (sorted by county code)."""
     codes, first, inv = np.unique(schools.county, return_index=True, return_inverse=True)
-    size = np.bincount(inv, weights=(schools.g4 + schools.g8).astype(np.float64), minlength=len(codes))
+    weights = (schools.g4 + schools.g8).astype(np.float64)
+    size = np.bincount(inv, weights=weights, minlength=len(codes)).astype(np.float64)
     return CountyFrame(code=codes, province=schools.province[first], city=np.strings.slice(codes, 0, 4),
                        size=size, n_schools=np.bincount(inv, minlength=len(codes)).astype(np.int64))
 

@@ -71,7 +71,7 @@ def grouped_inclusion_probabilities(size: NDArray[Any], n: NDArray[Any] | int,
         raise ValueError("size must be non-negative")
     gi, n_groups = _group_index(group, len(s))
     if np.ndim(n) == 1 and group is not None and np.asarray(group).dtype.kind in "iu":
-        n_groups = max(n_groups, len(n))  # integer labels index n; trailing groups may be empty
+        n_groups = max(n_groups, int(np.size(n)))  # integer labels index n; trailing groups may be empty
     n_arr = np.broadcast_to(np.asarray(n, dtype=np.int64), (n_groups,)) if np.ndim(n) == 0 else np.asarray(n)
     if n_arr.shape != (n_groups,):
         raise ValueError(f"n must be an int or have one entry per group ({n_groups}), got shape {n_arr.shape}")

@@ -3,7 +3,8 @@
 Zones (variance strata) are formed by pairing the PSUs in sort order (``sort_key``, then first appearance):
 PSUs 1+2 form zone 1, 3+4 zone 2, ...; with an odd number of PSUs the last one joins the last zone, which becomes
 a triple. With ``within`` (e.g. county), zones are formed separately in every group and share the replicate
-columns; a group with a single PSU contributes no variance (factor 1 in every replicate). Counties are the PSUs for national and provincial estimates, schools for county estimates.
+columns; a group with a single PSU contributes no variance (factor 1 in every replicate). Counties are the PSUs
+for national and provincial estimates, schools (zones within each county) for county estimates.
 
 * ``jk2`` (half JK2, TIMSS/NAEP style): one replicate per zone; in a pair the first PSU's weights are set to 0
   and the second's doubled; variance ``Σ_r (θ_r − θ)²``.

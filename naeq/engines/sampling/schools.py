@@ -154,7 +154,8 @@ def draw_schools(frame: SchoolFrame, design: SampleDesign, rng: np.random.Genera
             raise ValueError(f"unknown school sort key {key!r}")
     code_rank = np.argsort(np.argsort(frame.code[school], kind="stable"), kind="stable")
     order = np.lexsort((code_rank, *reversed(keys), group))
-    school, grade, gslot, enr, group, mos = (a[order] for a in (school, grade, gslot, enr, group, mos))
+    school, grade, gslot, enr, group = school[order], grade[order], gslot[order], enr[order], group[order]
+    mos = mos[order]
 
     pi = grouped_inclusion_probabilities(mos, alloc.ravel(), group)
     selected = systematic_pps(pi, rng, group)

@@ -2,8 +2,8 @@
 
 ``n`` students (30) are drawn from the whole grade, not by class; a grade of ``n`` or fewer is taken whole.
 Vectorised over all schools at once: every student position gets an independent uniform key, and the ``n``
-smallest keys of each school are taken (a uniformly random ``n``-subset), with one sort by (school, key) over
-all positions of the schools larger than ``n``.
+smallest keys of each school are taken (a uniformly random ``n``-subset), with one integer sort by (school, key)
+over all positions of the schools larger than ``n``.
 """
 
 from __future__ import annotations
@@ -52,11 +52,17 @@ def draw_students(enrollment: NDArray[Any], n_per_school: int, rng: np.random.Ge
     whole = taken[school_of] == enr[school_of]
     # Only schools larger than n need keys; the others are taken whole.
     part = ~whole
-    keys = rng.random(int(part.sum()))
+    # One int64 sort key per position: school number in the high bits, 40 random bits below (ties, at 2^-40
+    # per pair, would only fall back to position order).
     ps, pp = school_of[part], pos[part]
-    order = np.lexsort((keys, ps))
+    if len(enr) >= 2**22:
+        raise ValueError("at most 4,194,304 schools per call")
+    keys = (ps << 40) | rng.integers(0, 2**40, size=len(ps), dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
     ps, pp = ps[order], pp[order]
-    rank = np.arange(len(ps)) - np.searchsorted(ps, ps)
+    part_size = np.where(taken < enr, enr, 0)
+    offset = np.concatenate(([0], np.cumsum(part_size)))[:-1]
+    rank = np.arange(len(ps)) - offset[ps]
     pick = rank < n_per_school
     sch = np.concatenate([school_of[whole], ps[pick]])
     posn = np.concatenate([pos[whole], pp[pick]])
