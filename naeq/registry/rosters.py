@@ -32,8 +32,10 @@ from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.accounts.roles import Role
 from naeq.core.audit import audit_record
 from naeq.core.errors import InvalidInput, PermissionDenied, ProblemCollector
+from naeq.registry import review
 from naeq.registry.access import school_access
-from naeq.registry.models import Principal, School, Sex, Student, Teacher
+from naeq.registry.models import Principal, School, Sex, Student, Submission, SubmissionKind, Teacher
+from naeq.registry.services import submission_require_editable
 
 __all__ = [
     "DEFAULT_SUBJECTS",
@@ -41,9 +43,11 @@ __all__ = [
     "ROSTER_KINDS",
     "ROSTER_UPLOADER_ROLES",
     "RosterImportResult",
+    "RosterOverview",
     "roster_access_for_upload",
     "roster_counts",
     "roster_import",
+    "roster_overview",
     "roster_template_csv",
     "roster_template_xlsx",
 ]
@@ -494,15 +498,8 @@ _MODELS: dict[str, Any] = {"students": Student, "teachers": Teacher, "principal"
 
 
 def _require_editable(*, year: int, school: School) -> None:
-    """Rosters change only while the school's ROSTER submission for the year is a draft or returned."""
-    from naeq.registry import services
-
-    require = getattr(services, "submission_require_editable", None)
-    if require is None:  # pragma: no cover - the review chain (engineer B) is not in this checkout yet
-        return
-    from naeq.registry.models import SubmissionKind  # type: ignore[attr-defined,unused-ignore]
-
-    require(kind=SubmissionKind.ROSTER, year=year, county=school.county, school=school)
+    """Rosters change only while the school's ROSTER submission for the year is a draft or returned (or absent)."""
+    submission_require_editable(kind=SubmissionKind.ROSTER, year=year, school=school)
 
 
 @transaction.atomic
@@ -543,3 +540,35 @@ def roster_import(*, actor: Any, year: int, school_code: str, kind: str, file_na
                  before={"year": year, "counts": before},
                  after={"year": year, "counts": after, "file": file_name, "rows": len(objects)})
     return RosterImportResult(kind=kind, school_code=school.code, rows=len(objects), before=before, after=after)
+
+
+# ---------------------------------------------------------------------------------------------------- the page
+
+
+@dataclass(frozen=True)
+class RosterOverview:
+    """What the roster page shows: counts of each part (never names), who may upload, the review state."""
+
+    school: School
+    year: int
+    counts: dict[str, dict[str, int]]
+    may_upload: bool
+    may_submit: bool  # the school's staff (or county officers for it) hand the rosters to the county
+    submission: Submission | None  # the school's ROSTER submission for the year, if any
+    editable: bool  # uploads allowed now (no submission yet, or draft / returned)
+
+
+def roster_overview(*, actor: Any, school_code: str, year: int) -> RosterOverview:
+    """The roster state of a school the actor can see (NotFound otherwise)."""
+    school = school_access(actor=actor, code=school_code)
+    counts = {kind: roster_counts(school, kind) for kind in ROSTER_KINDS}
+    submission = _roster_submission(year=year, school=school)
+    editable = submission is None or submission.status in review.EDITABLE
+    role = jurisdiction_of(actor).role
+    return RosterOverview(school=school, year=year, counts=counts, may_upload=role in ROSTER_UPLOADER_ROLES,
+                          may_submit=review.chain_for(SubmissionKind.ROSTER).may_submit(role), submission=submission,
+                          editable=editable)
+
+
+def _roster_submission(*, year: int, school: School) -> Submission | None:
+    return Submission.objects.filter(kind=SubmissionKind.ROSTER, year=year, school=school).first()
