@@ -41,6 +41,21 @@ class _Bar:
             self.bar.close()
 
 
+def _booklets(drawn: Any, n_booklets: int, seed: int) -> dict[str, Any]:
+    """Booklets spiralled within school x grade (own random stream: the sample does not change) and test IDs
+    with the student's number 1..30 within school and grade."""
+    import numpy as np
+
+    from naeq.engines.booklets import assign_booklets, make_test_ids
+
+    st = drawn.students
+    group = st["school_row"].astype(np.int64)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xB00C]))
+    booklet = assign_booklets(group, n_booklets, rng=rng)
+    seq = np.arange(len(group)) - np.searchsorted(group, group) + 1  # students are sorted by school row
+    return {"booklet": booklet, "seq": seq, "test_id": make_test_ids(st["school_code"], st["grade"], seq)}
+
+
 @click.command()
 @click.option("--frame", "frame_path", type=click.Path(dir_okay=False), required=True,
               help="School frame, .csv or .parquet: code, county_code, level, urban_rural, g4_enrollment, "
@@ -51,10 +66,13 @@ class _Bar:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Directory to write to.")
 @click.option("--rosters", "roster_path", type=click.Path(dir_okay=False), default=None,
               help="Student rosters (.csv/.parquet: school_code, grade, ...); sampled positions become roster rows.")
+@click.option("--booklets", type=click.IntRange(min=1), default=None,
+              help="Also spiral booklets 1..N within every school and grade and make test IDs "
+                   "(naeq.engines.booklets); adds the columns booklet, seq and test_id to students.")
 @click.option("--format", "fmt", type=click.Choice(("csv", "parquet")), default="csv", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def sample(frame_path: str, design_path: str | None, seed: int, out_dir: str, roster_path: str | None, fmt: str,
-           quiet: bool) -> None:
+def sample(frame_path: str, design_path: str | None, seed: int, out_dir: str, roster_path: str | None,
+           booklets: int | None, fmt: str, quiet: bool) -> None:
     """Draw counties, schools (with two replacements each) and students, with weights and replicate weights.
 
     Writes counties, schools, students, groups, replicate factors and manifest.json (the run record: frame
@@ -82,7 +100,10 @@ def sample(frame_path: str, design_path: str | None, seed: int, out_dir: str, ro
         run = {"who": getpass.getuser(), "when": datetime.now(UTC).isoformat(timespec="seconds"),
                "frame_file": os.path.basename(frame_path),
                "design_file": os.path.basename(design_path) if design_path else "default.yaml"}
-        write_sample(drawn, out_dir, fmt=fmt, rosters=roster_rows, run=run)
+        extra = _booklets(drawn, booklets, seed) if booklets else None
+        if booklets:
+            run["booklets"] = booklets
+        write_sample(drawn, out_dir, fmt=fmt, rosters=roster_rows, run=run, student_extra=extra)
         bar("write")
     finally:
         bar.close()

@@ -182,8 +182,10 @@ def _write(table: dict[str, NDArray[Any]], path: Path, fmt: str) -> Path:
     return out
 
 
-def sample_tables(sample: Sample, rosters: Table | None = None) -> dict[str, dict[str, NDArray[Any]]]:
-    """The output tables of a draw (columns documented in docs/sampling.md)."""
+def sample_tables(sample: Sample, rosters: Table | None = None,
+                  student_extra: Table | None = None) -> dict[str, dict[str, NDArray[Any]]]:
+    """The output tables of a draw (columns documented in docs/sampling.md); ``student_extra`` adds columns to
+    the students table (e.g. booklet and test ID)."""
     cs, ss, st = sample.counties, sample.schools, sample.students
     counties = {"county_code": cs.code, "province_code": cs.province, "pi": cs.pi, "weight": 1.0 / cs.pi,
                 "certainty": cs.certainty, "national": cs.national, "designated": cs.designated,
@@ -206,6 +208,7 @@ def sample_tables(sample: Sample, rosters: Table | None = None) -> dict[str, dic
     if rosters is not None:
         for k, v in rosters.items():
             students[f"roster_{k}" if not k.startswith("roster_") else k] = v
+    students.update(student_extra or {})
     groups = dict(ss.groups)
     tables = {"counties": counties, "schools": schools, "students": students, "groups": groups}
     for name, rs in (("national", sample.replicates_national), ("county", sample.replicates_county)):
@@ -217,13 +220,13 @@ def sample_tables(sample: Sample, rosters: Table | None = None) -> dict[str, dic
 
 
 def write_sample(sample: Sample, out_dir: str | Path, *, fmt: str = "csv", rosters: Table | None = None,
-                 run: dict[str, Any] | None = None) -> list[Path]:
+                 run: dict[str, Any] | None = None, student_extra: Table | None = None) -> list[Path]:
     """Write the output tables and ``manifest.json`` (the run record) to ``out_dir``; returns the paths."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = [_write(t, out / name, fmt) for name, t in sample_tables(sample, rosters).items()]
+    written = [_write(t, out / name, fmt) for name, t in sample_tables(sample, rosters, student_extra).items()]
     record = {**sample.record(), **(run or {}), "format": fmt, "files": [p.name for p in written],
               "replicates": {name: {"scheme": rs.scheme.kind, "scale": rs.scheme.scale,
                                     "rscales": rs.scheme.rscales.tolist()}

@@ -81,7 +81,8 @@ def test_county_draw_with_rosters(tmp_path: Path) -> None:
     src = _synth(tmp_path / "synth", "county", "csv")
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["sample", "--frame", str(src / "schools.csv"), "--rosters",
-                                       str(src / "students.csv"), "--seed", "4", "--out", str(out), "--quiet"])
+                                       str(src / "students.csv"), "--seed", "4", "--out", str(out), "--booklets",
+                                       "12", "--quiet"])
     assert result.exit_code == 0, result.output
     students = _rows(out / "students.csv")
     roster = _rows(src / "students.csv")
@@ -94,6 +95,17 @@ def test_county_draw_with_rosters(tmp_path: Path) -> None:
     for s in students:
         per.setdefault((s["school_code"], s["grade"]), set()).add(s["roster_row"])
     assert all(len(v) <= 30 for v in per.values())
+    # Booklets spiralled within school and grade (counts differ by at most 1), valid test IDs numbered 1..n.
+    from naeq.engines.booklets import test_id_valid
+
+    by_group: dict[tuple[str, str], list[int]] = {}
+    for s in students:
+        by_group.setdefault((s["school_code"], s["grade"]), []).append(int(s["booklet"]))
+        assert test_id_valid(s["test_id"]) and s["test_id"].startswith(s["school_code"] + s["grade"])
+    for books in by_group.values():
+        counts = np.bincount(books, minlength=13)[1:]
+        assert counts.max() - counts.min() <= 1
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["booklets"] == 12
 
 
 def test_bad_frame_rows_are_reported_precisely_and_nothing_is_written(tmp_path: Path) -> None:
