@@ -115,3 +115,16 @@ def may_see_names(*, actor: Any) -> bool:
     if not j.is_staff_role:
         return False
     return j.level in (Level.SCHOOL, Level.COUNTY)
+
+
+def may_draw(*, actor: Any) -> bool:
+    """Whether to offer the draw forms (the services check again)."""
+    return jurisdiction_of(actor).role == Role.NATIONAL_ADMIN
+
+
+def may_write_participation(*, actor: Any) -> bool:
+    return jurisdiction_of(actor).role in PARTICIPATION_WRITERS
+
+
+def may_write_school(*, actor: Any) -> bool:
+    return jurisdiction_of(actor).role in SCHOOL_WRITERS

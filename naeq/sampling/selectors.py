@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from naeq.core.errors import InvalidInput, NotFound
+from naeq.core.errors import InvalidInput, NotFound, PermissionDenied
 from naeq.cycles.models import Cycle
 from naeq.cycles.selectors import cycle_current
 from naeq.registry.models import Student
@@ -169,3 +169,40 @@ def sampled_school_for_write(*, actor: Any, sampled_school_id: int) -> SampledSc
     if row is None:
         raise NotFound(_("没有找到该样本校。"))
     return row
+
+
+@dataclass(frozen=True)
+class SchoolDocuments:
+    school_name: str
+    county_name: str
+    rows: list[Any]  # naeq.sampling.documents.SlipRow
+    test_time_lines: list[str]
+
+
+def school_documents(*, actor: Any, code: str, year: int | None = None) -> SchoolDocuments:
+    """What the credential slips and the notice board of a school print. They carry names: the school's own staff
+    and its county only (:func:`naeq.sampling.access.may_see_names`)."""
+    from naeq.cycles.selectors import schedule_for
+    from naeq.sampling.access import may_see_names
+    from naeq.sampling.documents import SlipRow
+
+    sample = school_sample(actor=actor, code=code, year=year)
+    if not may_see_names(actor=actor):
+        raise PermissionDenied(_("只有学校和县级账户可以下载带姓名的材料。"))
+    cycle = cycle_for(year)
+    school = sample.school
+    participation = (SampledCounty.objects.filter(run__cycle=cycle, run__status=RunStatus.DONE,
+                                                  county_id=school.county_id)
+                     .values_list("participation", flat=True).first() or "sample")
+    names = {s.code: s.name for s in cycle.config.subjects}
+    entries = [e for e in schedule_for(cycle, school_level=school.level, participation=participation,
+                                       province_code=school.path[:6])
+               if "student" in e.respondents]
+    lines = [f"{e.date:%m-%d} {e.start:%H:%M}–{e.end:%H:%M} {e.title}" if e.start and e.end
+             else f"{e.date:%m-%d} {e.title}" for e in entries]
+    county_name = sample.school_rows[0].county.name
+    rows = [SlipRow(test_id=s.test_id, name=s.student.name, sex=s.student.get_sex_display(), school_name=school.name,
+                    county_name=county_name, grade=s.grade, class_no=s.student.class_no,
+                    booklets={names.get(k, k): v for k, v in sorted(s.booklets.items())}, sessions=lines)
+            for s in sample.students]
+    return SchoolDocuments(school_name=school.name, county_name=county_name, rows=rows, test_time_lines=lines)

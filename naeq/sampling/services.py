@@ -480,6 +480,10 @@ def test_takers_import(*, actor: Any, year: int, school_code: str, file_name: st
     """The test-taker sheet (``测试编号``, ``测试情况``) as an Excel upload; precise row errors."""
     from naeq.sampling.exports import read_test_taker_sheet
 
+    school_access(actor=actor, code=school_code)
+    require_school_writer(actor=actor)
+    if not data:
+        raise InvalidInput(_("请选择要上传的文件。"), code="no_file")
     statuses, rows = read_test_taker_sheet(file_name=file_name, data=data)
     return test_takers_set(actor=actor, year=year, school_code=school_code, statuses=statuses, file=file_name,
                            rows=rows)
