@@ -285,3 +285,47 @@ def test_who_may_upload(world: World, persona: str, school_key: str, outcome: st
     with pytest.raises(NotFound if outcome == "missing" else PermissionDenied):
         call()
     assert roster_counts(world.schools[school_key], "students") == {"total": 0}
+
+
+# ---------------------------------------------------------------------------------------------------- review state
+
+
+def test_uploads_only_while_the_roster_submission_is_draft_or_returned(world: World, school: School,
+                                                                        head: Any) -> None:
+    from naeq.registry.models import SubmissionKind
+    from naeq.registry.services import submission_review, submission_submit
+
+    def upload(n: int) -> Any:
+        return roster_import(actor=head, year=YEAR, school_code=school.code, kind="students", file_name="s.xlsx",
+                             data=xlsx(student_rows(n), S))
+
+    upload(2)
+    sub = submission_submit(actor=head, kind=SubmissionKind.ROSTER, year=YEAR, school_code=school.code)
+    with pytest.raises(InvalidInput) as exc:
+        upload(3)
+    assert exc.value.code == "submission_not_editable"
+    assert roster_counts(school, "students") == {"8": 2, "total": 2}
+    # Another year's submission is independent.
+    assert roster_import(actor=head, year=YEAR + 1, school_code=school.code, kind="principal", file_name="p.csv",
+                         data="姓名,性别\n校长甲,男\n".encode()).after == {"total": 1}
+    submission_review(actor=world.users["county_liaison@A"], submission_id=sub.id, approve=False, reason="缺教师名单")
+    assert upload(3).after == {"8": 3, "total": 3}
+
+
+def test_students_already_drawn_cannot_be_replaced(school: School, head: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """C1's sampled students protect their roster rows (on_delete=PROTECT); the upload says so in Chinese."""
+    from django.db.models import ProtectedError
+    from django.db.models.query import QuerySet
+
+    roster_import(actor=head, year=YEAR, school_code=school.code, kind="students", file_name="s.xlsx",
+                  data=xlsx(student_rows(2), S))
+
+    def protected(self: Any) -> None:
+        raise ProtectedError("protected by sampling.SampledStudent", set())
+
+    monkeypatch.setattr(QuerySet, "delete", protected)
+    with pytest.raises(InvalidInput, match="已被抽样"):
+        roster_import(actor=head, year=YEAR, school_code=school.code, kind="students", file_name="s.xlsx",
+                      data=xlsx(student_rows(3), S))
+    monkeypatch.undo()
+    assert roster_counts(school, "students") == {"8": 2, "total": 2}
