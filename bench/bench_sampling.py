@@ -57,11 +57,12 @@ def child(seed: int) -> None:
     frame = _frame()
     stages: dict[str, float] = {}
     last = [time.perf_counter()]
+    current = ["frame_hash"]
 
-    def note(stage: str) -> None:
+    def note(stage: str) -> None:  # called as each stage starts: close the previous one
         now = time.perf_counter()
-        stages[f"before_{stage}"] = now - last[0]
-        last[0] = now
+        stages[current[0]] = now - last[0]
+        last[0], current[0] = now, stage
 
     started = time.perf_counter()
     s = draw_sample(frame, SampleDesign(), seed, progress=note)
@@ -73,7 +74,7 @@ def child(seed: int) -> None:
     se_mean = replicate_se(st["pi_student"][m], st["weight"][m], rw, s.replicates_national.scheme)
     se_prop = replicate_se((st["grade"][m] == 4).astype(float), st["weight"][m], rw, s.replicates_national.scheme)
     total = time.perf_counter() - started
-    note("end")
+    note("end")  # "replicates": factors, dense national and county weights, two SEs
     c = s.counts()
     print(json.dumps({"total": total, "stages": stages, "counts": c, "replicates": [rw.shape[1], rwc.shape[1]],
                       "se_mean": se_mean, "se_prop": se_prop, "weight_sum": float(np.sum(st["weight"]))}))

@@ -146,3 +146,24 @@ def test_help() -> None:
     result = CliRunner().invoke(main, ["sample", "--help"], prog_name="naeq")
     assert result.exit_code == 0
     assert "--frame" in result.output and "--rosters" in result.output and "manifest.json" in result.output
+
+
+def test_roster_that_does_not_match_the_frame_is_refused(tmp_path: Path) -> None:
+    src = _synth(tmp_path / "synth", "county", "csv")
+    plain = tmp_path / "plain"
+    args = ["sample", "--frame", str(src / "schools.csv"), "--seed", "4", "--quiet"]
+    assert CliRunner().invoke(main, [*args, "--out", str(plain)]).exit_code == 0
+    sampled = next(r for r in _rows(plain / "schools.csv") if r["role"] == "sampled")
+    roster = _rows(src / "students.csv")
+    drop = next(i for i, r in enumerate(roster) if r["school_code"] == sampled["school_code"]
+                and r["grade"] == sampled["grade"])
+    lines = (src / "students.csv").read_text(encoding="utf-8").splitlines()
+    short = tmp_path / "rosters.csv"
+    short.write_text("\n".join(lines[: drop + 1] + lines[drop + 2:]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, [*args, "--rosters", str(short), "--out", str(out)])
+    assert result.exit_code == EXIT_BAD_INPUT
+    n = int(sampled["enrollment"])
+    assert (f"样本校 {sampled['school_code']} {sampled['grade']} 年级：名单 {n - 1} 人，与抽样框在校生数 {n} 人不符。"
+            in result.output)
+    assert not out.exists()

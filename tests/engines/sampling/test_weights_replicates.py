@@ -150,3 +150,29 @@ def test_draw_weights_sum_to_frame_enrollment_by_county_and_grade() -> None:
         assert (np.ptp(ratios, axis=0) == 0).all()
     se = replicate_se(st["grade"] == 4, st["weight"], rn, s.replicates_national.scheme)
     assert 0 < se < 0.5
+
+
+def test_designated_county_outside_the_draw_has_no_national_weight() -> None:
+    import dataclasses
+
+    f = make_frame(seed=21, n_counties=16, n_provinces=4)
+    base = SampleDesign()
+    trial = dataclasses.replace(base, counties=dataclasses.replace(base.counties, total=4, min_per_province=1))
+    drawn = set(draw_sample(f, trial, seed=5).counties.code.tolist())
+    outside = sorted(set(f.county.tolist()) - drawn)[0]
+    design = dataclasses.replace(trial, counties=dataclasses.replace(trial.counties, application=(outside,)))
+    s = draw_sample(f, design, seed=5)
+    assert set(s.counties.code.tolist()) == drawn | {outside}
+    st = s.students
+    m = st["county"] == outside
+    assert m.any() and not st["national"][m].any() and (st["weight"][m] == 0).all()
+    assert (st["weight_county"][m] > 0).all() and (st["pi_county"][m] == 1).all()
+    # Its rows form one lone PSU in the national replicates: factor 1 everywhere.
+    rn = s.replicates_national
+    assert (rn.factors[rn.psu_of_row[m]] == 1).all()
+
+
+def test_a_lone_psu_in_its_group_contributes_no_variance() -> None:
+    rw, scheme = replicate_weights(np.ones(5), np.array([1, 2, 3, 4, 5]), within=np.array([0, 0, 1, 1, 2]))
+    np.testing.assert_array_equal(rw[4], np.ones(rw.shape[1]))
+    assert scheme.member.tolist() == [0, 1, 0, 1, -1]
