@@ -97,7 +97,7 @@ def sample(frame_path: str, design_path: str | None, seed: int, out_dir: str, ro
         except EngineError as exc:
             raise InvalidInput(exc.message, code=exc.code) from exc
         roster_rows = attach_rosters(drawn, rosters, file=str(roster_path)) if rosters is not None else None
-        run = {"who": getpass.getuser(), "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        run: dict[str, Any] = {"who": getpass.getuser(), "when": datetime.now(UTC).isoformat(timespec="seconds"),
                "frame_file": os.path.basename(frame_path),
                "design_file": os.path.basename(design_path) if design_path else "default.yaml"}
         extra = _booklets(drawn, booklets, seed) if booklets else None

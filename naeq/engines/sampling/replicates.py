@@ -214,8 +214,9 @@ def replicate_se(values: NDArray[Any], weights: NDArray[Any], replicate_weights:
     """Standard error of the weighted mean (a proportion for 0/1 values) from replicate weights.
 
     ``values`` (n,) or (n, k); returns a float, or (k,) SEs. ``θ = Σ w y / Σ w`` and
-    ``SE = sqrt(scale · Σ_r rscales_r (θ_r − θ)²)``. ``scheme`` is a :class:`ReplicateScheme` or a name for
-    :func:`scheme_for`.
+    ``SE = sqrt(scale · Σ_r rscales_r (θ_r − θ)²)``. ``scheme`` is a :class:`ReplicateScheme` (from
+    :func:`replicate_weights`; needed when a zone is a triple, whose replicates have factor 2/3) or a name for
+    :func:`scheme_for` (equal factors).
     """
     y = as_finite(values, "values")
     w = as_finite(weights, "weights")
