@@ -37,7 +37,8 @@ def schools_xlsx(rows: Sequence[SampledSchool]) -> bytes:
               _("必选"), _("学校基础权重"), _("年级学生数"), _("参与情况"), _("说明")]
     return _workbook(_("样本校"), header, (
         [r.path[-7:-1], r.school.code, r.school.name, r.grade, r.get_role_display(),
-         r.replaces.school.code if r.replaces_id and r.replaces else "", round(r.pi, 6), _("是") if r.certainty else "",
+         r.replaces.school.code if r.replaces_id and r.replaces else "", round(r.pi, 6),
+         _("是") if r.certainty else "",
          round(r.base_weight, 4), r.enrollment, r.get_participation_display(), r.participation_reason]
         for r in rows))
 
@@ -53,11 +54,12 @@ def students_xlsx(rows: Sequence[SampledStudent], *, with_names: bool) -> bytes:
 
 
 def progress_xlsx(rows: Sequence[CountyProgress]) -> bytes:
-    header = [_("县（区）代码"), _("县（区）"), _("参与类型"), _("入样概率"), _("样本校"), _("已启用"), _("参加"), _("拒绝"),
-              _("已报名单"), _("已抽学生"), _("已报测试生信息")]
+    header = [_("县（区）代码"), _("县（区）"), _("参与类型"), _("入样概率"), _("样本校"), _("已启用"), _("参加"),
+              _("拒绝"), _("名单已提交"), _("已抽学生"), _("测试情况已填报"), _("测试生信息已审核通过")]
     return _workbook(_("各县进度"), header, (
         [r.county.county.code, r.county.county.name, r.county.get_participation_display(), round(r.county.pi, 6),
-         r.sampled, r.activated, r.participating, r.refused, r.rosters, r.students_drawn, r.reported]
+         r.sampled, r.activated, r.participating, r.refused, r.rosters, r.students_drawn, r.reported,
+         r.approved]
         for r in rows))
 
 

@@ -102,6 +102,9 @@ class SampledCounty(models.Model):
             models.CheckConstraint(name="sampledcounty_weight_positive", condition=Q(weight__gte=1)),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.county_id}@{self.run_id}"
+
 
 class SchoolRole(models.TextChoices):
     SAMPLED = "sampled", _("样本校")
@@ -221,3 +224,6 @@ class ReplicateWeights(models.Model):
         constraints = [
             models.CheckConstraint(name="replicateweights_sha256", condition=Q(sha256__regex=r"^[0-9a-f]{64}$")),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.scheme} {self.n_rows}×{self.n_replicates}"

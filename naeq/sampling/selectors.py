@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from naeq.core.errors import InvalidInput, NotFound, PermissionDenied
 from naeq.cycles.models import Cycle
 from naeq.cycles.selectors import cycle_current
-from naeq.registry.models import Student
+from naeq.registry.models import Submission, SubmissionKind, SubmissionStatus
 from naeq.sampling.access import (
     require_national,
     require_region_reader,
@@ -36,6 +36,8 @@ from naeq.sampling.models import (
 )
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.DONE)
+SUBMITTED_OR_LATER = (SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED, SubmissionStatus.LOCKED)
+APPROVED = (SubmissionStatus.APPROVED, SubmissionStatus.LOCKED)
 
 
 def cycle_for(year: int | None) -> Cycle:
@@ -79,9 +81,10 @@ class CountyProgress:
     activated: int  # sampled schools and replacements called in
     participating: int
     refused: int
-    rosters: int  # activated schools with a roster for the grade
+    rosters: int  # activated schools whose roster submission is submitted or further (B's review chain)
     students_drawn: int
     reported: int  # schools whose every sampled student has a test-taker status
+    approved: int  # schools whose test-taker submission the province has approved (B's review chain)
 
 
 def county_progress(*, actor: Any, year: int | None = None) -> list[CountyProgress]:
@@ -91,13 +94,16 @@ def county_progress(*, actor: Any, year: int | None = None) -> list[CountyProgre
     counties = list(sampled_counties_visible(actor=actor)
                     .filter(run__cycle=cycle, run__status=RunStatus.DONE).select_related("county")
                     .order_by("county__code"))
-    has_roster = Exists(Student.objects.filter(school_id=OuterRef("school_id"), grade=OuterRef("grade")))
+    has_roster = Exists(Submission.objects.filter(kind=SubmissionKind.ROSTER, year=cycle.year,
+                                                  school_id=OuterRef("school_id"), status__in=SUBMITTED_OR_LATER))
+    approved = Exists(Submission.objects.filter(kind=SubmissionKind.TEST_TAKERS, year=cycle.year,
+                                                school_id=OuterRef("school_id"), status__in=APPROVED))
     drawn = Exists(SampledStudent.objects.filter(sampled_school_id=OuterRef("pk")))
     pending = Exists(SampledStudent.objects.filter(sampled_school_id=OuterRef("pk"),
                                                    status=StudentStatus.PENDING))
     active = ~Q(participation__in=[SchoolParticipation.RESERVE, SchoolParticipation.REFUSED])
     rows = (_schools_of_cycle(actor, cycle)
-            .annotate(has_roster=has_roster, drawn=drawn, pending=pending)
+            .annotate(has_roster=has_roster, drawn=drawn, pending=pending, approved=approved)
             .values("county_id")
             .annotate(sampled=Count("id", filter=Q(role=SchoolRole.SAMPLED)),
                       activated=Count("id", filter=~Q(participation=SchoolParticipation.RESERVE)),
@@ -105,11 +111,12 @@ def county_progress(*, actor: Any, year: int | None = None) -> list[CountyProgre
                       refused=Count("id", filter=Q(participation=SchoolParticipation.REFUSED)),
                       rosters=Count("id", filter=active & Q(has_roster=True)),
                       students_drawn=Count("id", filter=Q(drawn=True)),
-                      reported=Count("id", filter=Q(drawn=True, pending=False)))
+                      reported=Count("id", filter=Q(drawn=True, pending=False)),
+                      approved=Count("id", filter=Q(drawn=True, approved=True)))
             .order_by())
-    by_county = {r["county_id"]: r for r in rows}
+    by_county: dict[int, dict[str, Any]] = {r["county_id"]: dict(r) for r in rows}
     zero = {"sampled": 0, "activated": 0, "participating": 0, "refused": 0, "rosters": 0, "students_drawn": 0,
-            "reported": 0}
+            "reported": 0, "approved": 0}
     out = []
     for c in counties:  # one row per sampled county (≤ 340): building the table, not a hot path
         r = by_county.get(c.county_id, zero)
@@ -141,6 +148,7 @@ def county_sample(*, actor: Any, code: str, year: int | None = None) -> CountySa
 class SchoolSample:
     school_rows: list[SampledSchool]  # the school's rows (one per grade it was drawn or held in reserve for)
     students: list[SampledStudent]
+    test_takers: Submission | None  # the school's test-taker submission in B's review chain, if started
 
     @property
     def school(self) -> Any:
@@ -148,7 +156,7 @@ class SchoolSample:
 
 
 def school_sample(*, actor: Any, code: str, year: int | None = None) -> SchoolSample:
-    """A school's sample rows and its sampled students (two queries)."""
+    """A school's sample rows, its sampled students and its test-taker submission (three queries)."""
     cycle = cycle_for(year)
     rows = list(_schools_of_cycle(actor, cycle).filter(school__code=code)
                 .select_related("school", "county", "replaces__school").order_by("grade", "role"))
@@ -157,7 +165,9 @@ def school_sample(*, actor: Any, code: str, year: int | None = None) -> SchoolSa
     students = list(sampled_students_visible(actor=actor)
                     .filter(cycle=cycle, sampled_school__in=[r.pk for r in rows])
                     .select_related("student").order_by("grade", "seq"))
-    return SchoolSample(school_rows=rows, students=students)
+    submission = Submission.objects.filter(kind=SubmissionKind.TEST_TAKERS, year=cycle.year,
+                                           school_id=rows[0].school_id).first()
+    return SchoolSample(school_rows=rows, students=students, test_takers=submission)
 
 
 def sampled_school_for_write(*, actor: Any, sampled_school_id: int) -> SampledSchool:

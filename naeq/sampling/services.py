@@ -34,8 +34,10 @@ from naeq.engines.sampling.schools import draw_schools
 from naeq.engines.sampling.spec import SampleDesign
 from naeq.engines.sampling.students import draw_students
 from naeq.engines.sampling.weights import adjust_nonresponse, calibrate_to_totals
+from naeq.registry import review
 from naeq.registry.access import school_access
-from naeq.registry.models import Region, School, Student
+from naeq.registry.models import Region, School, Student, Submission, SubmissionKind
+from naeq.registry.services import submission_require_editable, submission_submit
 from naeq.sampling import adapters
 from naeq.sampling.access import require_drawer, require_participation_writer, require_school_writer
 from naeq.sampling.models import (
@@ -255,7 +257,7 @@ def _execute_schools(run: SampleRun, design: SampleDesign) -> None:
         repl.append(row)
     SampledSchool.objects.bulk_create(repl, batch_size=1000)
     run.frame_hash = dbf.hash
-    run.summary = {**run.summary, "county_run": county_run.pk, "sampled": int(len(sampled_rows)),
+    run.summary = {**run.summary, "county_run": county_run.pk, "sampled": len(sampled_rows),
                    "replacements": len(repl), "excluded": int(np.asarray(sample.groups["excluded"]).sum())}
 
 
@@ -431,15 +433,28 @@ STATUS_LABELS: dict[str, str] = {
 
 
 def _require_test_takers_editable(cycle: Cycle, school: School) -> None:
-    """Through engineer B's review chain when it is installed: only a draft or returned submission changes."""
-    from naeq.registry import models as registry_models
-    from naeq.registry import services as registry_services
+    """Through engineer B's review chain: only a draft or returned test-taker submission changes."""
+    submission_require_editable(kind=SubmissionKind.TEST_TAKERS, year=cycle.year, school=school)
 
-    kind = getattr(getattr(registry_models, "SubmissionKind", None), "TEST_TAKERS", None)
-    check = getattr(registry_services, "submission_require_editable", None)
-    if kind is None or check is None:
+
+def _all_test_takers_reported(submission: Submission) -> None:
+    """Before a school submits its test takers: every sampled student has a status (pre-submit check)."""
+    if submission.school_id is None:
         return
-    check(kind=kind, year=cycle.year, county=school.county, school=school)
+    students = SampledStudent.objects.filter(cycle__year=submission.year, sampled_school__school_id=submission.school_id)
+    if not students.exists():
+        raise InvalidInput(_("该校尚未抽取样本学生，不能提交测试生信息。"), code="no_students")
+    pending = students.filter(status=StudentStatus.PENDING).count()
+    if pending:
+        raise InvalidInput(_("尚有%(n)s名样本学生未填写测试情况。") % {"n": pending}, code="test_takers_pending")
+
+
+review.register_submit_check(SubmissionKind.TEST_TAKERS, _all_test_takers_reported)
+
+
+def test_takers_submit(*, actor: Any, year: int, school_code: str) -> Submission:
+    """The school (or its county on its behalf) hands the test takers to the county for review (B's chain)."""
+    return submission_submit(actor=actor, kind=SubmissionKind.TEST_TAKERS, year=year, school_code=school_code)
 
 
 @transaction.atomic
@@ -503,10 +518,10 @@ def weights_compute(*, actor: Any, year: int) -> SampleRun:
         raise InvalidInput(_("请先完成样本校抽取。"), code="no_school_run")
     design = sample_design()
     sch = list(SampledSchool.objects.filter(run=school_run).values_list(
-        "id", "county_id", "grade", "role", "replaces_id", "base_weight", "participation", "sort_pos"))
+        "id", "county_id", "grade", "role", "replaces_id", "base_weight", "participation"))
     if not sch:
         raise InvalidInput(_("没有样本校。"), code="no_schools")
-    s_id, s_county, s_grade, s_role, s_repl, s_w, s_part, s_pos = (np.asarray(c, dtype=object) for c in
+    s_id, s_county, s_grade, s_role, s_repl, s_w, s_part = (np.asarray(c, dtype=object) for c in
                                                                    zip(*sch, strict=True))
     s_id = s_id.astype(np.int64)
     pending = int((s_part == SchoolParticipation.PENDING).sum())

@@ -37,6 +37,8 @@ urlpatterns = [
     path("sampling/schools/<str:code>/test-takers.xlsx", sampling.school_test_taker_template,
          name="sampling_test_taker_template"),
     path("sampling/schools/<str:code>/test-takers/", sampling.school_test_takers, name="sampling_test_takers"),
+    path("sampling/schools/<str:code>/test-takers/submit/", sampling.school_test_takers_submit,
+         name="sampling_test_takers_submit"),
     path("sampling/schools/<str:code>/slips.pdf", sampling.school_slips, name="sampling_slips"),
     path("sampling/schools/<str:code>/notice.pdf", sampling.school_notice, name="sampling_notice"),
     path("api/regions/<str:code>/", api.region_get, name="api_region"),

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
+from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.core.errors import InvalidInput
 from naeq.sampling import exports
-from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.sampling.access import may_draw, may_see_names, may_write_participation, may_write_school
 from naeq.sampling.models import RunStatus, SchoolParticipation
 from naeq.sampling.selectors import (
@@ -30,7 +30,13 @@ from naeq.sampling.selectors import (
     school_documents,
     school_sample,
 )
-from naeq.sampling.services import school_participation_set, students_draw, test_takers_import, weights_compute
+from naeq.sampling.services import (
+    school_participation_set,
+    students_draw,
+    test_takers_import,
+    test_takers_submit,
+    weights_compute,
+)
 from naeq.sampling.tasks import sample_draw_enqueue
 
 NOTICE_RULES = (
@@ -220,6 +226,18 @@ def school_test_takers(request: HttpRequest, code: str) -> HttpResponse:
         _report(request, exc)
     else:
         messages.success(request, _("测试生信息已保存（%(n)s人有变化）。") % {"n": n})
+    return redirect("web:sampling_school", code=code)
+
+
+@require_POST
+@login_required
+def school_test_takers_submit(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        test_takers_submit(actor=request.user, year=_year(request) or cycle_for(None).year, school_code=code)
+    except InvalidInput as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("测试生信息已提交县级审核。"))
     return redirect("web:sampling_school", code=code)
 
 

@@ -66,6 +66,8 @@ PAGES = [
     Page("students_draw", lambda c, _x: f"/sampling/schools/{c}/students/draw/", "school", "POST",
          lambda _c, _x: {}),
     Page("test_takers", lambda c, _x: f"/sampling/schools/{c}/test-takers/", "school", "POST", lambda _c, _x: {}),
+    Page("test_takers_submit", lambda c, _x: f"/sampling/schools/{c}/test-takers/submit/", "school", "POST",
+         lambda _c, _x: {}),
     Page("students_export", lambda c, _x: f"/sampling/schools/{c}/students.xlsx", "school", binary="xlsx"),
     Page("test_taker_template", lambda c, _x: f"/sampling/schools/{c}/test-takers.xlsx", "school", binary="xlsx"),
     Page("slips", lambda c, _x: f"/sampling/schools/{c}/slips.pdf", "school", binary="pdf"),
@@ -105,6 +107,13 @@ EXPECT: dict[str, dict[str, Any]] = {
                              school=OWN_FORBIDDEN, taker=NONE),
     "students_draw": SCHOOL_WRITE,
     "test_takers": SCHOOL_WRITE,
+    # B's chain: the school submits, or its county's officers on its behalf; here refused (statuses missing).
+    "test_takers_submit": {
+        **by_role(national=(FORBIDDEN,) * 3, province=(FORBIDDEN, FORBIDDEN, MISSING), city=READ_ONLY_TREE,
+                  county=OWN_WRITE, taker=NONE),
+        **{r.value: OWN_WRITE for r in (Role.SCHOOL_HEAD, Role.SCHOOL_INFO_OFFICER)},
+        **{r.value: OWN_FORBIDDEN for r in (Role.INSPECTOR, Role.CHIEF_PROCTOR)},
+    },
     "students_export": by_role(**SCHOOL_READ),
     "test_taker_template": by_role(**SCHOOL_READ),
     # Credential slips carry names: the school and its county only.

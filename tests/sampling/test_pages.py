@@ -1,0 +1,191 @@
+"""Sampling pages on a county-scale world: request → response → database → audit, exports, query counts."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from openpyxl import Workbook, load_workbook
+
+from naeq.accounts.roles import Role
+from naeq.accounts.services import user_create
+from naeq.core.models import AuditEvent
+from naeq.registry.models import Region, Submission, SubmissionKind, SubmissionStatus
+from naeq.sampling import services
+from naeq.sampling.models import (
+    RunStatus,
+    SampledSchool,
+    SampledStudent,
+    SampleRun,
+    SchoolParticipation,
+    Stage,
+    StudentStatus,
+)
+from tests.sampling.conftest import County
+
+
+@pytest.fixture
+def drawn(county: County) -> dict[str, Any]:
+    services.sample_draw(actor=county.admin, year=county.year, stage=Stage.COUNTY, seed=21)
+    run = services.sample_draw(actor=county.admin, year=county.year, stage=Stage.SCHOOL, seed=21)
+    for pk in SampledSchool.objects.filter(participation=SchoolParticipation.PENDING).values_list("pk", flat=True):
+        services.school_participation_set(actor=county.liaison, sampled_school_id=pk,
+                                          participation=SchoolParticipation.PARTICIPATING)
+    codes = sorted(set(SampledSchool.objects.filter(participation=SchoolParticipation.PARTICIPATING)
+                       .values_list("school__code", flat=True)))
+    for code in codes[:3]:
+        services.students_draw(actor=county.liaison, year=county.year, school_code=code)
+    return {"run": run, "codes": codes}
+
+
+def _sheet(data: bytes) -> list[list[Any]]:
+    ws = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+    return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+def _xlsx(rows: list[list[Any]]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_draw_page_queues_the_job_and_shows_the_run(client: Client, county: County) -> None:
+    client.force_login(county.admin)
+    response = client.post("/sampling/runs/draw/", {"stage": "county", "seed": "77", "year": county.year})
+    run = SampleRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/sampling/runs/{run.pk}/"
+    assert run.status == RunStatus.DONE and run.seed == 77  # jobs run in-process in tests
+    page = client.get(response["Location"]).content.decode()
+    assert run.frame_hash in page and run.design_hash in page and "77" in page
+    assert 'http-equiv="refresh"' not in page  # done: no more refreshing
+    runs = client.get("/sampling/runs/").content.decode()
+    assert run.frame_hash[:19] in runs
+    assert AuditEvent.objects.filter(action="sampling.draw_start", actor=county.admin).exists()
+
+
+def test_bad_seed_is_refused_with_a_message(client: Client, county: County) -> None:
+    client.force_login(county.admin)
+    response = client.post("/sampling/runs/draw/", {"stage": "county", "seed": "abc"}, follow=True)
+    assert "随机种子必须是非负整数" in response.content.decode()
+    assert not SampleRun.objects.exists()
+
+
+def test_participation_page_records_refusal_and_calls_in_replacement(client: Client, county: County,
+                                                                     drawn: dict[str, Any]) -> None:
+    row = (SampledSchool.objects.filter(run=drawn["run"], role="sampled", replacements__role="replacement_1")
+           .exclude(students__isnull=False).first())
+    assert row is not None
+    row.participation = SchoolParticipation.PENDING
+    row.save()
+    client.force_login(county.liaison)
+    response = client.post(f"/sampling/schools/{row.school.code}/participation/",
+                           {"sampled_school": row.pk, "participation": "refused", "reason": "学校撤并"})
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert row.participation == SchoolParticipation.REFUSED and row.participation_reason == "学校撤并"
+    r1 = SampledSchool.objects.get(replaces=row, role="replacement_1")
+    assert r1.participation == SchoolParticipation.PENDING
+    event = AuditEvent.objects.filter(action="sampling.participation_set", object_id=str(row.pk)).last()
+    assert event is not None and event.after["participation"] == "refused"
+    county_page = client.get(f"/sampling/counties/{county.code}/").content.decode()
+    assert f"/sampling/schools/{row.school.code}/" in county_page  # the replacement links to the school it replaces
+
+
+def test_test_taker_upload_row_errors_then_success_then_submit(client: Client, county: County,
+                                                               drawn: dict[str, Any]) -> None:
+    code = drawn["codes"][0]
+    client.force_login(county.liaison)
+    template = client.get(f"/sampling/schools/{code}/test-takers.xlsx")
+    rows = _sheet(template.content)
+    header = rows[0]
+    assert header[0] == "测试编号" and header[-1] == "测试情况"
+    body = rows[1:]
+    ids = [r[0] for r in body]
+    bad = [header] + [[*r[:-1], "到考"] for r in body]
+    bad[2][-1] = "请假"
+    bad[3][0] = "12345678901234"
+    response = client.post(f"/sampling/schools/{code}/test-takers/",
+                           {"file": _upload("takers.xlsx", _xlsx(bad))}, follow=True)
+    text = response.content.decode()
+    assert "takers.xlsx row 3" in text and "takers.xlsx row 4" in text
+    assert set(SampledStudent.objects.filter(test_id__in=ids).values_list("status", flat=True)) == {"pending"}
+    response = client.post(f"/sampling/schools/{code}/test-takers/submit/", follow=True)
+    assert "未填写测试情况" in response.content.decode()
+    good = [header] + [[*r[:-1], "缺考" if i == 0 else "到考"] for i, r in enumerate(body)]
+    client.post(f"/sampling/schools/{code}/test-takers/", {"file": _upload("takers.xlsx", _xlsx(good))})
+    assert SampledStudent.objects.get(test_id=ids[0]).status == StudentStatus.ABSENT
+    assert SampledStudent.objects.filter(test_id__in=ids, status=StudentStatus.PRESENT).count() == len(ids) - 1
+    response = client.post(f"/sampling/schools/{code}/test-takers/submit/")
+    assert response.status_code == 302
+    sub = Submission.objects.get(kind=SubmissionKind.TEST_TAKERS, school__code=code)
+    assert sub.status == SubmissionStatus.SUBMITTED and sub.pending_level == "county"
+    # Once submitted, the statuses are frozen until the county returns them.
+    client.post(f"/sampling/schools/{code}/test-takers/", {"file": _upload("takers.xlsx", _xlsx(bad))})
+    assert SampledStudent.objects.get(test_id=ids[0]).status == StudentStatus.ABSENT
+
+
+def _upload(name: str, data: bytes) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="application/vnd.openxmlformats-officedocument"
+                                                      ".spreadsheetml.sheet")
+
+
+def test_student_exports_are_pseudonymised_above_the_county(client: Client, county: County,
+                                                            drawn: dict[str, Any]) -> None:
+    code = drawn["codes"][0]
+    province = Region.objects.get(level="province")
+    coordinator = user_create(actor=None, username="prov", password="x-pass-2026", role=Role.PROVINCE_COORDINATOR,
+                              region=province)
+    names = set(SampledStudent.objects.filter(sampled_school__school__code=code)
+                .values_list("student__name", flat=True))
+    client.force_login(coordinator)
+    rows = _sheet(client.get(f"/sampling/schools/{code}/students.xlsx").content)
+    assert "姓名" not in rows[0] and rows[0][:3] == ["测试编号", "性别", "出生年月"]
+    assert not names & {c for r in rows for c in r}
+    assert not any(n in client.get(f"/sampling/schools/{code}/").content.decode() for n in names)
+    assert client.get(f"/sampling/schools/{code}/slips.pdf").status_code == 403
+    client.force_login(county.liaison)
+    rows = _sheet(client.get(f"/sampling/schools/{code}/students.xlsx").content)
+    assert rows[0][1] == "姓名" and {r[1] for r in rows[1:]} == names
+
+
+def test_credential_slips_for_the_county(client: Client, county: County, drawn: dict[str, Any]) -> None:
+    code = drawn["codes"][0]
+    client.force_login(county.liaison)
+    response = client.get(f"/sampling/schools/{code}/slips.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    notice = client.get(f"/sampling/schools/{code}/notice.pdf")
+    assert notice.status_code == 200 and notice.content.startswith(b"%PDF")
+
+
+def test_progress_table_counts(client: Client, county: County, drawn: dict[str, Any]) -> None:
+    client.force_login(county.liaison)
+    page = client.get("/sampling/counties/").content.decode()
+    row = page[page.index(f"<code>{county.code}</code>"):]
+    cells = [int(c.replace(",", "")) for c in re.findall(r'<td class="num">([\d,]+)</td>', row)[:8]]
+    sampled = SampledSchool.objects.filter(run=drawn["run"], role="sampled").count()
+    drawn_rows = SampledSchool.objects.filter(students__isnull=False).distinct().count()
+    assert cells == [sampled, sampled, sampled, 0, 0, drawn_rows, 0, 0]
+    rows = _sheet(client.get("/sampling/counties/export.xlsx").content)
+    assert rows[1][0] == county.code and rows[1][4:] == [sampled, sampled, sampled, 0, 0, drawn_rows, 0, 0]
+
+
+@pytest.mark.parametrize("url", ["/sampling/counties/", "/sampling/counties/{county}/", "/sampling/schools/{school}/",
+                                 "/sampling/runs/"])
+def test_list_pages_use_a_fixed_number_of_queries(client: Client, county: County, drawn: dict[str, Any],
+                                                  url: str, django_assert_max_num_queries: Any) -> None:
+    client.force_login(county.admin)
+    target = url.format(county=county.code, school=drawn["codes"][0])
+    # Session, user, cycle and the page's own two or three reads; independent of the 20+ schools and 60 students.
+    with django_assert_max_num_queries(12):
+        response = client.get(target)
+    assert response.status_code == 200
