@@ -270,3 +270,9 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.year} {self.school_id or self.county_id}"
+
+    @property
+    def pending_level_label(self) -> str:
+        """Who acts next, in words ("" when nobody waits)."""
+        labels = {"county": _("县级"), "province": _("省级"), "nation": _("国家监测中心")}
+        return str(labels.get(self.pending_level, ""))

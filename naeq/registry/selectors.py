@@ -384,3 +384,47 @@ def submission_progress(*, actor: Any, kind: str, year: int, region_code: str | 
             counts[SubmissionStatus.DRAFT] += max(county_counts.get(region.path, 0) - started, 0)
         rows.append(ProgressRow(region=region, counts=counts, total=sum(counts.values())))
     return rows
+
+
+@dataclass(frozen=True)
+class CountyRegistry:
+    """One county's registry as its page shows it: the submission and what the actor may do with it."""
+
+    county: Region
+    year: int
+    submission: Submission | None
+    schools: list[School]
+    counts: dict[str, int]  # schools, g4_enrollment, g8_enrollment
+    may_upload: bool  # the county's own officers
+    editable: bool  # draft, returned or not started
+
+    @property
+    def status(self) -> str:
+        return self.submission.status if self.submission else SubmissionStatus.DRAFT
+
+
+def county_registry(*, actor: Any, county_code: str, year: int) -> CountyRegistry:
+    """A county the actor may see, with its REGISTRY submission of the year and its schools (at most a few
+    hundred per county)."""
+    county = region_access(actor=actor, code=county_code)
+    if county.level != RegionLevel.COUNTY:
+        raise InvalidInput(_("属地学校信息按县（区）上传，请选择县级区域。"))
+    j = jurisdiction_of(actor)
+    submission = submissions_visible(actor=actor).filter(kind=SubmissionKind.REGISTRY, year=year, county=county,
+                                                         school__isnull=True).select_related("updated_by").first()
+    schools = schools_visible(actor=actor).filter(county=county)
+    chain = review.chain_for(SubmissionKind.REGISTRY)
+    return CountyRegistry(
+        county=county, year=year, submission=submission, schools=list(schools.order_by("code")),
+        counts=_school_counts(schools),
+        may_upload=j.can_write_registry and chain.may_submit(j.role),
+        editable=submission is None or submission.status in review.EDITABLE,
+    )
+
+
+def county_registry_schools(*, actor: Any, county_code: str) -> tuple[Region, list[School]]:
+    """A county the actor may see and its schools, for the export."""
+    county = region_access(actor=actor, code=county_code)
+    if county.level != RegionLevel.COUNTY:
+        raise InvalidInput(_("属地学校信息按县（区）上传，请选择县级区域。"))
+    return county, list(schools_visible(actor=actor).filter(county=county).order_by("code"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from naeq.web import api, views, views_rosters
+from naeq.web import api, views, views_registry, views_rosters
 from naeq.web import views_sampling as sampling
 
 app_name = "web"
@@ -41,6 +41,17 @@ urlpatterns = [
          name="sampling_test_takers_submit"),
     path("sampling/schools/<str:code>/slips.pdf", sampling.school_slips, name="sampling_slips"),
     path("sampling/schools/<str:code>/notice.pdf", sampling.school_notice, name="sampling_notice"),
+    path("registry/", views_registry.registry_home, name="registry_home"),
+    path("registry/export.xlsx", views_registry.registry_progress_export, name="registry_progress_export"),
+    path("registry/lock/", views_registry.registry_lock, name="registry_lock"),
+    path("registry/template.<str:fmt>", views_registry.registry_template, name="registry_template"),
+    path("registry/counties/<str:code>/", views_registry.registry_county, name="registry_county"),
+    path("registry/counties/<str:code>/upload/", views_registry.registry_upload, name="registry_upload"),
+    path("registry/counties/<str:code>/submit/", views_registry.registry_submit, name="registry_submit"),
+    path("registry/counties/<str:code>/export.xlsx", views_registry.registry_county_export,
+         name="registry_county_export"),
+    path("review/", views_registry.review_queue_page, name="review_queue"),
+    path("review/<int:submission_id>/", views_registry.review_decide, name="review_decide"),
     path("api/regions/<str:code>/", api.region_get, name="api_region"),
     path("api/schools/", api.school_list, name="api_school_list"),
     path("api/schools/<str:code>/", api.school_get, name="api_school"),

@@ -18,6 +18,7 @@ saved as floats, blank rows and trailing empty columns are all read; a code show
 
 from naeq.registry.imports.apply import FieldChange, RegistryImportResult, SchoolChange, registry_import
 from naeq.registry.imports.columns import HEADERS, MAX_BYTES
+from naeq.registry.imports.export import progress_export_xlsx
 from naeq.registry.imports.reading import SchoolRecord, parse_registry_file
 from naeq.registry.imports.template import registry_export_xlsx, registry_template_csv, registry_template_xlsx
 
@@ -29,6 +30,7 @@ __all__ = [
     "SchoolChange",
     "SchoolRecord",
     "parse_registry_file",
+    "progress_export_xlsx",
     "registry_export_xlsx",
     "registry_import",
     "registry_template_csv",
