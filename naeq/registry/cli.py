@@ -128,3 +128,76 @@ def synth(scale: str, seed: int, rosters_mode: str, out_dir: str | None, fmt: st
     for key in ("provinces", "cities", "counties", "schools", "students", "teachers", "principals"):
         click.echo(f"  {key:<11}{counts[key]:>12,}")
     click.echo(f"  generated in {generated - started:.1f} s, written in {finished - generated:.1f} s")
+
+
+# ------------------------------------------------------------------------------------------------ naeq registry
+
+
+@click.group()
+def registry() -> None:
+    """The school registry (属地学校信息): upload template, import a county's file, export."""
+
+
+@registry.command("template")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, writable=True), default="registry-template.xlsx",
+              show_default=True, help="Where to write the template (.xlsx, or .csv for the header row only).")
+def registry_template_cmd(out: str) -> None:
+    """Write the upload template: Chinese headers, a 填写说明 sheet, drop-down lists (no database needed)."""
+    _django_setup()
+    from naeq.registry.imports import registry_template_csv, registry_template_xlsx
+
+    data = registry_template_csv() if out.lower().endswith(".csv") else registry_template_xlsx()
+    with open(out, "wb") as f:
+        f.write(data)
+    click.echo(f"template written to {out}")
+
+
+@registry.command("import")
+@click.option("--county", "county", required=True, help="The county's 6-digit division code.")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="The monitoring cycle year.")
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change; change nothing.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def registry_import_cmd(county: str, year: int, dry_run: bool, file: str) -> None:
+    """Replace a county's schools with FILE (.xlsx or .csv), as the system.
+
+    Every error is listed with its row, column and reason, and then nothing is imported (exit code 1). Refused
+    while the county's registry is submitted, approved or locked.
+    """
+    _django_setup()
+    from naeq.registry.imports import registry_import
+
+    with open(file, "rb") as f:
+        data = f.read()
+    result = registry_import(actor=None, year=year, county_code=county, file_name=os.path.basename(file), data=data,
+                             dry_run=dry_run)
+    verb = "would change" if dry_run else "imported"
+    click.echo(f"{result.county_name} ({result.county_code}): {result.rows} schools read; {verb}: "
+               f"{len(result.added)} added, {len(result.removed)} removed, {len(result.changed)} changed, "
+               f"{result.unchanged} unchanged")
+    for r in result.added:
+        click.echo(f"  + {r.code} {r.name}")
+    for code, name in result.removed:
+        click.echo(f"  - {code} {name}")
+    for ch in result.changed:
+        click.echo(f"  ~ {ch.code} {ch.name}: " + "; ".join(f"{c.field} {c.old} → {c.new}" for c in ch.changes))
+
+
+@registry.command("export")
+@click.option("--county", "county", required=True, help="The county's 6-digit division code.")
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Output file (default registry-<county>.xlsx).")
+def registry_export_cmd(county: str, out: str | None) -> None:
+    """Write a county's schools in the template's form (correct it and import it again)."""
+    _django_setup()
+    from naeq.core.errors import NotFound
+    from naeq.registry.imports import registry_export_xlsx
+    from naeq.registry.models import Region, RegionLevel, School
+
+    region = Region.objects.filter(code=county, level=RegionLevel.COUNTY).first()
+    if region is None:
+        raise NotFound(f"no county with code {county}")
+    schools = list(School.objects.filter(county=region).order_by("code"))
+    out = out or f"registry-{county}.xlsx"
+    with open(out, "wb") as f:
+        f.write(registry_export_xlsx(county=region, schools=schools))
+    click.echo(f"{len(schools)} schools of {region.name} ({county}) written to {out}")
