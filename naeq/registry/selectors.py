@@ -340,6 +340,10 @@ class ProgressRow:
         return self.counts.get(SubmissionStatus.APPROVED, 0) + self.counts.get(SubmissionStatus.LOCKED, 0)
 
     @property
+    def locked(self) -> int:
+        return self.counts.get(SubmissionStatus.LOCKED, 0)
+
+    @property
     def status(self) -> str | None:
         """For a county row of the registry: its one status."""
         nonzero = [s for s, n in self.counts.items() if n]
