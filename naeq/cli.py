@@ -51,10 +51,10 @@ def _register() -> None:
     # each verb that needs it.
     from naeq.cycles.cli import cycle
     from naeq.ops import audit, demo, user
-    from naeq.registry.cli import registry, synth
+    from naeq.registry.cli import registry, roster, synth
     from naeq.sampling.cli import sample
 
-    for verb in (demo, cycle, synth, registry, sample, user, audit):
+    for verb in (demo, cycle, synth, registry, roster, sample, user, audit):
         main.add_command(verb)
 
 

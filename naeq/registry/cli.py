@@ -130,6 +130,60 @@ def synth(scale: str, seed: int, rosters_mode: str, out_dir: str | None, fmt: st
     click.echo(f"  generated in {generated - started:.1f} s, written in {finished - generated:.1f} s")
 
 
+# ---------------------------------------------------------------------------------------------------- naeq roster
+
+
+@click.group()
+def roster() -> None:
+    """School rosters (students, teachers, principal): templates and uploads, as on the roster page."""
+
+
+@roster.command("template")
+@click.argument("kind", type=click.Choice(("students", "teachers", "principal")))
+@click.option("--format", "fmt", type=click.Choice(("xlsx", "csv")), default="xlsx", show_default=True)
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="Where to write the empty template.")
+def roster_template_cmd(kind: str, fmt: str, out: str) -> None:
+    """Write the empty template of one roster part, with its Chinese column headers."""
+    _django_setup()
+    from naeq.registry.rosters import roster_template_csv, roster_template_xlsx
+
+    data = roster_template_xlsx(kind) if fmt == "xlsx" else roster_template_csv(kind)
+    with open(out, "wb") as fh:
+        fh.write(data)
+    click.echo(f"wrote {out}")
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--school", "school_code", required=True, help="The school's 10-digit identification code.")
+@click.option("--kind", type=click.Choice(("students", "teachers", "principal")), required=True)
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="The cycle year.")
+@click.option("--as", "username", required=True,
+              help="The account acting: the school's head or information officer, or a county officer.")
+def roster_import_cmd(file: str, school_code: str, kind: str, year: int, username: str) -> None:
+    """Replace one part of a school's roster with FILE (.xlsx or .csv). Any error: every problem is listed with
+    its row and column, nothing changes, exit code 1. Teachers' subjects are checked against the national subject
+    list (the web page uses the current cycle's)."""
+    _django_setup()
+    from django.utils.translation import gettext as _
+
+    from naeq.accounts.models import User
+    from naeq.core.errors import InvalidInput
+    from naeq.registry.rosters import roster_import
+
+    actor = User.objects.filter(username=username, is_active=True).first()
+    if actor is None:
+        raise InvalidInput(_("没有找到该账户。"))
+    with open(file, "rb") as fh:
+        data = fh.read()
+    result = roster_import(actor=actor, year=year, school_code=school_code, kind=kind,
+                           file_name=os.path.basename(file), data=data)
+    click.echo(f"{school_code} {kind}: {result.rows} rows imported")
+    for key, before, after in result.changes():
+        click.echo(f"  {key:<6}{before:>8} → {after}")
+
+
 # ------------------------------------------------------------------------------------------------ naeq registry
 
 
