@@ -77,22 +77,34 @@ stud$w_county <- stud$w_county * tot[cg] / ave(stud$w_county, cg, FUN = sum)
 stud$w <- stud$w_county / stud$pi_c
 t4 <- clock()
 
-## Replicates: half JK2 with counties as PSUs paired in draw order; SEs of a mean and a proportion.
+## Replicates: half JK2 with counties as PSUs, paired within province in draw order; a province with an odd
+## number of counties ends with a triple (three delete-one replicates, x 3/2, rscale 2/3); SEs of a mean and a
+## proportion.
 n_c <- nrow(sc)
-zone <- (seq_len(n_c) - 1) %/% 2; member <- (seq_len(n_c) - 1) %% 2
-if (n_c %% 2 == 1) { zone[n_c] <- zone[n_c - 1]; member[n_c] <- 2 }
+k <- ave(seq_len(n_c), sc$province, FUN = function(x) seq_along(x) - 1)
+size <- ave(seq_len(n_c), sc$province, FUN = length)
+zone_in <- k %/% 2; member <- k %% 2
+odd <- (size %% 2 == 1) & (k == size - 1) & (size > 1)
+zone_in[odd] <- zone_in[odd] - 1; member[odd] <- 2
+zone <- as.integer(factor(paste(sc$province, zone_in), levels = unique(paste(sc$province, zone_in))))
+is_triple <- ave(member == 2, zone, FUN = any)
 psu <- match(stud$county, sc$county_code)
-n_z <- max(zone) + 1
-fac <- sapply(seq_len(n_z) - 1, function(h) ifelse(zone == h, ifelse(member == 0, 0, 2), 1))
+pair_cols <- sapply(unique(zone[!is_triple]), function(h) ifelse(zone == h, ifelse(member == 0, 0, 2), 1))
+tri_cols <- do.call(cbind, lapply(unique(zone[is_triple]), function(h)
+  sapply(0:2, function(j) ifelse(zone == h, ifelse(member == j, 0, 1.5), 1))))
+fac <- cbind(pair_cols, tri_cols)
+rscales <- c(rep(1, ncol(pair_cols)), rep(2 / 3, if (is.null(tri_cols)) 0 else ncol(tri_cols)))
 rw <- fac[psu, ]
 stud$y <- stud$pi_st
 stud$b <- as.integer(stud$grade == 4)
-des <- svrepdesign(data = stud, weights = ~w, repweights = rw, type = "JK2", combined.weights = FALSE, mse = TRUE)
+des <- svrepdesign(data = stud, weights = ~w, repweights = rw, type = "JKn", scale = 1, rscales = rscales,
+                   combined.weights = FALSE, mse = TRUE)
 se_y <- SE(svymean(~y, des)); se_b <- SE(svymean(~b, des))
 t5 <- clock()
 
 cat(sprintf("counties %.3f\nschools %.3f\nstudents %.3f\nweights %.3f\nreplicates %.3f\ntotal %.3f\n",
             t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t5 - t0))
+cat(sprintf("n_replicates %d\n", ncol(rw)))
 cat(sprintf("n_counties %d\nn_school_grades %d\nn_replacements %d\nn_students %d\nse_mean %.10g\nse_prop %.10g\n",
             nrow(sc), nrow(schools), length(r1) + length(r2), nrow(stud), se_y, se_b))
 cat(sprintf("version %s; survey %s; sampling %s\n", R.version.string, packageVersion("survey"),

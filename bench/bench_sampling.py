@@ -143,7 +143,8 @@ def main() -> None:
         print(f"ratio R / naeq (median): {statistics.median(r_times) / statistics.median(ours):.1f}")
         print("R stages (last run, s): " + ", ".join(f"{k} {r_out[k]}" for k in
                                                      ("counties", "schools", "students", "weights", "replicates")))
-        print(f"R counts: counties {r_out['n_counties']}, school-grades {r_out['n_school_grades']}, replacements "
+        print(f"R counts: replicates {r_out['n_replicates']}, counties {r_out['n_counties']}, school-grades "
+              f"{r_out['n_school_grades']}, replacements "
               f"{r_out['n_replacements']}, students {r_out['n_students']}; SE mean {r_out['se_mean']}, "
               f"proportion {r_out['se_prop']}")
         print(f"R: {r_out['version']}")

@@ -159,11 +159,12 @@ def draw_sample(frame: SchoolFrame, design: SampleDesign, seed: int, *,
     }
     note("replicates")
     rd = design.replicates
-    # National: PSU = county, zones in draw order (province, then sort order); designated-only counties get
-    # factor 1 (their weight is 0 anyway).
-    c_psu = np.where(national, county_of_row, "")  # one lone PSU for the rest: factor 1
+    # National: PSU = county, paired within province in draw order, every zone its own replicates (so that
+    # provincial estimates are right too); designated-only counties form one lone PSU: factor 1 (weight 0 anyway).
+    c_psu = np.where(national, county_of_row, "")
     f_n, sch_n, psu_n = replicate_factors(c_psu, scheme=rd.scheme, sort_key=np.where(national, c_at, -1),
-                                          within=national, max_zones=rd.max_zones, fay_rho=rd.fay_rho)
+                                          stratum=np.where(national, cs.province[c_at], ""),
+                                          max_zones=rd.max_zones, fay_rho=rd.fay_rho)
     f_c, sch_c, psu_c = replicate_factors(ss.code[row], scheme=rd.scheme, sort_key=(grade == 8) * 100_000 +
                                           ss.sort_pos[row], within=county_of_row, max_zones=rd.max_zones,
                                           fay_rho=rd.fay_rho)

@@ -2,8 +2,10 @@
 
 Zones (variance strata) are formed by pairing the PSUs in sort order (``sort_key``, then first appearance):
 PSUs 1+2 form zone 1, 3+4 zone 2, ...; with an odd number of PSUs the last one joins the last zone, which becomes
-a triple. With ``within`` (e.g. county), zones are formed separately in every group and share the replicate
-columns; a group with a single PSU contributes no variance (factor 1 in every replicate). Counties are the PSUs
+a triple. With ``within`` (schools within a county), zones are formed separately in every group and share the
+replicate columns (for estimates about one group); with ``stratum`` (counties within a province), zones are formed
+separately in every stratum and each has its own replicates (for national and provincial estimates). A group or
+stratum with a single PSU contributes no variance (factor 1 in every replicate). Counties are the PSUs
 for national and provincial estimates, schools (zones within each county) for county estimates.
 
 * ``jk2`` (half JK2, TIMSS/NAEP style): one replicate per zone; in a pair the first PSU's weights are set to 0
@@ -51,29 +53,39 @@ class ReplicateScheme:
         return len(self.rscales)
 
 
-def jk2_zones(psu: NDArray[Any], sort_key: NDArray[Any] | None = None, within: NDArray[Any] | None = None
+def jk2_zones(psu: NDArray[Any], sort_key: NDArray[Any] | None = None, within: NDArray[Any] | None = None,
+              stratum: NDArray[Any] | None = None
               ) -> tuple[NDArray[Any], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Pair the PSUs into zones, within each group of ``within`` when given (zones are numbered from 0 in every
-    group). Returns (PSU labels in zone order, zone, member (0, 1, 2), group number of each PSU, and the PSU
-    number, in that order, of every input row)."""
+    """Pair the PSUs into zones in sort order.
+
+    ``within`` (n,): pairs are formed in every group and the zones are numbered from 0 in every group (the groups
+    share the replicate columns: for estimates about one group at a time, e.g. schools within counties).
+    ``stratum`` (n,): pairs are formed in every stratum and the zones are numbered across strata (every zone has
+    its own replicates: for estimates over several strata and for each stratum, e.g. counties within provinces).
+    Returns (PSU labels in zone order, zone, member (0, 1, 2; -1 for a lone PSU), group number of each PSU, and
+    the PSU number, in that order, of every input row)."""
     p = np.asarray(psu)
     if p.ndim != 1 or len(p) == 0:
         raise ValueError("psu must be a non-empty one-dimensional array")
+    if within is not None and stratum is not None:
+        raise ValueError("give `within` or `stratum`, not both")
     labels, first, inv = np.unique(p, return_index=True, return_inverse=True)
     key = np.zeros(len(p), dtype=np.int64) if sort_key is None else np.asarray(sort_key)
-    grp = np.zeros(len(p), dtype=np.int64) if within is None else np.unique(np.asarray(within),
-                                                                             return_inverse=True)[1]
+    groups = within if within is not None else stratum
+    grp = (np.zeros(len(p), dtype=np.int64) if groups is None
+           else np.unique(np.asarray(groups), return_inverse=True)[1])
     if key.shape != p.shape or grp.shape != p.shape:
-        raise ValueError("sort_key and within must have the shape of psu")
+        raise ValueError("sort_key, within and stratum must have the shape of psu")
     g_psu = grp[first]
-    if within is not None and (grp != g_psu[inv]).any():
-        raise ValueError("a PSU must lie within one group of `within`")
+    if groups is not None and (grp != g_psu[inv]).any():
+        raise ValueError("a PSU must lie within one group of `within` / `stratum`")
     order = np.lexsort((first, key[first], g_psu))
     g_sorted = g_psu[order]
     n_psu = len(labels)
     k = np.arange(n_psu) - np.searchsorted(g_sorted, g_sorted)
-    size = np.bincount(g_sorted)[g_sorted]
-    if within is None and n_psu < 2:
+    counts = np.bincount(g_sorted)
+    size = counts[g_sorted]
+    if groups is None and n_psu < 2:
         raise ValueError("replicate weights need at least 2 PSUs")
     zone = k // 2
     member = k % 2
@@ -81,39 +93,49 @@ def jk2_zones(psu: NDArray[Any], sort_key: NDArray[Any] | None = None, within: N
     zone[odd_last] -= 1
     member[odd_last] = 2
     member[size == 1] = -1  # a lone PSU in its group: no zone, factor 1 everywhere
+    if stratum is not None:
+        zones_per = np.where(counts >= 2, counts // 2, 0)
+        zone = zone + np.concatenate(([0], np.cumsum(zones_per)))[:-1][g_sorted]
     rank = np.empty(n_psu, dtype=np.int64)
     rank[order] = np.arange(n_psu)
     return labels[order], zone, member, g_sorted, rank[inv]
 
 
 def _factors_jk2(zone: NDArray[np.int64], member: NDArray[np.int64], group: NDArray[np.int64], full: bool,
-                 max_zones: int | None) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(n_psu, R) multiplicative factors and the rscales. Pair zones first, then three columns for triples."""
+                 max_zones: int | None, shared: bool) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(n_psu, R) multiplicative factors and the rscales. Pair zones first, then three columns per triple (one
+    set shared by all groups when ``shared``)."""
     n_psu = len(zone)
     n_groups = int(group.max()) + 1
     triple_zone = np.full(n_groups, -1, dtype=np.int64)
     triple_zone[group[member == 2]] = zone[member == 2]
     in_triple = (zone == triple_zone[group]) & (member >= 0)
     pairs = (member >= 0) & ~in_triple
-    n_pairs = int(zone[pairs].max()) + 1 if pairs.any() else 0
+    pair_ids, pair_col = np.unique(zone[pairs], return_inverse=True)
+    n_pairs = len(pair_ids)
     folds = n_pairs if max_zones is None else min(n_pairs, max_zones)
     per = 2 if full else 1
-    has_triple = bool(in_triple.any())
     base = folds * per
-    n_rep = base + (3 if has_triple else 0)
+    t = np.flatnonzero(in_triple)
+    if shared:
+        t_set = np.zeros(len(t), dtype=np.int64)
+    else:
+        t_set = np.unique(zone[t], return_inverse=True)[1].astype(np.int64)
+    n_sets = int(t_set.max()) + 1 if len(t) else 0
+    n_rep = base + 3 * n_sets
     f = np.ones((n_psu, n_rep))
     rows = np.flatnonzero(pairs)
-    col = (zone[rows] % max(folds, 1)) * per
+    col = (pair_col % max(folds, 1)) * per
     m = member[rows]
     # Half: drop member 0, double member 1. Full: replicate 2h drops member 0, 2h+1 drops member 1.
     f[rows, col] = np.where(m == 0, 0.0, 2.0)
     if full:
         f[rows, col + 1] = np.where(m == 1, 0.0, 2.0)
     rscales = np.full(n_rep, 0.5 if full else 1.0)
-    if has_triple:
-        t = np.flatnonzero(in_triple)
-        f[t, base:base + 3] = 1.5
-        f[t, base + member[t]] = 0.0
+    if len(t):
+        c0 = base + 3 * t_set
+        for j in range(3):  # the three delete-one replicates of each triple
+            f[t, c0 + j] = np.where(member[t] == j, 0.0, 1.5)
         rscales[base:] = 2.0 / 3.0
     return f, rscales
 
@@ -143,12 +165,13 @@ def _factors_fay(zone: NDArray[np.int64], member: NDArray[np.int64], rho: float
 
 
 def replicate_factors(psu: NDArray[Any], *, scheme: str = "jk2", sort_key: NDArray[Any] | None = None,
-                      within: NDArray[Any] | None = None, max_zones: int | None = None, fay_rho: float = 0.5
+                      within: NDArray[Any] | None = None, stratum: NDArray[Any] | None = None,
+                      max_zones: int | None = None, fay_rho: float = 0.5
                       ) -> tuple[NDArray[np.float64], ReplicateScheme, NDArray[np.int64]]:
     """(n_psu, R) factors per PSU, the scheme, and the PSU number (row of the factors) of every input row."""
     if scheme not in REPLICATE_SCHEMES:
         raise ValueError(f"scheme must be one of {REPLICATE_SCHEMES}, got {scheme!r}")
-    labels, zone, member, group, row_psu = jk2_zones(psu, sort_key, within)
+    labels, zone, member, group, row_psu = jk2_zones(psu, sort_key, within, stratum)
     if scheme == "fay":
         if not 0.0 <= fay_rho < 1.0:
             raise ValueError("fay_rho must lie in [0, 1)")
@@ -157,23 +180,25 @@ def replicate_factors(psu: NDArray[Any], *, scheme: str = "jk2", sort_key: NDArr
     else:
         if max_zones is not None and max_zones < 1:
             raise ValueError("max_zones must be at least 1")
-        f, rs = _factors_jk2(zone, member, group, scheme == "jk2_full", max_zones)
+        f, rs = _factors_jk2(zone, member, group, scheme == "jk2_full", max_zones, shared=stratum is None)
         sch = ReplicateScheme(scheme, 1.0, rs, labels, zone, member)
     return f, sch, row_psu
 
 
 def replicate_weights(weights: NDArray[Any], psu: NDArray[Any], *, scheme: str = "jk2",
                       sort_key: NDArray[Any] | None = None, within: NDArray[Any] | None = None,
-                      max_zones: int | None = None, fay_rho: float = 0.5
+                      stratum: NDArray[Any] | None = None, max_zones: int | None = None, fay_rho: float = 0.5
                       ) -> tuple[NDArray[np.float64], ReplicateScheme]:
     """(n, R) replicate weights of the rows and the :class:`ReplicateScheme` for :func:`replicate_se`.
 
     ``within`` (n,) forms zones separately within each group (e.g. schools within counties, for county
-    estimates); the replicate columns are shared, a group with fewer zones keeps factor 1 in the rest."""
+    estimates); the replicate columns are shared, a group with fewer zones keeps factor 1 in the rest.
+    ``stratum`` (n,) forms zones within each stratum but gives every zone its own replicates (counties within
+    provinces, for national and provincial estimates)."""
     w = as_finite(weights, "weights")
     if w.ndim != 1 or len(w) != len(psu):
         raise ValueError("weights and psu must be one-dimensional and of equal length")
-    f, sch, row_psu = replicate_factors(psu, scheme=scheme, sort_key=sort_key, within=within,
+    f, sch, row_psu = replicate_factors(psu, scheme=scheme, sort_key=sort_key, within=within, stratum=stratum,
                                         max_zones=max_zones, fay_rho=fay_rho)
     return w[:, None] * f[row_psu], sch
 

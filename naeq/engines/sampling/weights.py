@@ -89,6 +89,41 @@ def adjust_nonresponse(weights: NDArray[Any], cells: NDArray[Any] | tuple[NDArra
     return np.where(r, w * factor[code], 0.0)
 
 
+def collapse_cells(responded: NDArray[Any], *levels: NDArray[Any] | tuple[NDArray[Any], ...]
+                   ) -> NDArray[np.int64]:
+    """Non-response cells that all have a respondent, by collapsing nested levels.
+
+    ``levels`` run from the finest to the coarsest, each nested in the next (e.g. county × grade × urban/rural,
+    then county × grade). Within a coarse cell, the finer cells are kept only if every one of them has a
+    respondent; otherwise the whole coarse cell is used. Returns (n,) integer cell codes for
+    :func:`adjust_nonresponse`; a coarsest cell without respondents still fails there.
+
+    Fine cells 1 and 2 share coarse cell 0 and cell 2 has no respondent, so both become coarse cell 0; cell 3 stays.
+
+    >>> r = np.array([True, False, True, True])
+    >>> collapse_cells(r, (np.array([1, 2, 3, 3]), np.array([0, 0, 1, 1])), np.array([0, 0, 1, 1])).tolist()
+    [1, 1, 0, 0]
+    """
+    if not levels:
+        raise ValueError("give at least one level of cells")
+    resp = np.asarray(responded)
+    if resp.dtype != bool:
+        raise ValueError("responded must be boolean")
+    n = len(resp)
+    codes = [_codes(level, n) for level in levels]
+    top = len(codes) - 1
+    decided = np.full(n, top, dtype=np.int64)
+    for lev in range(top - 1, -1, -1):
+        has = np.bincount(codes[lev], weights=resp, minlength=int(codes[lev].max()) + 1 if n else 0) > 0
+        bad = ~has[codes[lev]]
+        parent_bad = np.bincount(codes[lev + 1], weights=bad) > 0
+        move = (decided == lev + 1) & ~parent_bad[codes[lev + 1]]
+        decided[move] = lev
+    chosen = np.choose(decided, codes) if len(codes) > 1 else codes[0]
+    key = decided * (max(int(c.max()) for c in codes) + 1 if n else 1) + chosen
+    return np.unique(key, return_inverse=True)[1].astype(np.int64)
+
+
 def calibrate_to_totals(weights: NDArray[Any], group: NDArray[Any],
                         totals: Mapping[Any, float] | NDArray[Any]) -> NDArray[np.float64]:
     """Ratio-adjust ``weights`` so that they sum to ``totals[g]`` within every group ``g``.

@@ -176,3 +176,61 @@ def test_a_lone_psu_in_its_group_contributes_no_variance() -> None:
     rw, scheme = replicate_weights(np.ones(5), np.array([1, 2, 3, 4, 5]), within=np.array([0, 0, 1, 1, 2]))
     np.testing.assert_array_equal(rw[4], np.ones(rw.shape[1]))
     assert scheme.member.tolist() == [0, 1, 0, 1, -1]
+
+
+def test_zones_within_strata_with_their_own_replicates_match_survey_jkn() -> None:
+    """Counties within provinces: pairs within each stratum, every zone its own replicates; the pooled SE
+    equals survey's JKn with stratum x zone strata, and so does each stratum's (zones of other strata leave it
+    unchanged)."""
+    d = read_reference("se_grouped_data.csv")
+    rw, scheme = replicate_weights(d["w"], d["school"], scheme="jk2_full", stratum=d["county"])
+    # county 1: 2 pairs + a triple, county 2: 2 pairs, county 3: 1 pair -> 5 pairs x 2 + 3.
+    assert scheme.n_replicates == 5 * 2 + 3
+    _check("stratified_jk2_full", d, d["w"], rw, scheme)
+    for county in (1, 2, 3):
+        m = d["county"] == county
+        _check(f"grouped_jk2_full_county{county}", {k: v[m] for k, v in d.items()}, d["w"][m], rw[m], scheme)
+
+
+def test_every_triple_in_strata_gets_its_own_three_replicates() -> None:
+    rw, scheme = replicate_weights(np.ones(6), np.arange(6), stratum=np.array([0, 0, 0, 1, 1, 1]))
+    assert rw.shape == (6, 6)
+    np.testing.assert_array_equal(rw[:3, 3:], np.ones((3, 3)))
+    np.testing.assert_array_equal(rw[3:, :3], np.ones((3, 3)))
+    np.testing.assert_allclose(scheme.rscales, 2 / 3)
+
+
+def test_national_zones_never_cross_provinces() -> None:
+    import dataclasses
+
+    f = make_frame(seed=21, n_counties=16, n_provinces=4)
+    base = SampleDesign()
+    design = dataclasses.replace(base, counties=dataclasses.replace(base.counties, total=11, min_per_province=2))
+    s = draw_sample(f, design, seed=9)
+    sch = s.replicates_national.scheme
+    prov = {c: c[:2] for c in sch.psu.tolist()}
+    for z in np.unique(sch.zone[sch.member >= 0]):
+        members = sch.psu[(sch.zone == z) & (sch.member >= 0)]
+        assert len({prov[c] for c in members.tolist()}) == 1
+        assert 2 <= len(members) <= 3
+    # Provinces with an odd number of sampled counties have a triple: three replicates with factor 2/3.
+    odd = sum(n % 2 for n in s.counties.allocation.values() if n > 1)
+    assert int((sch.rscales == 2 / 3).sum()) == 3 * odd
+
+
+def test_collapsed_cells_keep_fine_cells_only_when_all_have_respondents() -> None:
+    from naeq.engines.sampling import collapse_cells
+
+    county = np.array(["a"] * 6 + ["b"] * 4)
+    ur = np.array(["111", "111", "121", "121", "210", "210", "111", "111", "121", "121"])
+    responded = np.array([True, False, True, True, False, False, True, False, False, True])
+    cells = collapse_cells(responded, (county, ur), county)
+    # County a: urban/rural 210 has no respondent -> the whole county is one cell; county b keeps its two cells.
+    assert len(set(cells[:6].tolist())) == 1
+    assert len(set(cells[6:8].tolist())) == 1 and len(set(cells[8:].tolist())) == 1 and cells[6] != cells[8]
+    assert cells[0] not in set(cells[6:].tolist())
+    w = np.full(10, 5.0)
+    adj = adjust_nonresponse(w, cells, responded)
+    assert adj[:6].sum() == pytest.approx(30) and adj[6:8].sum() == pytest.approx(10)
+    with pytest.raises(EngineError, match="no respondent"):
+        adjust_nonresponse(w, (county, ur), responded)

@@ -107,5 +107,8 @@ write_ref(gd, "se_grouped_data.csv")
 gbase <- svydesign(ids = ~school, strata = ~interaction(county, zone), weights = ~w, data = gd)
 grep_ <- as.svrepdesign(gbase, type = "JKn", mse = TRUE)
 for (cty in seq_along(g_sizes)) add(sprintf("grouped_jk2_full_county%d", cty), subset(grep_, county == cty))
+# The same zones as strata with every zone its own replicates (counties within provinces for national
+# estimates): the pooled estimate over all groups from the same JKn design.
+add("stratified_jk2_full", grep_)
 
 write_ref(do.call(rbind, ses), "se_reference.csv")
