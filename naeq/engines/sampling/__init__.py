@@ -56,8 +56,8 @@ __all__ = [
     "ROLES", "CountyDesign", "CountyFrame", "CountySample", "NonresponseDesign", "ReplicateDesign", "ReplicateScheme",
     "ReplicateSet", "Sample", "SampleDesign", "SchoolDesign", "SchoolFrame", "SchoolSample", "StudentDesign",
     "StudentSample", "adjust_nonresponse", "allocate_counties", "allocate_schools", "base_weights",
-    "calibrate_to_totals", "code_version", "collapse_cells", "county_frame", "draw_counties", "draw_sample", "draw_schools",
-    "draw_students", "fay_brr_replicates", "final_weights", "frame_hash", "frame_totals",
+    "calibrate_to_totals", "code_version", "collapse_cells", "county_frame", "draw_counties", "draw_sample",
+    "draw_schools", "draw_students", "fay_brr_replicates", "final_weights", "frame_hash", "frame_totals",
     "grouped_inclusion_probabilities", "jk2_replicates", "jk2_zones", "pps_inclusion_probabilities",
     "replicate_factors", "replicate_se", "replicate_weights", "scheme_for", "sylvester_hadamard", "systematic_pps",
 ]

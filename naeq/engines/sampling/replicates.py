@@ -117,10 +117,9 @@ def _factors_jk2(zone: NDArray[np.int64], member: NDArray[np.int64], group: NDAr
     per = 2 if full else 1
     base = folds * per
     t = np.flatnonzero(in_triple)
-    if shared:
-        t_set = np.zeros(len(t), dtype=np.int64)
-    else:
-        t_set = np.unique(zone[t], return_inverse=True)[1].astype(np.int64)
+    # Triple sets: one shared by all groups, or one per triple zone.
+    t_set = (np.zeros(len(t), dtype=np.int64) if shared
+             else np.unique(zone[t], return_inverse=True)[1].astype(np.int64))
     n_sets = int(t_set.max()) + 1 if len(t) else 0
     n_rep = base + 3 * n_sets
     f = np.ones((n_psu, n_rep))
