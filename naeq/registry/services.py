@@ -107,7 +107,8 @@ def _check_year(year: int) -> None:
 
 def _get_or_create_locked(actor: Any, kind: str, year: int, county: Region,
                           school: School | None) -> tuple[Submission, bool]:
-    existing = Submission.objects.select_for_update().filter(**_submission_filter(kind, year, county, school))
+    existing = (Submission.objects.select_for_update(of=("self",)).order_by("pk")
+                .filter(**_submission_filter(kind, year, county, school)))
     submission = existing.first()
     if submission is not None:
         return submission, False
@@ -144,7 +145,7 @@ def submission_require_editable(*, kind: str, year: int, county: Region | None =
     if county is None and school is None:
         raise TypeError("submission_require_editable needs a county or a school")
     with transaction.atomic():
-        submission = (Submission.objects.select_for_update()
+        submission = (Submission.objects.select_for_update(of=("self",)).order_by("pk")
                       .filter(**_submission_filter(kind, year, county, school)).first())
     if submission is None or submission.status in review.EDITABLE:
         return
@@ -203,7 +204,8 @@ def submission_review(*, actor: Any, submission_id: int, approve: bool, reason: 
     """The reviewer whose turn it is approves (the submission moves up the chain) or returns it with a reason
     (the submitter may change it and submit again)."""
     submission = submission_access_for_action(actor=actor, submission_id=submission_id)
-    submission = Submission.objects.select_for_update().select_related("county", "school").get(pk=submission.pk)
+    submission = (Submission.objects.select_for_update(of=("self",)).select_related("county", "school")
+                  .get(pk=submission.pk))
     j = jurisdiction_of(actor)
     if submission.status != SubmissionStatus.SUBMITTED:
         raise InvalidInput(_("该提交当前状态为“%(status)s”，不在审核中。")
@@ -248,8 +250,8 @@ def frame_lock(*, actor: Any, year: int, province_code: str | None = None) -> in
         counties = counties.filter(path__startswith=province.path)
     if not counties.exists():
         raise InvalidInput(_("没有可锁定的县（区）。"))
-    registry = Submission.objects.select_for_update().filter(kind=SubmissionKind.REGISTRY, year=year,
-                                                             county__in=counties)
+    registry = Submission.objects.filter(kind=SubmissionKind.REGISTRY, year=year, county__in=counties)
+    list(registry.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))  # lock them
     ready = registry.filter(status__in=[SubmissionStatus.APPROVED, SubmissionStatus.LOCKED]).values("county_id")
     not_ready = counties.exclude(pk__in=ready).order_by("code")
     missing = list(not_ready[:51])

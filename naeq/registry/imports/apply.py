@@ -114,7 +114,8 @@ def registry_import(*, actor: Any, year: int, county_code: str, file_name: str, 
         if r.code in elsewhere:
             problems.add(_("学校标识码“%(v)s”已登记在%(county)s，不能重复登记。")
                          % {"v": r.code, "county": elsewhere[r.code]}, row=r.row, field="学校标识码", value=r.code)
-    current = {s.code: s for s in School.objects.select_for_update().filter(county=county).order_by("code")}
+    locked = School.objects.select_for_update(of=("self",)).filter(county=county).order_by("code")
+    current = {s.code: s for s in locked}
     by_code = {r.code: r for r in records}
     result = RegistryImportResult(county_code=county.code, county_name=county.name, file_name=file_name,
                                   rows=len(records))
