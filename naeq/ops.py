@@ -179,6 +179,13 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
     for c in load_shipped_cycles():
         click.echo(f"  {c.year} {c.name}", err=True)
     rows = demo_accounts()
+    from naeq.accounts.models import User
+    from naeq.sampling.services import sample_demo
+
+    click.echo("» sample: counties, schools, and the students of the demo county", err=True)
+    counts = sample_demo(actor=User.objects.get(username=f"{DEMO_PREFIX}national_admin"),
+                         county_code=str(getattr(_demo_anchors()["county"], "code", "")))
+    click.echo("  " + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
     logins = settings.DATA_DIR / "demo-logins.txt"
     width = max(len(r[1]) for r in rows)
     lines = [f"{u.ljust(width)}  {p}  {label} · {where}" for label, u, p, where in rows]

@@ -441,7 +441,8 @@ def _all_test_takers_reported(submission: Submission) -> None:
     """Before a school submits its test takers: every sampled student has a status (pre-submit check)."""
     if submission.school_id is None:
         return
-    students = SampledStudent.objects.filter(cycle__year=submission.year, sampled_school__school_id=submission.school_id)
+    students = SampledStudent.objects.filter(cycle__year=submission.year,
+                                             sampled_school__school_id=submission.school_id)
     if not students.exists():
         raise InvalidInput(_("该校尚未抽取样本学生，不能提交测试生信息。"), code="no_students")
     pending = students.filter(status=StudentStatus.PENDING).count()
@@ -609,3 +610,33 @@ def replicate_matrix(run: SampleRun) -> tuple[np.ndarray, np.ndarray]:
     if hashlib.sha256(bytes(rw.data)).hexdigest() != rw.sha256:
         raise PermissionDenied(_("重复权重数据校验失败。"))
     return adapters.npy_load(rw.student_ids), adapters.npy_load(rw.data)
+
+
+# ------------------------------------------------------------------------------------------- demo
+
+
+def sample_demo(*, actor: Any, county_code: str, seed: int = 2024, year: int | None = None) -> dict[str, int]:
+    """For the demo: draw counties and schools (if the current cycle has none yet), then in one county mark the
+    called-in schools as participating and draw the students of those with rosters. Idempotent."""
+    cycle = cycle_for(year)
+    if active_run(cycle, Stage.COUNTY) is None:
+        sample_draw(actor=actor, year=cycle.year, stage=Stage.COUNTY, seed=seed)
+    if active_run(cycle, Stage.SCHOOL) is None:
+        sample_draw(actor=actor, year=cycle.year, stage=Stage.SCHOOL, seed=seed)
+    school_run = active_run(cycle, Stage.SCHOOL)
+    rows = SampledSchool.objects.filter(run=school_run, county__code=county_code)
+    for pk in rows.filter(participation=SchoolParticipation.PENDING).values_list("pk", flat=True):
+        school_participation_set(actor=actor, sampled_school_id=pk, participation=SchoolParticipation.PARTICIPATING)
+    codes = sorted(set(rows.filter(participation=SchoolParticipation.PARTICIPATING, students__isnull=True)
+                       .values_list("school__code", flat=True)))
+    with_roster = set(Student.objects.filter(school__code__in=codes).values_list("school__code", flat=True)
+                      .distinct())
+    drawn = 0
+    for code in codes:  # one county: about twenty schools
+        if code in with_roster and not SampleRun.objects.filter(cycle=cycle, stage=Stage.STUDENT,
+                                                                school__code=code, status__in=ACTIVE).exists():
+            students_draw(actor=actor, year=cycle.year, school_code=code)
+            drawn += 1
+    return {"counties": SampledCounty.objects.filter(run__cycle=cycle, run__status=RunStatus.DONE).count(),
+            "schools": SampledSchool.objects.filter(run=school_run).count(), "student_draws": drawn,
+            "students": SampledStudent.objects.filter(cycle=cycle).count()}
