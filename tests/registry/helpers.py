@@ -27,8 +27,8 @@ def xlsx(rows: Sequence[Sequence[Any]], *, header: Sequence[Any] | None = None, 
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(head))
     if two_row_header:
         top = ws.max_row + 1 if title else 1
-        ws.append(head[:5] + ["四年级", None, "八年级", None])
-        ws.append([None] * 5 + ["学生数", "班级数", "学生数", "班级数"])
+        ws.append([*head[:5], "四年级", None, "八年级", None])
+        ws.append([*[None] * 5, "学生数", "班级数", "学生数", "班级数"])
         for c in range(1, 6):  # the first five headers span both rows
             ws.merge_cells(start_row=top, start_column=c, end_row=top + 1, end_column=c)
         ws.merge_cells(start_row=top, start_column=6, end_row=top, end_column=7)

@@ -37,7 +37,8 @@ def _import(world: World, data: bytes, name: str = "学校.xlsx", persona: str =
 
 
 def _current_rows(**changes) -> list[list]:
-    rows = {"1310101001": row("1310101001", "甲省一市a县第1学校"), "1310101002": row("1310101002", "甲省一市a县第2学校")}
+    rows = {"1310101001": row("1310101001", "甲省一市a县第1学校"),
+            "1310101002": row("1310101002", "甲省一市a县第2学校")}
     for code, r in changes.items():
         rows[code] = r
     return [r for r in rows.values() if r is not None]
@@ -158,11 +159,16 @@ def test_header_problems(world: World) -> None:
 def test_forgiving_forms_are_read(world: World) -> None:
     """Two-row merged header, a title row, codes as integers, labels with codes, blank and trailing rows."""
     rows = _current_rows(**{"1310101003": [1310101003, " 新 建 小学 ", "小学", 112, "公办", "1,024", "20.0", 0,
-                                           None]})
+                                           None],
+                            "1310101004": ["１３１０１０１００４", "全角（数字）初中", "初中", "１２１", "民办", "", "",
+                                           "４５", "２"]})
     result = _import(world, xlsx([*rows, [None] * 9, [None] * 9], title="属地学校信息", two_row_header=True))
-    assert [r.code for r in result.added] == ["1310101003"]
+    assert [r.code for r in result.added] == ["1310101003", "1310101004"]
     s = School.objects.get(code="1310101003")
     assert (s.name, s.urban_rural, s.g4_enrollment, s.g4_classes) == ("新 建 小学", "112", 1024, 20)
+    s = School.objects.get(code="1310101004")
+    assert (s.name, s.urban_rural, s.ownership, s.g4_enrollment, s.g8_enrollment, s.g8_classes) == (
+        "全角（数字）初中", "121", "private", 0, 45, 2)
 
 
 @pytest.mark.parametrize("encoding", ["gb18030", "utf-8-sig", "utf-8"])
