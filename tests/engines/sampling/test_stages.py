@@ -190,3 +190,25 @@ def test_student_positions_are_uniform() -> None:
     freq = np.bincount(st.position, minlength=60) / 4_000
     z = (freq - 0.5) / np.sqrt(0.25 / 4_000)
     assert np.abs(z).max() < 4.5
+
+
+def test_simulated_county_selection_frequencies_match_pi_over_many_seeds() -> None:
+    """2,000 draws with seeds 0..1999: every county's selection frequency within 4.5 binomial SEs of its π
+    (n_p · size / total of its province, after certainty). Catches an allocation or start that favours the
+    first or last counties of a province."""
+    f = make_frame(seed=31, n_counties=24, n_provinces=2)
+    cf = county_frame(f)
+    design = dataclasses.replace(SampleDesign(), counties=CountyDesign(total=8, min_per_province=1))
+    reps = 2_000
+    hits = np.zeros(len(cf))
+    pi = None
+    for seed in range(reps):
+        cs = draw_counties(cf, design, np.random.default_rng(seed))
+        pi = cs.pi_frame
+        hits[cs.index] += 1
+    assert pi is not None
+    rand = (pi > 0) & (pi < 1)
+    assert rand.sum() >= 20
+    z = (hits[rand] / reps - pi[rand]) / np.sqrt(pi[rand] * (1 - pi[rand]) / reps)
+    assert np.abs(z).max() < 4.5
+    assert (hits[pi >= 1] == reps).all()
