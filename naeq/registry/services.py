@@ -269,6 +269,8 @@ def frame_lock(*, actor: Any, year: int, province_code: str | None = None) -> in
     codes = sorted(to_lock.values_list("county__code", flat=True))
     n = to_lock.update(status=SubmissionStatus.LOCKED, pending_level="", updated_by=actor,
                        updated_at=timezone.now())
+    if n == 0:
+        return 0  # everything in scope was locked already: nothing happened, nothing to record
     audit_record(actor=actor, action="registry.frame.lock", object_type="frame",
                  object_id=f"{year}:{province_code or 'all'}",
                  before={"status": SubmissionStatus.APPROVED, "counties": codes},

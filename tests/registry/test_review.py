@@ -194,3 +194,40 @@ def test_progress_counts_every_county(world: World) -> None:
     with pytest.raises(NotFound):
         submission_progress(actor=world.users["city_viewer@A"], kind=REG, year=YEAR, region_code="440000")
     assert submission_progress(actor=world.users["school_head@A"], kind=REG, year=YEAR) == []
+
+
+def test_whole_country_lock_and_reason_limit(world: World) -> None:
+    coordinators = {"A": world.users["province_coordinator@A"], "B": world.users["province_coordinator@B"]}
+    submissions = []
+    for key in ("A1a", "A1b", "B1a", "B1b"):
+        officer = world.users[f"county_liaison@{key[0]}"] if key.endswith("a") else _sibling_officer(world, key)
+        submissions.append(submission_submit(actor=officer, kind=REG, year=YEAR,
+                                             county_code=world.regions[key].code))
+    with pytest.raises(InvalidInput) as too_long:
+        submission_review(actor=coordinators["A"], submission_id=submissions[0].pk, approve=False, reason="长" * 501)
+    assert too_long.value.problems[0].field == "reason"
+    for s in submissions:
+        submission_review(actor=coordinators["A" if s.county.code.startswith("31") else "B"],
+                          submission_id=s.pk, approve=True)
+    admin = world.users["national_admin@A"]
+    assert frame_lock(actor=admin, year=YEAR) == 4
+    assert frame_lock(actor=admin, year=YEAR) == 0  # already locked: nothing more to lock, still consistent
+    assert set(Submission.objects.values_list("status", "pending_level")) == {(SubmissionStatus.LOCKED, "")}
+    assert [e.object_id for e in _events("registry.frame.lock")] == [f"{YEAR}:all"]
+    with pytest.raises(InvalidInput):  # another year has nothing approved
+        frame_lock(actor=admin, year=YEAR + 1)
+
+
+@pytest.mark.parametrize("kind", [SubmissionKind.ROSTER, SubmissionKind.TEST_TAKERS])
+def test_school_kinds_return_to_the_school(world: World, kind: str) -> None:
+    school = world.schools["A1a-1"]
+    s = submission_submit(actor=world.users["school_head@A"], kind=kind, year=YEAR, school_code=school.code)
+    s = submission_review(actor=world.users["county_info_officer@A"], submission_id=s.pk, approve=False,
+                          reason="缺少2名学生")
+    assert (s.status, s.reason) == (SubmissionStatus.RETURNED, "缺少2名学生")
+    submission_require_editable(kind=kind, year=YEAR, school=school)
+    with pytest.raises(InvalidInput):  # a school-level kind needs a school
+        submission_submit(actor=world.users["school_head@A"], kind=kind, year=YEAR, county_code="310101")
+    with pytest.raises(NotFound):  # another school of the county is not the school head's
+        submission_submit(actor=world.users["school_head@A"], kind=kind, year=YEAR,
+                          school_code=world.schools["A1a-2"].code)
