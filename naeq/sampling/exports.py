@@ -85,8 +85,9 @@ def read_test_taker_sheet(*, file_name: str, data: bytes) -> tuple[dict[str, str
     ws = wb.worksheets[0]
     rows = ws.iter_rows(values_only=True)
     header = [str(c).strip() if c is not None else "" for c in next(rows, ())]
-    id_col = header.index(_("测试编号")) if _("测试编号") in header else -1
-    st_col = header.index(_("测试情况")) if _("测试情况") in header else -1
+    # The sheet may come from a Chinese or an English session: accept either header.
+    id_col = next((k for k, h in enumerate(header) if h in ("测试编号", _("测试编号"))), -1)
+    st_col = next((k for k, h in enumerate(header) if h in ("测试情况", _("测试情况"))), -1)
     if id_col < 0:
         problems.add(_("缺少“测试编号”列。"), row=1, field=_("测试编号"))
     if st_col < 0:
