@@ -139,6 +139,8 @@ def test_draw_weights_sum_to_frame_enrollment_by_county_and_grade() -> None:
             if m.any():
                 pi_c = st["pi_county"][m][0]
                 assert st["weight"][m].sum() == pytest.approx(total / pi_c, rel=1e-12)
+    # County MOS = the same enrollment, so the national weights sum to the national frame enrollment exactly.
+    assert st["weight"].sum() == pytest.approx(f.g4.sum() + f.g8.sum(), rel=1e-12)
     # Base weights are the inverse product of the three stages' probabilities.
     np.testing.assert_allclose(st["base_weight"], 1 / (st["pi_county"] * st["pi_school"] * st["pi_student"]))
     # National replicates: counties are the PSUs; every replicate drops whole counties.
