@@ -103,7 +103,7 @@ def county_progress(*, actor: Any, year: int | None = None) -> list[CountyProgre
                                                    status=StudentStatus.PENDING))
     active = ~Q(participation__in=[SchoolParticipation.RESERVE, SchoolParticipation.REFUSED])
     rows = (_schools_of_cycle(actor, cycle)
-            .annotate(has_roster=has_roster, drawn=drawn, pending=pending, approved=approved)
+            .annotate(has_roster=has_roster, drawn=drawn, pending=pending, tt_approved=approved)
             .values("county_id")
             .annotate(sampled=Count("id", filter=Q(role=SchoolRole.SAMPLED)),
                       activated=Count("id", filter=~Q(participation=SchoolParticipation.RESERVE)),
@@ -112,7 +112,7 @@ def county_progress(*, actor: Any, year: int | None = None) -> list[CountyProgre
                       rosters=Count("id", filter=active & Q(has_roster=True)),
                       students_drawn=Count("id", filter=Q(drawn=True)),
                       reported=Count("id", filter=Q(drawn=True, pending=False)),
-                      approved=Count("id", filter=Q(drawn=True, approved=True)))
+                      approved=Count("id", filter=Q(drawn=True, tt_approved=True)))
             .order_by())
     by_county: dict[int, dict[str, Any]] = {r["county_id"]: dict(r) for r in rows}
     zero = {"sampled": 0, "activated": 0, "participating": 0, "refused": 0, "rosters": 0, "students_drawn": 0,

@@ -162,7 +162,7 @@ def sample_draw_start(*, actor: Any, year: int, stage: str, seed: int | None = N
 @transaction.atomic
 def sample_run_execute(*, run_id: int) -> SampleRun:
     """Run a queued county or school draw (the background job). Engine errors mark the run failed."""
-    run = SampleRun.objects.select_for_update().select_related("cycle", "created_by").get(pk=run_id)
+    run = SampleRun.objects.select_for_update(of=("self",)).select_related("cycle", "created_by").get(pk=run_id)
     if run.status != RunStatus.QUEUED:
         return run
     design = sample_design()

@@ -189,3 +189,27 @@ def test_list_pages_use_a_fixed_number_of_queries(client: Client, county: County
     with django_assert_max_num_queries(12):
         response = client.get(target)
     assert response.status_code == 200
+
+
+def test_progress_counts_test_takers_approved_by_the_province(client: Client, county: County,
+                                                               drawn: dict[str, Any]) -> None:
+    from naeq.registry.services import submission_review
+
+    code = drawn["codes"][0]
+    ids = list(SampledStudent.objects.filter(sampled_school__school__code=code).values_list("test_id", flat=True))
+    services.test_takers_set(actor=county.liaison, year=county.year, school_code=code,
+                             statuses=dict.fromkeys(ids, "到考"))
+    sub = services.test_takers_submit(actor=county.liaison, year=county.year, school_code=code)
+    province = Region.objects.get(level="province")
+    coordinator = user_create(actor=None, username="prov2", password="x-pass-2026",
+                              role=Role.PROVINCE_COORDINATOR, region=province)
+    submission_review(actor=county.liaison, submission_id=sub.pk, approve=True)
+    client.force_login(county.liaison)
+    rows = _sheet(client.get("/sampling/counties/export.xlsx").content)
+    assert rows[1][-1] == 0  # approved by the county, not yet by the province
+    submission_review(actor=coordinator, submission_id=sub.pk, approve=True)
+    rows = _sheet(client.get("/sampling/counties/export.xlsx").content)
+    school_rows = SampledSchool.objects.filter(school__code=code, students__isnull=False).distinct().count()
+    assert rows[1][-2] >= school_rows and rows[1][-1] == school_rows
+    page = client.get(f"/sampling/schools/{code}/").content.decode()
+    assert "已通过" in page
