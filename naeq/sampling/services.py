@@ -223,7 +223,8 @@ def _execute_counties(run: SampleRun, design: SampleDesign) -> None:
 
 def _execute_schools(run: SampleRun, design: SampleDesign) -> None:
     county_run = active_run(run.cycle, Stage.COUNTY)
-    assert county_run is not None  # checked when the run was queued; a redraw of counties supersedes this run
+    if county_run is None:  # checked when queued; a county redraw in between supersedes it
+        raise InvalidInput(_("请先完成样本县抽取。"), code="no_county_run")
     counties = list(county_run.counties.values_list("county__code", "county_id", "pi"))
     county_pi = {code: pi for code, _id, pi in counties}
     dbf = adapters.school_frame()

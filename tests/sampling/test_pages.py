@@ -213,3 +213,26 @@ def test_progress_counts_test_takers_approved_by_the_province(client: Client, co
     assert rows[1][-2] >= school_rows and rows[1][-1] == school_rows
     page = client.get(f"/sampling/schools/{code}/").content.decode()
     assert "已通过" in page
+
+
+def test_queued_run_page_shows_progress_and_refreshes(client: Client, county: County) -> None:
+    run = services.sample_draw_start(actor=county.admin, year=county.year, stage=Stage.COUNTY, seed=4)
+    client.force_login(county.admin)
+    page = client.get(f"/sampling/runs/{run.pk}/").content.decode()
+    assert 'http-equiv="refresh"' in page and "<progress" in page and "排队中" in page
+    services.sample_run_execute(run_id=run.pk)
+    page = client.get(f"/sampling/runs/{run.pk}/").content.decode()
+    assert 'http-equiv="refresh"' not in page and "已完成" in page
+
+
+def test_test_taker_upload_that_is_not_a_workbook_or_lacks_columns(client: Client, county: County,
+                                                                    drawn: dict[str, Any]) -> None:
+    code = drawn["codes"][0]
+    client.force_login(county.liaison)
+    response = client.post(f"/sampling/schools/{code}/test-takers/",
+                           {"file": _upload("takers.xlsx", b"not a workbook")}, follow=True)
+    assert "无法读取该文件" in response.content.decode()
+    response = client.post(f"/sampling/schools/{code}/test-takers/",
+                           {"file": _upload("takers.xlsx", _xlsx([["测试编号", "姓名"], ["1", "x"]]))}, follow=True)
+    assert "takers.xlsx row 1, 测试情况" in response.content.decode()
+    assert set(SampledStudent.objects.values_list("status", flat=True)) == {StudentStatus.PENDING}
