@@ -357,10 +357,10 @@ def submission_progress(*, actor: Any, kind: str, year: int, region_code: str | 
     """Rows per region with counts by status: the provinces for the nation, else the counties under the
     actor's anchor (or under ``region_code``, a region the actor may see). Two grouped queries."""
     j = jurisdiction_of(actor)
-    if not j.is_staff_role or j.school_id is not None:
-        return []
     review.chain_for(kind)
     base = region_access(actor=actor, code=region_code).path if region_code else j.path
+    if not j.is_staff_role or j.school_id is not None:
+        return []
     visible = regions_visible(actor=actor)
     if base == "":
         regions = list(visible.filter(level=RegionLevel.PROVINCE).order_by("code"))
