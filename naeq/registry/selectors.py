@@ -401,6 +401,7 @@ class CountyRegistry:
     counts: dict[str, int]  # schools, g4_enrollment, g8_enrollment
     may_upload: bool  # the county's own officers
     editable: bool  # draft, returned or not started
+    may_review: bool = False  # submitted and waiting for the actor's level
 
     @property
     def status(self) -> str:
@@ -423,6 +424,8 @@ def county_registry(*, actor: Any, county_code: str, year: int) -> CountyRegistr
         counts=_school_counts(schools),
         may_upload=j.can_write_registry and chain.may_submit(j.role),
         editable=submission is None or submission.status in review.EDITABLE,
+        may_review=(submission is not None and submission.status == SubmissionStatus.SUBMITTED
+                    and j.can_write_registry and review.acts_at(j.role, submission.pending_level)),
     )
 
 

@@ -229,7 +229,9 @@ def test_pages_upload_errors_diff_submit_return_approve_lock(client: Client, wor
 
     # The province returns it: a reason is required.
     s = Submission.objects.get(kind=SubmissionKind.REGISTRY, county=county, year=YEAR)
+    assert 'id="county-review"' not in page  # the county does not review itself
     client.force_login(world.users["province_coordinator@A"])
+    assert f'action="/review/{s.pk}/"' in client.get(url).content.decode()  # decide from the county page too
     queue = client.get("/review/?kind=registry").content.decode()
     assert f'data-id="{s.pk}"' in queue[queue.index('id="review-queue"'):]
     response = client.post(f"/review/{s.pk}/", {"decision": "return", "reason": "", "kind": "registry"})
