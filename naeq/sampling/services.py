@@ -533,14 +533,17 @@ def weights_compute(*, actor: Any, year: int) -> SampleRun:
                         ).astype(np.int64)
     participating = s_part == SchoolParticipation.PARTICIPATING
     is_sampled = s_role == SchoolRole.SAMPLED
-    responded_originals = set(original[participating].tolist())
-    resp = np.isin(s_id[is_sampled], np.fromiter(responded_originals, dtype=np.int64))
+    resp = np.isin(s_id[is_sampled], original[participating])
     with adapters.engine_errors():
         adj_sampled = adjust_nonresponse(s_w[is_sampled].astype(np.float64),
                                          (s_county[is_sampled].astype(np.int64), s_grade[is_sampled].astype(np.int64)),
                                          resp)
-    adj_of_original = dict(zip(s_id[is_sampled].tolist(), adj_sampled.tolist(), strict=True))
-    school_adj = np.where(participating, [adj_of_original.get(o, 0.0) for o in original.tolist()], np.nan)
+    # A participating replacement takes the adjusted weight of the school it replaces (row lookups by id, sorted).
+    adj_full = np.zeros(len(s_id))
+    adj_full[is_sampled] = adj_sampled
+    by_id = np.argsort(s_id)
+    row_of_original = by_id[np.searchsorted(s_id[by_id], original)]
+    school_adj = np.where(participating, adj_full[row_of_original], np.nan)
     # Students of participating schools.
     st = list(SampledStudent.objects.filter(cycle=cycle, sampled_school__run=school_run).values_list(
         "id", "sampled_school_id", "sampled_school__county_id", "grade", "pi", "status"))
@@ -552,8 +555,7 @@ def weights_compute(*, actor: Any, year: int) -> SampleRun:
     n_pending = int((t_status == StudentStatus.PENDING).sum())
     if n_pending:
         raise InvalidInput(_("尚有%(n)s名样本学生未报告测试情况。") % {"n": n_pending}, code="test_takers_pending")
-    adj_by_school = dict(zip(s_id.tolist(), school_adj.tolist(), strict=True))
-    w_school = np.array([adj_by_school[s] for s in t_school.tolist()], dtype=np.float64)
+    w_school = school_adj[by_id[np.searchsorted(s_id[by_id], t_school)]]
     responded = np.isin(t_status.astype(str), [str(s) for s in RESPONDED])
     frame_totals = _frame_totals(np.unique(t_county))
     group = t_county * 10 + t_grade

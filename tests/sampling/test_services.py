@@ -247,3 +247,24 @@ def test_weights_wait_for_test_taker_reports(county: County) -> None:
     assert not SampleRun.objects.filter(stage=Stage.WEIGHTS).exists()
 
 
+
+
+def test_participating_replacement_takes_the_weight_of_the_school_it_replaces(county: County) -> None:
+    run = _draw_schools(county)
+    original = SampledSchool.objects.filter(run=run, role=SchoolRole.SAMPLED, replacements__role="replacement_1",
+                                            grade=8).first()
+    assert original is not None
+    services.school_participation_set(actor=county.liaison, sampled_school_id=original.pk,
+                                      participation=SchoolParticipation.REFUSED, reason="停课")
+    _participate_all(county)
+    _draw_all_students(county)
+    for code in sorted(set(SampledStudent.objects.values_list("sampled_school__school__code", flat=True))):
+        ids = SampledStudent.objects.filter(sampled_school__school__code=code).values_list("test_id", flat=True)
+        services.test_takers_set(actor=county.liaison, year=county.year, school_code=code,
+                                 statuses=dict.fromkeys(ids, "到考"))
+    services.weights_compute(actor=county.admin, year=county.year)
+    r1 = SampledSchool.objects.get(replaces=original, role=SchoolRole.REPLACEMENT_1)
+    original.refresh_from_db()
+    # The replacement stands in for the refusing school, so its cell lost no school: factor 1.
+    assert r1.adjusted_weight == pytest.approx(original.base_weight)
+    assert original.adjusted_weight is None
