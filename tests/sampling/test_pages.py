@@ -101,6 +101,7 @@ def test_participation_page_records_refusal_and_calls_in_replacement(client: Cli
 
 def test_test_taker_upload_row_errors_then_success_then_submit(client: Client, county: County,
                                                                drawn: dict[str, Any]) -> None:
+    # Seeds (2024 plan): the school "上报...测试生基本信息（含缺席测试生），经校长审核后提交县级审核".
     code = drawn["codes"][0]
     client.force_login(county.liaison)
     template = client.get(f"/sampling/schools/{code}/test-takers.xlsx")

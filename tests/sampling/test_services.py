@@ -98,7 +98,7 @@ def test_same_seed_same_frame_same_rows(county: County) -> None:
 def test_school_draw_follows_the_design(county: County) -> None:
     run = _draw_schools(county)
     sampled = SampledSchool.objects.filter(run=run, role=SchoolRole.SAMPLED)
-    # DOMAIN.md: in principle 12 primary and 8 middle schools per county.
+    # Seeds (county plans): "每个样本县（市、区）原则上抽取12所小学、8所初中".
     assert sampled.filter(grade=4).count() == 12
     assert sampled.filter(grade=8).count() == 8
     assert all(p == SchoolParticipation.PENDING for p in sampled.values_list("participation", flat=True))
@@ -163,7 +163,7 @@ def test_student_draw_test_ids_and_booklets(county: County) -> None:
         n = students.filter(grade=g).count()
         if SampledSchool.objects.filter(run=run, school=school, grade=g,
                                         participation=SchoolParticipation.PARTICIPATING).exists():
-            # DOMAIN.md: 30 students per grade at random; all of them when there are 30 or fewer.
+            # Seeds: "每个样本学校原则上抽取30名样本学生"; DOMAIN.md: all of them when there are 30 or fewer.
             assert n == min(30, school.students.filter(grade=g).count())
     assert all(booklets.test_id_valid(t) for t in students.values_list("test_id", flat=True))
     assert all(t.startswith(code) for t in students.values_list("test_id", flat=True))
