@@ -184,6 +184,7 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
 
     click.echo("» sample: counties, schools, and the students of the demo county", err=True)
     counts = sample_demo(actor=User.objects.get(username=f"{DEMO_PREFIX}national_admin"),
+                         county_actor=User.objects.get(username=f"{DEMO_PREFIX}county_liaison"),
                          county_code=str(getattr(_demo_anchors()["county"], "code", "")))
     click.echo("  " + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
     logins = settings.DATA_DIR / "demo-logins.txt"

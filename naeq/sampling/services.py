@@ -53,7 +53,7 @@ from naeq.sampling.models import (
     Stage,
     StudentStatus,
 )
-from naeq.sampling.selectors import ACTIVE, active_run, cycle_for, sampled_school_for_write
+from naeq.sampling.selectors import ACTIVE, SUBMITTED_OR_LATER, active_run, cycle_for, sampled_school_for_write
 
 ROLE_NAMES = (SchoolRole.SAMPLED, SchoolRole.REPLACEMENT_1, SchoolRole.REPLACEMENT_2)
 #: Test-taker statuses that count as responding in the student non-response adjustment. A PE-exempt student
@@ -376,6 +376,10 @@ def students_draw(*, actor: Any, year: int, school_code: str) -> SampleRun:
     roster_grade = np.array([r[1] for r in roster], dtype=np.int64)
     enrollment = np.array([(roster_grade == g).sum() for g in grades], dtype=np.int64)
     problems = ProblemCollector(file=school.code)
+    roster_status = (Submission.objects.filter(kind=SubmissionKind.ROSTER, year=cycle.year, school=school)
+                     .values_list("status", flat=True).first())
+    if roster_status not in SUBMITTED_OR_LATER:
+        problems.add(_("学校名单尚未提交（样本校名单须先提交县级审核）。"), field=_("样本校名单"))
     for g, n in zip(grades, enrollment.tolist(), strict=True):
         if n == 0:
             problems.add(_("%(grade)s年级学生名单尚未上报。") % {"grade": g}, field=f"grade{g}")
@@ -618,9 +622,11 @@ def replicate_matrix(run: SampleRun) -> tuple[np.ndarray, np.ndarray]:
 # ------------------------------------------------------------------------------------------- demo
 
 
-def sample_demo(*, actor: Any, county_code: str, seed: int = 2024, year: int | None = None) -> dict[str, int]:
+def sample_demo(*, actor: Any, county_actor: Any, county_code: str, seed: int = 2024,
+                year: int | None = None) -> dict[str, int]:
     """For the demo: draw counties and schools (if the current cycle has none yet), then in one county mark the
-    called-in schools as participating and draw the students of those with rosters. Idempotent."""
+    called-in schools as participating, submit their rosters (``county_actor``, a county officer, on the schools'
+    behalf) and draw the students of those with rosters. Idempotent."""
     cycle = cycle_for(year)
     if active_run(cycle, Stage.COUNTY) is None:
         sample_draw(actor=actor, year=cycle.year, stage=Stage.COUNTY, seed=seed)
@@ -638,6 +644,9 @@ def sample_demo(*, actor: Any, county_code: str, seed: int = 2024, year: int | N
     for code in codes:  # one county: about twenty schools
         if code in with_roster and not SampleRun.objects.filter(cycle=cycle, stage=Stage.STUDENT,
                                                                 school__code=code, status__in=ACTIVE).exists():
+            if not Submission.objects.filter(kind=SubmissionKind.ROSTER, year=cycle.year, school__code=code,
+                                             status__in=SUBMITTED_OR_LATER).exists():
+                submission_submit(actor=county_actor, kind=SubmissionKind.ROSTER, year=cycle.year, school_code=code)
             students_draw(actor=actor, year=cycle.year, school_code=code)
             drawn += 1
     return {"counties": SampledCounty.objects.filter(run__cycle=cycle, run__status=RunStatus.DONE).count(),

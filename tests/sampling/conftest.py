@@ -46,3 +46,18 @@ def county(db: None, synth_county_world: Any) -> County:
                             region=county_region),
         code=county_region.code,
     )
+
+
+def draw_students(*, actor: Any, year: int, school_code: str) -> Any:
+    """Submit the school's roster (as its county's liaison, on the school's behalf: B's chain) unless it is in,
+    then draw its students (C1's service)."""
+    from naeq.accounts.models import User
+    from naeq.registry.models import School, Submission, SubmissionKind
+    from naeq.registry.services import submission_submit
+    from naeq.sampling import services
+
+    school = School.objects.get(code=school_code)
+    if not Submission.objects.filter(kind=SubmissionKind.ROSTER, year=year, school=school).exists():
+        liaison = User.objects.filter(role=Role.COUNTY_LIAISON, region=school.county).first()
+        submission_submit(actor=liaison, kind=SubmissionKind.ROSTER, year=year, school_code=school_code)
+    return services.students_draw(actor=actor, year=year, school_code=school_code)

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from naeq.sampling import services
 from naeq.sampling.models import SampledSchool, SampledStudent, SampleRun, SchoolRole, Stage
-from tests.sampling.conftest import County
+from tests.sampling.conftest import County, draw_students
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_school_once_per_grade_per_run(drawn: SampleRun) -> None:
 
 def test_test_id_unique_in_cycle_and_well_formed(county: County, drawn: SampleRun) -> None:
     code = SampledSchool.objects.filter(run=drawn).first().school.code  # type: ignore[union-attr]
-    services.students_draw(actor=county.admin, year=county.year, school_code=code)
+    draw_students(actor=county.admin, year=county.year, school_code=code)
     a, b = SampledStudent.objects.order_by("pk")[:2]
     _rejected(lambda: SampledStudent.objects.filter(pk=b.pk).update(test_id=a.test_id))
     _rejected(lambda: SampledStudent.objects.filter(pk=b.pk).update(test_id="123"))

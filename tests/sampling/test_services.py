@@ -22,7 +22,7 @@ from naeq.sampling.models import (
     Stage,
     StudentStatus,
 )
-from tests.sampling.conftest import County
+from tests.sampling.conftest import County, draw_students
 
 
 def _draw_schools(c: County, seed: int = 11) -> SampleRun:
@@ -45,7 +45,7 @@ def _draw_all_students(c: County) -> None:
     codes = (SampledSchool.objects.filter(participation=SchoolParticipation.PARTICIPATING)
              .values_list("school__code", flat=True).distinct())
     for code in sorted(set(codes)):
-        services.students_draw(actor=c.liaison, year=c.year, school_code=code)
+        draw_students(actor=c.liaison, year=c.year, school_code=code)
 
 
 def test_county_draw_records_the_run_and_its_counties(county: County) -> None:
@@ -156,7 +156,7 @@ def test_student_draw_test_ids_and_booklets(county: County) -> None:
     row = SampledSchool.objects.filter(run=run, participation=SchoolParticipation.PARTICIPATING).first()
     assert row is not None
     code = row.school.code
-    srun = services.students_draw(actor=county.liaison, year=county.year, school_code=code)
+    srun = draw_students(actor=county.liaison, year=county.year, school_code=code)
     students = SampledStudent.objects.filter(run=srun)
     school = School.objects.get(code=code)
     for g in school.grades:
@@ -171,7 +171,7 @@ def test_student_draw_test_ids_and_booklets(county: County) -> None:
     assert first is not None and first.booklets and all(v >= 1 for v in first.booklets.values())
     assert first.base_weight == pytest.approx(first.sampled_school.base_weight / first.pi)
     with pytest.raises(InvalidInput) as exc:
-        services.students_draw(actor=county.liaison, year=county.year, school_code=code)
+        draw_students(actor=county.liaison, year=county.year, school_code=code)
     assert exc.value.code == "students_drawn"
 
 
@@ -179,11 +179,11 @@ def test_student_draw_is_reproducible(county: County) -> None:
     run = _draw_schools(county)
     _participate_all(county)
     code = SampledSchool.objects.filter(run=run).first().school.code  # type: ignore[union-attr]
-    services.students_draw(actor=county.liaison, year=county.year, school_code=code)
+    draw_students(actor=county.liaison, year=county.year, school_code=code)
     drawn = list(SampledStudent.objects.order_by("test_id").values_list("student_id", "test_id", "booklets"))
     SampledStudent.objects.all().delete()
     SampleRun.objects.filter(stage=Stage.STUDENT).update(status=RunStatus.SUPERSEDED)
-    services.students_draw(actor=county.liaison, year=county.year, school_code=code)
+    draw_students(actor=county.liaison, year=county.year, school_code=code)
     assert list(SampledStudent.objects.order_by("test_id").values_list("student_id", "test_id", "booklets")) == drawn
 
 
@@ -191,7 +191,7 @@ def test_test_taker_status_rejects_bad_rows_and_changes_nothing(county: County) 
     run = _draw_schools(county)
     _participate_all(county)
     code = SampledSchool.objects.filter(run=run).first().school.code  # type: ignore[union-attr]
-    services.students_draw(actor=county.liaison, year=county.year, school_code=code)
+    draw_students(actor=county.liaison, year=county.year, school_code=code)
     ids = list(SampledStudent.objects.order_by("test_id").values_list("test_id", flat=True))
     with pytest.raises(InvalidInput) as exc:
         services.test_takers_set(actor=county.liaison, year=county.year, school_code=code,
@@ -268,3 +268,14 @@ def test_participating_replacement_takes_the_weight_of_the_school_it_replaces(co
     # The replacement stands in for the refusing school, so its cell lost no school: factor 1.
     assert r1.adjusted_weight == pytest.approx(original.base_weight)
     assert original.adjusted_weight is None
+
+
+def test_students_are_drawn_only_once_the_roster_is_submitted(county: County) -> None:
+    run = _draw_schools(county)
+    _participate_all(county)
+    code = SampledSchool.objects.filter(run=run).first().school.code  # type: ignore[union-attr]
+    with pytest.raises(InvalidInput) as exc:
+        services.students_draw(actor=county.liaison, year=county.year, school_code=code)
+    assert [p.field for p in exc.value.problems] == ["样本校名单"]
+    assert not SampledStudent.objects.exists()
+    assert not SampleRun.objects.filter(stage=Stage.STUDENT).exists()

@@ -26,6 +26,7 @@ from naeq.registry.models import Student
 from naeq.sampling import services
 from naeq.sampling.models import SampledSchool, SampleRun, SchoolParticipation, Stage
 from tests.personas import World
+from tests.sampling.conftest import draw_students
 
 OK, REDIRECT, FORBIDDEN, MISSING = m.OK, m.REDIRECT, m.FORBIDDEN, m.MISSING
 ALL, TREE, OWN, NONE = m.ALL, m.TREE, m.OWN, m.NONE
@@ -151,7 +152,7 @@ def drawn(world: World, cycle: Any) -> dict[str, Any]:
                                           participation=SchoolParticipation.PARTICIPATING)
     _rosters(world)
     for key in ("A1a-1", "B1a-1"):
-        services.students_draw(actor=admin, year=cycle.year, school_code=world.schools[key].code)
+        draw_students(actor=admin, year=cycle.year, school_code=world.schools[key].code)
     rows = dict(SampledSchool.objects.filter(run=school_run, grade=4).values_list("school__code", "pk"))
     run = SampleRun.objects.filter(stage=Stage.COUNTY).values_list("pk", flat=True).get()
     return {"rows": rows, "run": run}
