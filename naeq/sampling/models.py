@@ -179,6 +179,9 @@ class SampledStudent(models.Model):
     pi = models.FloatField(_("校内入样概率"))
     base_weight = models.FloatField(_("基础权重"))
     final_weight = models.FloatField(_("最终权重"), null=True, blank=True)
+    # final_weight / π of the county: the weight for national and provincial estimates. 0 for students of agreement
+    # and application counties, which are reported to themselves and stay out of national estimates.
+    national_weight = models.FloatField(_("全国估计权重"), null=True, blank=True)
     booklets = models.JSONField(_("题本"), default=dict)
     test_id = models.CharField(_("测试编号"), max_length=14)
     status = models.CharField(_("测试情况"), max_length=10, choices=StudentStatus.choices,
@@ -196,6 +199,8 @@ class SampledStudent(models.Model):
             models.CheckConstraint(name="sampledstudent_weight_positive", condition=Q(base_weight__gte=1)),
             models.CheckConstraint(name="sampledstudent_final_weight_nonnegative",
                                    condition=Q(final_weight__isnull=True) | Q(final_weight__gte=0)),
+            models.CheckConstraint(name="sampledstudent_national_weight_nonnegative",
+                                   condition=Q(national_weight__isnull=True) | Q(national_weight__gte=0)),
             models.CheckConstraint(name="sampledstudent_test_id_shape",
                                    condition=Q(test_id__regex=r"^[0-9]{13}[0-9A-Z*]$")),
         ]
@@ -204,14 +209,28 @@ class SampledStudent(models.Model):
         return self.test_id
 
 
-class ReplicateWeights(models.Model):
-    """The (n_students, R) replicate weights of a weights run, as a float32 ``.npy`` with its SHA-256.
+class ReplicateScope(models.TextChoices):
+    COUNTY = "county", _("县级估计（学校为初级抽样单元）")
+    NATIONAL = "national", _("全国及省级估计（县为初级抽样单元）")
 
-    Rows follow ``student_ids`` (an int64 ``.npy``), so the matrix reads back without a join order assumption.
+
+class ReplicateWeights(models.Model):
+    """The (n_students, R) replicate weights of a weights run for one kind of estimate, as a float32 ``.npy``
+    with its SHA-256.
+
+    Two per weights run: ``county`` (schools as PSUs, paired within each county; from ``final_weight``) and
+    ``national`` (counties as PSUs, paired within provinces; from ``national_weight``). Rows follow
+    ``student_ids`` (an int64 ``.npy``), so the matrix reads back without a join order assumption. ``scale`` and
+    ``rscales`` (a float64 ``.npy``) are the variance formula ``scale · Σ_r rscales_r (θ_r − θ)²`` of the
+    engine's :class:`~naeq.engines.sampling.replicates.ReplicateScheme`: a zone of three PSUs has replicates with
+    factor 2/3, which the scheme's name alone would lose.
     """
 
-    run = models.OneToOneField(SampleRun, on_delete=models.CASCADE, related_name="replicates")
+    run = models.ForeignKey(SampleRun, on_delete=models.CASCADE, related_name="replicates")
+    scope = models.CharField(_("用途"), max_length=10, choices=ReplicateScope.choices, default=ReplicateScope.COUNTY)
     scheme = models.CharField(_("方法"), max_length=10)
+    scale = models.FloatField(default=1.0)
+    rscales = models.BinaryField(default=b"")
     n_rows = models.PositiveIntegerField()
     n_replicates = models.PositiveIntegerField()
     data = models.BinaryField()
@@ -222,6 +241,7 @@ class ReplicateWeights(models.Model):
         verbose_name = _("重复权重")
         verbose_name_plural = _("重复权重")
         constraints = [
+            models.UniqueConstraint(fields=["run", "scope"], name="replicateweights_once_per_scope"),
             models.CheckConstraint(name="replicateweights_sha256", condition=Q(sha256__regex=r"^[0-9a-f]{64}$")),
         ]
 

@@ -29,7 +29,7 @@ from naeq.cycles.models import Cycle
 from naeq.engines.booklets import assign_booklets, make_test_ids
 from naeq.engines.sampling.counties import draw_counties
 from naeq.engines.sampling.frames import county_frame
-from naeq.engines.sampling.replicates import replicate_weights
+from naeq.engines.sampling.replicates import ReplicateScheme, replicate_weights
 from naeq.engines.sampling.schools import draw_schools
 from naeq.engines.sampling.spec import SampleDesign
 from naeq.engines.sampling.students import draw_students
@@ -42,6 +42,7 @@ from naeq.sampling import adapters
 from naeq.sampling.access import require_drawer, require_participation_writer, require_school_writer
 from naeq.sampling.models import (
     CountyParticipation,
+    ReplicateScope,
     ReplicateWeights,
     RunStatus,
     SampledCounty,
@@ -566,9 +567,18 @@ def weights_compute(*, actor: Any, year: int) -> SampleRun:
     with adapters.engine_errors():
         w = adjust_nonresponse(w_school / t_pi, (t_school, t_grade), responded)
         final = calibrate_to_totals(w, group, {int(k): float(v) for k, v in frame_totals.items()})
-        county_rank = np.unique(t_county, return_inverse=True)[1]
-        rep, scheme = replicate_weights(final, t_school, scheme=design.replicates.scheme, sort_key=county_rank,
-                                        max_zones=design.replicates.max_zones, fay_rho=design.replicates.fay_rho)
+        # County estimates: schools are the PSUs, paired within each county (the counties share the columns).
+        county_rep, county_scheme = replicate_weights(
+            final, t_school, scheme=design.replicates.scheme, within=t_county,
+            max_zones=design.replicates.max_zones, fay_rho=design.replicates.fay_rho)
+        # National and provincial estimates: counties are the PSUs, paired within provinces, on the national
+        # weight (the within-county final weight over the county's inclusion probability).
+        county_pi, county_national, county_province, county_pos = _county_design(cycle, np.unique(t_county))
+        idx = np.searchsorted(np.unique(t_county), t_county)
+        national = np.where(county_national[idx], final / county_pi[idx], 0.0)
+        national_rep, national_scheme = replicate_weights(
+            national, t_county, scheme=design.replicates.scheme, stratum=county_province[idx],
+            sort_key=county_pos[idx], max_zones=design.replicates.max_zones, fay_rho=design.replicates.fay_rho)
     previous = active_run(cycle, Stage.WEIGHTS)
     if previous is not None:
         previous.status = RunStatus.SUPERSEDED
@@ -581,17 +591,24 @@ def weights_compute(*, actor: Any, year: int) -> SampleRun:
         [SampledSchool(pk=sid, adjusted_weight=value) for sid, value in
          zip(s_id[participating].tolist(), school_adj[participating].tolist(), strict=True)],
         ["adjusted_weight"], batch_size=1000)
-    objs = [SampledStudent(pk=i, final_weight=f) for i, f in zip(t_id.tolist(), final.tolist(), strict=True)]
-    SampledStudent.objects.bulk_update(objs, ["final_weight"], batch_size=1000)
-    data = adapters.npy_bytes(rep.astype(np.float32))
+    objs = [SampledStudent(pk=i, final_weight=f, national_weight=g)
+            for i, f, g in zip(t_id.tolist(), final.tolist(), national.tolist(), strict=True)]
+    SampledStudent.objects.bulk_update(objs, ["final_weight", "national_weight"], batch_size=1000)
     ids_bytes = adapters.npy_bytes(t_id)
-    ReplicateWeights.objects.create(run=run, scheme=scheme.kind, n_rows=rep.shape[0], n_replicates=rep.shape[1],
-                                    data=data, student_ids=ids_bytes, sha256=hashlib.sha256(data).hexdigest())
+    for scope, rep_w, rep_scheme in ((ReplicateScope.COUNTY, county_rep, county_scheme),
+                                     (ReplicateScope.NATIONAL, national_rep, national_scheme)):
+        data = adapters.npy_bytes(rep_w.astype(np.float32))
+        ReplicateWeights.objects.create(
+            run=run, scope=scope, scheme=rep_scheme.kind, scale=rep_scheme.scale,
+            rscales=adapters.npy_bytes(rep_scheme.rscales),
+            n_rows=rep_w.shape[0], n_replicates=rep_w.shape[1], data=data, student_ids=ids_bytes,
+            sha256=hashlib.sha256(data).hexdigest())
     sums = np.bincount(np.unique(group, return_inverse=True)[1], weights=final)
     run.status = RunStatus.DONE
     run.summary = {**run.summary, "students": len(t_id), "respondents": int(responded.sum()),
-                   "schools_participating": int(participating.sum()), "replicates": int(rep.shape[1]),
-                   "scheme": scheme.kind, "weight_total": float(final.sum()),
+                   "schools_participating": int(participating.sum()), "replicates": int(county_rep.shape[1]),
+                   "national_replicates": int(national_rep.shape[1]), "scheme": county_scheme.kind,
+                   "national_weight_total": float(national.sum()), "weight_total": float(final.sum()),
                    "frame_total": float(sum(frame_totals.values())), "groups": len(sums),
                    "computed_at": timezone.now().isoformat()}
     run.save(update_fields=["frame_hash", "status", "summary"])
@@ -611,12 +628,33 @@ def _frame_totals(county_ids: np.ndarray) -> dict[int, int]:
     return out
 
 
-def replicate_matrix(run: SampleRun) -> tuple[np.ndarray, np.ndarray]:
-    """(student ids, replicate weights) of a weights run, checking the stored hash."""
-    rw = ReplicateWeights.objects.get(run=run)
+def _county_design(cycle: Cycle, county_ids: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For the given county ids (sorted): π of the county, whether it counts in national estimates, its province
+    (as an integer code) and its position in the county draw's sort order, from the active county run."""
+    county_run = active_run(cycle, Stage.COUNTY)
+    rows = {} if county_run is None else {
+        c: (pi, nat, path, pos) for c, pi, nat, path, pos in SampledCounty.objects.filter(
+            run=county_run, county_id__in=county_ids.tolist()).values_list(
+            "county_id", "pi", "in_national_estimate", "path", "sort_pos")}
+    missing = [int(c) for c in county_ids if int(c) not in rows]
+    if missing:
+        raise InvalidInput(_("有样本校所在的县不在当前样本县中，请重新抽取样本校。"), code="county_not_sampled",
+                           details={"county_ids": missing[:20]})
+    got = [rows[int(c)] for c in county_ids]
+    return (np.array([g[0] for g in got], dtype=np.float64), np.array([g[1] for g in got], dtype=bool),
+            np.array([int(g[2][:6]) for g in got], dtype=np.int64), np.array([g[3] for g in got], dtype=np.int64))
+
+
+def replicate_matrix(run: SampleRun, scope: str = ReplicateScope.COUNTY
+                     ) -> tuple[np.ndarray, np.ndarray, ReplicateScheme]:
+    """(student ids, replicate weights, variance scheme) of a weights run for county or national estimates,
+    checking the stored hash."""
+    rw = ReplicateWeights.objects.get(run=run, scope=scope)
     if hashlib.sha256(bytes(rw.data)).hexdigest() != rw.sha256:
         raise PermissionDenied(_("重复权重数据校验失败。"))
-    return adapters.npy_load(rw.student_ids), adapters.npy_load(rw.data)
+    empty = np.zeros(0, dtype=np.int64)
+    scheme = ReplicateScheme(rw.scheme, rw.scale, adapters.npy_load(rw.rscales), empty, empty, empty)
+    return adapters.npy_load(rw.student_ids), adapters.npy_load(rw.data), scheme
 
 
 # ------------------------------------------------------------------------------------------- demo

@@ -231,10 +231,17 @@ def test_final_weights_sum_to_frame_enrollment_by_county_and_grade(county: Count
         assert got == pytest.approx(frame, rel=1e-9)
     assert not SampledStudent.objects.filter(status=StudentStatus.ABSENT, final_weight__gt=0).exists()
     assert SampledStudent.objects.filter(status=StudentStatus.PE_EXEMPT, final_weight__gt=0).exists()
-    ids, matrix = services.replicate_matrix(wrun)
+    ids, matrix, scheme = services.replicate_matrix(wrun)
     assert matrix.dtype == np.float32 and matrix.shape[0] == SampledStudent.objects.count()
     assert set(ids.tolist()) == set(SampledStudent.objects.values_list("pk", flat=True))
-    assert ReplicateWeights.objects.get(run=wrun).n_replicates == matrix.shape[1] > 0
+    assert ReplicateWeights.objects.get(run=wrun, scope="county").n_replicates == matrix.shape[1] > 0
+    assert scheme.n_replicates == matrix.shape[1]
+    # National weights: the within-county final weight over the county's inclusion probability.
+    county_pi = SampledCounty.objects.get(run__stage=Stage.COUNTY, run__status=RunStatus.DONE).pi
+    for final, national in SampledStudent.objects.values_list("final_weight", "national_weight"):
+        assert national == pytest.approx(final / county_pi, rel=1e-12)
+    n_ids, n_matrix, _n_scheme = services.replicate_matrix(wrun, "national")
+    assert n_matrix.shape[0] == len(n_ids) == matrix.shape[0]
 
 
 def test_weights_wait_for_test_taker_reports(county: County) -> None:
