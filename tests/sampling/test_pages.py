@@ -237,3 +237,13 @@ def test_test_taker_upload_that_is_not_a_workbook_or_lacks_columns(client: Clien
                            {"file": _upload("takers.xlsx", _xlsx([["测试编号", "姓名"], ["1", "x"]]))}, follow=True)
     assert "takers.xlsx row 1, 测试情况" in response.content.decode()
     assert set(SampledStudent.objects.values_list("status", flat=True)) == {StudentStatus.PENDING}
+
+
+def test_school_page_names_the_booklets_by_subject(client: Client, county: County, drawn: dict[str, Any]) -> None:
+    code = drawn["codes"][0]
+    client.force_login(county.liaison)
+    page = client.get(f"/sampling/schools/{code}/").content.decode()
+    student = SampledStudent.objects.filter(sampled_school__school__code=code).first()
+    assert student is not None and "math" in student.booklets
+    assert f"数学 {student.booklets['math']}" in page
+    assert "math:" not in page

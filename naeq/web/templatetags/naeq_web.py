@@ -81,3 +81,12 @@ def mode_label(code: str) -> str:
 @register.filter
 def split_modes(value: str) -> list[str]:
     return [m for m in (value or "").split("+") if m]
+
+
+@register.simple_tag
+def booklet_list(booklets: dict[str, int], cycle: Any = None) -> str:
+    """A sampled student's booklets as "数学 2 · 心理健康 1", with the cycle's subject names where it has them."""
+    names: dict[str, str] = {}
+    if cycle is not None:
+        names = {s.code: s.name for s in cycle.config.subjects}
+    return " · ".join(f"{names.get(code, code)} {n}" for code, n in booklets.items())
