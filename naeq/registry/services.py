@@ -235,9 +235,14 @@ def submission_review(*, actor: Any, submission_id: int, approve: bool, reason: 
 
 
 @transaction.atomic
-def frame_lock(*, actor: Any, year: int, province_code: str | None = None) -> int:
+def frame_lock(*, actor: Any, year: int, province_code: str | None = None, accept_unreviewed: bool = False) -> int:
     """The national centre locks the sampling frame of one province (or of all): every county's registry must be
-    approved by its province first. Returns how many county registries were locked now."""
+    approved by its province first. Returns how many county registries were locked now.
+
+    ``accept_unreviewed`` locks the registry as it stands in the database for counties that have not been through
+    the review chain — for a frame the national centre loaded itself (from the education statistics, or a
+    synthetic world) rather than collected from the counties. It is recorded as its own audit action with the
+    county codes. Counties under review or returned are never locked this way."""
     _check_year(year)
     j = jurisdiction_of(actor)
     if not (j.is_national and review.acts_at(j.role, Level.NATION)):
@@ -252,6 +257,9 @@ def frame_lock(*, actor: Any, year: int, province_code: str | None = None) -> in
         raise InvalidInput(_("没有可锁定的县（区）。"))
     registry = Submission.objects.filter(kind=SubmissionKind.REGISTRY, year=year, county__in=counties)
     list(registry.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))  # lock them
+    if accept_unreviewed:
+        _accept_unreviewed(actor=actor, year=year, counties=counties, registry=registry,
+                           scope=province_code or "all")
     ready = registry.filter(status__in=[SubmissionStatus.APPROVED, SubmissionStatus.LOCKED]).values("county_id")
     not_ready = counties.exclude(pk__in=ready).order_by("code")
     missing = list(not_ready[:51])
@@ -276,3 +284,28 @@ def frame_lock(*, actor: Any, year: int, province_code: str | None = None) -> in
                  before={"status": SubmissionStatus.APPROVED, "counties": codes},
                  after={"status": SubmissionStatus.LOCKED, "counties": codes})
     return n
+
+
+def _accept_unreviewed(*, actor: Any, year: int, counties: Any, registry: Any, scope: str) -> None:
+    """Mark the counties in scope that never entered the chain (no submission, or a draft) as approved, as loaded."""
+    busy = registry.filter(status__in=[SubmissionStatus.SUBMITTED, SubmissionStatus.RETURNED])
+    if busy.exists():
+        raise InvalidInput(_("有县（区）的属地学校信息正在审核或已被退回，不能按现有数据直接锁定。"),
+                           problems=[Problem(_("审核中或已退回"), field=c) for c in
+                                     sorted(busy.values_list("county__code", flat=True))[:50]],
+                           code="frame_under_review")
+    have = set(registry.values_list("county_id", flat=True))
+    now = timezone.now()
+    Submission.objects.bulk_create([
+        Submission(kind=SubmissionKind.REGISTRY, year=year, county_id=cid, status=SubmissionStatus.DRAFT,
+                   updated_by=actor, updated_at=now)
+        for cid in counties.exclude(pk__in=have).values_list("pk", flat=True)
+    ], batch_size=1000)
+    drafts = registry.filter(status=SubmissionStatus.DRAFT)
+    codes = sorted(drafts.values_list("county__code", flat=True))
+    if not codes:
+        return
+    drafts.update(status=SubmissionStatus.APPROVED, pending_level="", updated_by=actor, updated_at=now)
+    audit_record(actor=actor, action="registry.frame.accept_unreviewed", object_type="frame",
+                 object_id=f"{year}:{scope}", before={"status": SubmissionStatus.DRAFT, "counties": codes},
+                 after={"status": SubmissionStatus.APPROVED, "counties": codes})

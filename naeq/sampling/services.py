@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from naeq.core.audit import audit_record
-from naeq.core.errors import InvalidInput, NotFound, PermissionDenied, ProblemCollector
+from naeq.core.errors import InvalidInput, NotFound, PermissionDenied, Problem, ProblemCollector
 from naeq.cycles.models import Cycle
 from naeq.engines.booklets import assign_booklets, make_test_ids
 from naeq.engines.sampling.counties import draw_counties
@@ -36,8 +36,8 @@ from naeq.engines.sampling.students import draw_students
 from naeq.engines.sampling.weights import adjust_nonresponse, calibrate_to_totals
 from naeq.registry import review
 from naeq.registry.access import school_access
-from naeq.registry.models import Region, School, Student, Submission, SubmissionKind
-from naeq.registry.services import submission_require_editable, submission_submit
+from naeq.registry.models import Region, School, Student, Submission, SubmissionKind, SubmissionStatus
+from naeq.registry.services import frame_lock, submission_require_editable, submission_submit
 from naeq.sampling import adapters
 from naeq.sampling.access import require_drawer, require_participation_writer, require_school_writer
 from naeq.sampling.models import (
@@ -149,6 +149,7 @@ def sample_draw_start(*, actor: Any, year: int, stage: str, seed: int | None = N
             raise InvalidInput(_("请先完成样本县抽取。"), code="no_county_run")
         if SampledStudent.objects.filter(cycle=cycle).exists():
             raise InvalidInput(_("已抽取样本学生，不能重新抽取样本校。"), code="later_stage_exists")
+    _require_locked_frame(cycle, stage)
     previous = active_run(cycle, stage)
     if previous is not None:
         if not replace_existing:
@@ -158,6 +159,26 @@ def sample_draw_start(*, actor: Any, year: int, stage: str, seed: int | None = N
     audit_record(actor=actor, action="sampling.draw_start", object_type="SampleRun", object_id=run.pk,
                  after=_run_after(run))
     return run
+
+
+def _require_locked_frame(cycle: Cycle, stage: str) -> None:
+    """The sample is drawn from the frame the national centre locked (registry review chain: county submits →
+    province approves → nation locks): for the county draw every county that has schools, for the school draw the
+    sampled counties."""
+    if stage == Stage.COUNTY:
+        counties = Region.objects.filter(pk__in=School.objects.values("county_id"))
+    else:
+        county_run = active_run(cycle, Stage.COUNTY)
+        counties = Region.objects.filter(pk__in=SampledCounty.objects.filter(run=county_run).values("county_id"))
+    locked = Submission.objects.filter(kind=SubmissionKind.REGISTRY, year=cycle.year,
+                                       status=SubmissionStatus.LOCKED).values("county_id")
+    open_ = counties.exclude(pk__in=locked)
+    n_open = open_.count()
+    if n_open:
+        codes = list(open_.order_by("code").values_list("code", flat=True)[:50])
+        raise InvalidInput(
+            _("有%(n)d个县（区）的属地学校信息尚未锁定，不能抽样。请先完成审核并锁定抽样框。") % {"n": n_open},
+            problems=[Problem(_("属地学校信息未锁定"), field=c) for c in codes], code="frame_not_locked")
 
 
 @transaction.atomic
@@ -662,11 +683,14 @@ def replicate_matrix(run: SampleRun, scope: str = ReplicateScope.COUNTY
 
 def sample_demo(*, actor: Any, county_actor: Any, county_code: str, seed: int = 2024,
                 year: int | None = None) -> dict[str, int]:
-    """For the demo: draw counties and schools (if the current cycle has none yet), then in one county mark the
+    """For the demo: lock the registry as loaded and draw counties and schools (if the current cycle has none
+    yet), then in one county mark the
     called-in schools as participating, submit their rosters (``county_actor``, a county officer, on the schools'
     behalf) and draw the students of those with rosters. Idempotent."""
     cycle = cycle_for(year)
     if active_run(cycle, Stage.COUNTY) is None:
+        # The synthetic registry was loaded by the national centre itself: lock it as loaded.
+        frame_lock(actor=actor, year=cycle.year, accept_unreviewed=True)
         sample_draw(actor=actor, year=cycle.year, stage=Stage.COUNTY, seed=seed)
     if active_run(cycle, Stage.SCHOOL) is None:
         sample_draw(actor=actor, year=cycle.year, stage=Stage.SCHOOL, seed=seed)

@@ -235,3 +235,27 @@ def test_school_kinds_return_to_the_school(world: World, kind: str, monkeypatch:
     with pytest.raises(NotFound):  # another school of the county is not the school head's
         submission_submit(actor=world.users["school_head@A"], kind=kind, year=YEAR,
                           school_code=world.schools["A1a-2"].code)
+
+
+def test_frame_loaded_by_the_centre_is_locked_as_it_stands(world: World) -> None:
+    """A frame the national centre loaded itself (statistics, synthetic world) is locked without county review:
+    counties never in the chain are approved and locked, audited under their own action with their codes; a county
+    whose submission is under review or returned stops it, and nothing changes."""
+    admin = world.users["national_admin@A"]
+    county = world.regions["A1a"]
+    submission_submit(actor=world.users["county_liaison@A"], kind=REG, year=YEAR, county_code=county.code)
+    with pytest.raises(InvalidInput) as busy:
+        frame_lock(actor=admin, year=YEAR, province_code=world.regions["A"].code, accept_unreviewed=True)
+    assert busy.value.code == "frame_under_review"
+    assert [p.field for p in busy.value.problems] == [county.code]
+    assert Submission.objects.count() == 1 and not _events("registry.frame.accept_unreviewed")
+    # Province B never entered the chain: locked as loaded.
+    assert frame_lock(actor=admin, year=YEAR, province_code=world.regions["B"].code, accept_unreviewed=True) == 2
+    b_codes = sorted([world.regions["B1a"].code, world.regions["B1b"].code])
+    locked = Submission.objects.filter(status=SubmissionStatus.LOCKED)
+    assert sorted(locked.values_list("county__code", flat=True)) == b_codes
+    (accepted,) = _events("registry.frame.accept_unreviewed")
+    assert accepted.after == {"status": SubmissionStatus.APPROVED, "counties": b_codes}
+    assert _events("registry.frame.lock")[-1].after["counties"] == b_codes
+    with pytest.raises(PermissionDenied):
+        frame_lock(actor=world.users["province_coordinator@A"], year=YEAR, accept_unreviewed=True)

@@ -32,15 +32,19 @@ def synth_county_world() -> Any:
 def county(db: None, synth_county_world: Any) -> County:
     from naeq.cycles.services import load_shipped_cycles
     from naeq.registry.models import Region
+    from naeq.registry.services import frame_lock
     from naeq.registry.synth_load import synth_world_load
 
     synth_world_load(world=synth_county_world)
     cycles = load_shipped_cycles()
     year = next(c.year for c in cycles if c.is_current)
     county_region = Region.objects.get(level="county")
+    admin = user_create(actor=None, username="nat_admin", password="x-pass-2026", role=Role.NATIONAL_ADMIN)
+    # The sample is drawn from a locked frame; the synthetic registry was loaded by the centre: lock it as loaded.
+    frame_lock(actor=admin, year=year, accept_unreviewed=True)
     return County(
         year=year,
-        admin=user_create(actor=None, username="nat_admin", password="x-pass-2026", role=Role.NATIONAL_ADMIN),
+        admin=admin,
         analyst=user_create(actor=None, username="nat_analyst", password="x-pass-2026", role=Role.NATIONAL_ANALYST),
         liaison=user_create(actor=None, username="liaison", password="x-pass-2026", role=Role.COUNTY_LIAISON,
                             region=county_region),

@@ -8,7 +8,7 @@ import pytest
 from naeq.core.errors import InvalidInput, NotFound, PermissionDenied
 from naeq.core.models import AuditEvent
 from naeq.engines import booklets
-from naeq.registry.models import School
+from naeq.registry.models import School, Submission, SubmissionKind, SubmissionStatus
 from naeq.sampling import services
 from naeq.sampling.models import (
     ReplicateWeights,
@@ -286,3 +286,14 @@ def test_students_are_drawn_only_once_the_roster_is_submitted(county: County) ->
     assert [p.field for p in exc.value.problems] == ["样本校名单"]
     assert not SampledStudent.objects.exists()
     assert not SampleRun.objects.filter(stage=Stage.STUDENT).exists()
+
+
+def test_no_draw_from_an_unlocked_frame(county: County) -> None:
+    """The sample comes from the frame the centre locked: with the county's registry back under review, the county
+    draw is refused with the county named, and no run is recorded."""
+    Submission.objects.filter(kind=SubmissionKind.REGISTRY).update(status=SubmissionStatus.RETURNED)
+    with pytest.raises(InvalidInput) as exc:
+        services.sample_draw(actor=county.admin, year=county.year, stage=Stage.COUNTY, seed=1)
+    assert exc.value.code == "frame_not_locked"
+    assert [p.field for p in exc.value.problems] == [county.code]
+    assert not SampleRun.objects.exists()

@@ -23,6 +23,7 @@ from django.test import Client
 import tests.web.test_matrix as m
 from naeq.accounts.roles import Role
 from naeq.registry.models import Student
+from naeq.registry.services import frame_lock
 from naeq.sampling import services
 from naeq.sampling.models import SampledSchool, SampleRun, SchoolParticipation, Stage
 from tests.personas import World
@@ -145,6 +146,7 @@ def _rosters(world: World) -> None:
 @pytest.fixture
 def drawn(world: World, cycle: Any) -> dict[str, Any]:
     admin = world.users["national_admin@A"]
+    frame_lock(actor=admin, year=cycle.year, accept_unreviewed=True)
     services.sample_draw(actor=admin, year=cycle.year, stage=Stage.COUNTY, seed=7)
     school_run = services.sample_draw(actor=admin, year=cycle.year, stage=Stage.SCHOOL, seed=7)
     for pk in SampledSchool.objects.values_list("pk", flat=True):
