@@ -572,3 +572,20 @@ def roster_overview(*, actor: Any, school_code: str, year: int) -> RosterOvervie
 
 def _roster_submission(*, year: int, school: School) -> Submission | None:
     return Submission.objects.filter(kind=SubmissionKind.ROSTER, year=year, school=school).first()
+
+
+def _roster_complete(submission: Any) -> None:
+    """Before a school submits its roster: students, teachers and the principal are all there (the student draw
+    needs the grade lists; the teacher and principal questionnaires need the staff)."""
+    school = submission.school
+    missing = [label for label, present in (
+        (_("学生名单"), Student.objects.filter(school=school).exists()),
+        (_("教师名单"), Teacher.objects.filter(school=school).exists()),
+        (_("校长信息"), Principal.objects.filter(school=school).exists()),
+    ) if not present]
+    if missing:
+        raise InvalidInput(_("名单不完整，尚缺：%(parts)s。请上传后再提交。") % {"parts": "、".join(missing)},
+                           code="roster_incomplete", details={"missing": missing})
+
+
+review.register_submit_check(SubmissionKind.ROSTER, _roster_complete)

@@ -3,7 +3,7 @@
 HTML + CSS rendered to PDF by WeasyPrint, with the Noto Sans CJK font (Debian's fonts-noto-cjk) so Chinese renders
 on machines without internet. The barcode of each test ID is Code 128 (code set B), drawn here as SVG.
 
-Both renderers are pure functions of their arguments: no database access, so C1's services (and the CLI) decide
+Both renderers are pure functions of their arguments: no database access, so the sampling services (and the CLI) decide
 which test takers are printed, and access is checked there.
 
 The seeds on the notice board (2024-nanchang-city-plan.txt, 二(二)(6)): "于测试前一天在校内醒目位置设置《2024 年国家

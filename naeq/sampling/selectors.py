@@ -81,10 +81,10 @@ class CountyProgress:
     activated: int  # sampled schools and replacements called in
     participating: int
     refused: int
-    rosters: int  # activated schools whose roster submission is submitted or further (B's review chain)
+    rosters: int  # activated schools whose roster submission is submitted or further (the review chain)
     students_drawn: int
     reported: int  # schools whose every sampled student has a test-taker status
-    approved: int  # schools whose test-taker submission the province has approved (B's review chain)
+    approved: int  # schools whose test-taker submission the province has approved (the review chain)
 
 
 def county_progress(*, actor: Any, year: int | None = None) -> list[CountyProgress]:
@@ -148,7 +148,7 @@ def county_sample(*, actor: Any, code: str, year: int | None = None) -> CountySa
 class SchoolSample:
     school_rows: list[SampledSchool]  # the school's rows (one per grade it was drawn or held in reserve for)
     students: list[SampledStudent]
-    test_takers: Submission | None  # the school's test-taker submission in B's review chain, if started
+    test_takers: Submission | None  # the school's test-taker submission in the review chain, if started
 
     @property
     def school(self) -> Any:

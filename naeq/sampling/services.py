@@ -63,7 +63,7 @@ RESPONDED = (StudentStatus.PRESENT, StudentStatus.PE_EXEMPT)
 
 
 def sample_design() -> SampleDesign:
-    """The design the draws use: engineer A's default design file."""
+    """The design the draws use: the default design file."""
     from naeq.sampling.design import default_design
 
     return default_design()
@@ -460,7 +460,7 @@ STATUS_LABELS: dict[str, str] = {
 
 
 def _require_test_takers_editable(cycle: Cycle, school: School) -> None:
-    """Through engineer B's review chain: only a draft or returned test-taker submission changes."""
+    """Through the review chain: only a draft or returned test-taker submission changes."""
     submission_require_editable(kind=SubmissionKind.TEST_TAKERS, year=cycle.year, school=school)
 
 
@@ -481,7 +481,7 @@ review.register_submit_check(SubmissionKind.TEST_TAKERS, _all_test_takers_report
 
 
 def test_takers_submit(*, actor: Any, year: int, school_code: str) -> Submission:
-    """The school (or its county on its behalf) hands the test takers to the county for review (B's chain)."""
+    """The school (or its county on its behalf) hands the test takers to the county for review."""
     return submission_submit(actor=actor, kind=SubmissionKind.TEST_TAKERS, year=year, school_code=school_code)
 
 

@@ -300,6 +300,12 @@ def test_uploads_only_while_the_roster_submission_is_draft_or_returned(world: Wo
                              data=xlsx(student_rows(n), S))
 
     upload(2)
+    with pytest.raises(InvalidInput) as incomplete:  # no teachers and no principal yet
+        submission_submit(actor=head, kind=SubmissionKind.ROSTER, year=YEAR, school_code=school.code)
+    assert incomplete.value.code == "roster_incomplete"
+    assert incomplete.value.details["missing"] == ["教师名单", "校长信息"]
+    Teacher.objects.create(school=school, name="教师甲", sex="F", grade=8, subjects="math", head_teacher_class=1)
+    Principal.objects.create(school=school, name="校长甲", sex="M")
     sub = submission_submit(actor=head, kind=SubmissionKind.ROSTER, year=YEAR, school_code=school.code)
     with pytest.raises(InvalidInput) as exc:
         upload(3)
@@ -313,7 +319,7 @@ def test_uploads_only_while_the_roster_submission_is_draft_or_returned(world: Wo
 
 
 def test_students_already_drawn_cannot_be_replaced(school: School, head: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """C1's sampled students protect their roster rows (on_delete=PROTECT); the upload says so in Chinese."""
+    """Sampled students protect their roster rows (on_delete=PROTECT); the upload says so in Chinese."""
     from django.db.models import ProtectedError
     from django.db.models.query import QuerySet
 

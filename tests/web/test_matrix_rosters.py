@@ -17,7 +17,7 @@ from openpyxl import Workbook
 
 from naeq.accounts.roles import Role
 from naeq.cycles.services import load_shipped_cycles
-from naeq.registry.models import Student, Submission, SubmissionKind
+from naeq.registry.models import Principal, Student, Submission, SubmissionKind, Teacher
 from naeq.registry.rosters import HEADERS
 from naeq.registry.services import submission_review
 from tests.personas import World
@@ -111,12 +111,23 @@ def _call(client: Client, endpoint: Endpoint, url: str) -> Any:
 CASES = [(e.name, role.value, p) for e in ENDPOINTS for role in Role for p in ("A", "B")]
 
 
+def _complete_rosters(world: World) -> None:
+    """A student, a teacher and the principal in every school: what a roster needs before it can be submitted."""
+    for school in world.schools.values():
+        Student.objects.create(school=school, grade=8, class_no=1, seq=1, name="学生甲", sex="M",
+                               birth_month="2011-03")
+        Teacher.objects.create(school=school, name="教师甲", sex="F", grade=8, subjects="math")
+        Principal.objects.create(school=school, name="校长甲", sex="M")
+
+
 @pytest.mark.parametrize(("endpoint_name", "role", "p"), CASES)
 def test_roster_matrix(client: Client, world: World, endpoint_name: str, role: str, p: str) -> None:
     endpoint = next(e for e in ENDPOINTS if e.name == endpoint_name)
     persona = f"{role}@{p}"
     client.force_login(world.users[persona])
     expected = EXPECT[endpoint_name][role]
+    if endpoint_name == "roster_submit":
+        _complete_rosters(world)
     foreign = {world.schools[k].code for k in world.schools} - {
         world.schools[k].code for k in visible_school_keys(role, p)}
     if endpoint.obj is None:
@@ -172,6 +183,15 @@ def test_upload_errors_then_success_then_submit_then_return(client: Client, worl
     assert "<td class=\"num\">0</td><td class=\"num\">4</td>" in changes
     assert "学生0" not in body  # names never appear on the page
     assert Student.objects.filter(school=school).count() == 4
+
+    # Students alone are not a roster: the submission names what is missing and changes nothing.
+    response = client.post(f"{url}submit/")
+    assert response.status_code == 400 and "名单不完整" in response.content.decode()
+    assert not Submission.objects.filter(kind=SubmissionKind.ROSTER, school=school, status="submitted").exists()
+    for kind, rows in (("teachers", [["教师甲", "女", 8, "数学", "是", 1]]), ("principal", [["校长甲", "男"]])):
+        f = io.BytesIO(_xlsx(rows, HEADERS[kind]))
+        f.name = f"{kind}.xlsx"
+        assert client.post(f"{url}{kind}/", {"file": f}).status_code == 200, kind
 
     response = client.post(f"{url}submit/")
     assert response.status_code == 302

@@ -22,7 +22,7 @@ from django.test import Client
 
 import tests.web.test_matrix as m
 from naeq.accounts.roles import Role
-from naeq.registry.models import Student
+from naeq.registry.models import Principal, Student, Teacher
 from naeq.registry.services import frame_lock
 from naeq.sampling import services
 from naeq.sampling.models import SampledSchool, SampleRun, SchoolParticipation, Stage
@@ -109,7 +109,7 @@ EXPECT: dict[str, dict[str, Any]] = {
                              school=OWN_FORBIDDEN, taker=NONE),
     "students_draw": SCHOOL_WRITE,
     "test_takers": SCHOOL_WRITE,
-    # B's chain: the school submits, or its county's officers on its behalf; here refused (statuses missing).
+    # The review chain: the school submits, or its county's officers on its behalf; here refused (statuses missing).
     "test_takers_submit": {
         **by_role(national=(FORBIDDEN,) * 3, province=(FORBIDDEN, FORBIDDEN, MISSING), city=READ_ONLY_TREE,
                   county=OWN_WRITE, taker=NONE),
@@ -140,6 +140,9 @@ def _rosters(world: World) -> None:
         for grade, n in ((4, school.g4_enrollment), (8, school.g8_enrollment)):
             rows += [Student(school=school, grade=grade, class_no=1 + i // 40, seq=1 + i % 40, name=f"学生{i}",
                              sex="MF"[i % 2], birth_month="2015-03" if grade == 4 else "2011-03") for i in range(n)]
+        Teacher.objects.create(school=school, name="教师甲", sex="F", grade=4, subjects="math",
+                               head_teacher_class=1)
+        Principal.objects.create(school=school, name="校长甲", sex="M")
     Student.objects.bulk_create(rows)
 
 
