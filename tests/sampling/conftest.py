@@ -53,8 +53,8 @@ def county(db: None, synth_county_world: Any) -> County:
 
 
 def draw_students(*, actor: Any, year: int, school_code: str) -> Any:
-    """Submit the school's roster (as its county's liaison, on the school's behalf, through the review chain) unless it is in,
-    then draw its students."""
+    """Submit the school's roster (as its county's liaison, on the school's behalf, through the review chain)
+    unless it is in, then draw its students."""
     from naeq.accounts.models import User
     from naeq.registry.models import School, Submission, SubmissionKind
     from naeq.registry.services import submission_submit
