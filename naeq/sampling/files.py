@@ -90,6 +90,12 @@ def read_school_frame(path: str | Path) -> SchoolFrame:
     county = np.char.strip(t["county_code"].astype(np.str_))
     for i in np.flatnonzero(np.char.str_len(code) == 0)[:200].tolist():
         c.add(_("学校标识码不能为空。"), row=first + i, field="code")
+    # 学校标识码: 10 digits. The county prefix is not checked here: a school keeps its code when the divisions
+    # change, and a frame from elsewhere may carry such schools (the registry upload checks it for new entries).
+    bad_code = ~np.array([len(v) == 10 and v.isdigit() for v in code.tolist()], dtype=bool) & (
+        np.char.str_len(code) > 0)
+    for i in np.flatnonzero(bad_code)[:200].tolist():
+        c.add(_("学校标识码应为 10 位数字，实为“%(value)s”。") % {"value": code[i]}, row=first + i, field="code")
     bad_county = ~np.array([len(v) == 6 and v.isdigit() for v in county.tolist()], dtype=bool)
     for i in np.flatnonzero(bad_county)[:200].tolist():
         c.add(_("区县代码应为 6 位数字，实为“%(value)s”。") % {"value": county[i]}, row=first + i, field="county_code")

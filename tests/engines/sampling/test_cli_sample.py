@@ -113,7 +113,8 @@ def test_bad_frame_rows_are_reported_precisely_and_nothing_is_written(tmp_path: 
     frame.write_text("code,county_code,level,urban_rural,g4_enrollment,g8_enrollment\n"
                      "1110101001,110101,primary,111,40,0\n"
                      "1110101002,11010,primary,111,-3,0\n"
-                     "1110101001,110101,college,999,12,x\n", encoding="utf-8")
+                     "1110101001,110101,college,999,12,x\n"
+                     "111010100X,110101,primary,111,12,0\n", encoding="utf-8")
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["sample", "--frame", str(frame), "--seed", "1", "--out", str(out), "--quiet"])
     assert result.exit_code == EXIT_BAD_INPUT
@@ -123,6 +124,7 @@ def test_bad_frame_rows_are_reported_precisely_and_nothing_is_written(tmp_path: 
     assert f"{frame} row 4, code: 学校标识码“1110101001”重复。" in text
     assert f"{frame} row 4, level:" in text and f"{frame} row 4, urban_rural:" in text
     assert f"{frame} row 4, g8_enrollment: 应为非负整数，实为“x”。" in text
+    assert f"{frame} row 5, code: 学校标识码应为 10 位数字，实为“111010100X”。" in text
     assert not out.exists()
 
 
