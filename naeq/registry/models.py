@@ -33,6 +33,9 @@ class Region(models.Model):
     postcode = models.CharField(_("邮政编码"), max_length=6, blank=True)
     mailing_recipient = models.CharField(_("收件人"), max_length=60, blank=True)
     mailing_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    # 监督专线: the county's public supervision hotline, printed on every sample school's notice board (公示栏) as
+    # the number to report irregularities to, and staffed on test days (2024 city plan, 测前准备 (9)).
+    supervision_hotline = models.CharField(_("监督专线电话"), max_length=20, blank=True, db_default="")
 
     class Meta:
         verbose_name = _("行政区域")

@@ -23,7 +23,7 @@ from naeq.registry.access import (
 )
 from naeq.registry.models import Region, RegionLevel, School, Submission, SubmissionKind, SubmissionStatus
 
-MAILING_FIELDS = ("mailing_address", "postcode", "mailing_recipient", "mailing_phone")
+MAILING_FIELDS = ("mailing_address", "postcode", "mailing_recipient", "mailing_phone", "supervision_hotline")
 SCHOOL_EDITABLE_FIELDS = ("name", "urban_rural", "ownership", "g4_enrollment", "g4_classes", "g8_enrollment",
                           "g8_classes")
 

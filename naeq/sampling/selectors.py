@@ -187,6 +187,7 @@ class SchoolDocuments:
     county_name: str
     rows: list[Any]  # naeq.sampling.documents.SlipRow
     test_time_lines: list[str]
+    hotline: str  # the county's supervision hotline (监督专线), "" when the county has not set it
 
 
 def school_documents(*, actor: Any, code: str, year: int | None = None) -> SchoolDocuments:
@@ -215,4 +216,5 @@ def school_documents(*, actor: Any, code: str, year: int | None = None) -> Schoo
                     county_name=county_name, grade=s.grade, class_no=s.student.class_no,
                     booklets={names.get(k, k): v for k, v in sorted(s.booklets.items())}, sessions=lines)
             for s in sample.students]
-    return SchoolDocuments(school_name=school.name, county_name=county_name, rows=rows, test_time_lines=lines)
+    return SchoolDocuments(school_name=school.name, county_name=county_name, rows=rows, test_time_lines=lines,
+                           hotline=sample.school_rows[0].county.supervision_hotline)

@@ -60,7 +60,8 @@ def region_get(request: HttpRequest, code: str) -> HttpResponse:
     }
     if region.level == "county":
         body["mailing"] = {"address": region.mailing_address, "postcode": region.postcode,
-                           "recipient": region.mailing_recipient, "phone": region.mailing_phone}
+                           "recipient": region.mailing_recipient, "phone": region.mailing_phone,
+                           "supervision_hotline": region.supervision_hotline}
     return JsonResponse(body, json_dumps_params=JSON)
 
 

@@ -16,6 +16,10 @@ class CountyMailingForm(forms.Form):
                                validators=[RegexValidator(r"^[0-9]{6}$", _("邮政编码应为6位数字。"))])
     mailing_recipient = forms.CharField(label=_("收件人"), max_length=60, required=False)
     mailing_phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+    supervision_hotline = forms.CharField(
+        label=_("监督专线电话"), max_length=20, required=False,
+        help_text=_("向社会公布的本地监督专线，印在样本校公示栏上，测试当天有人值守。"),
+        validators=[RegexValidator(r"^[0-9][0-9 \-]{4,19}$", _("电话号码只能包含数字、空格和连字符。"))])
 
     def add_application_error(self, error: ApplicationError) -> None:
         """Show the service's problems next to the fields they concern (or at the top)."""

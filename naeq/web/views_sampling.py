@@ -273,6 +273,6 @@ def school_notice(request: HttpRequest, code: str) -> HttpResponse:
 
     docs = school_documents(actor=request.user, code=code, year=_year(request))
     return _pdf(notice_board_pdf(school_name=docs.school_name, title=_("义务教育质量监测公示栏"),
-                                 test_time_lines=docs.test_time_lines, rows=docs.rows, hotline="",
+                                 test_time_lines=docs.test_time_lines, rows=docs.rows, hotline=docs.hotline,
                                  rules=[_(r) for r in NOTICE_RULES]), f"notice-{code}.pdf")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 from typing import Any
 
 import pytest
@@ -166,6 +167,18 @@ def test_credential_slips_for_the_county(client: Client, county: County, drawn: 
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     notice = client.get(f"/sampling/schools/{code}/notice.pdf")
     assert notice.status_code == 200 and notice.content.startswith(b"%PDF")
+
+
+def test_notice_board_prints_the_county_supervision_hotline(client: Client, county: County,
+                                                              drawn: dict[str, Any]) -> None:
+    """2024 city plan: the county sets up a public supervision hotline (监督专线); the notice board shows it."""
+    from naeq.registry.services import county_mailing_update
+
+    county_mailing_update(actor=county.liaison, code=county.code, supervision_hotline="0971-1234567")
+    client.force_login(county.liaison)
+    pdf = client.get(f"/sampling/schools/{drawn['codes'][0]}/notice.pdf").content
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "0971-1234567" in text
 
 
 def test_progress_table_counts(client: Client, county: County, drawn: dict[str, Any]) -> None:

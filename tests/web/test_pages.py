@@ -152,7 +152,7 @@ def test_mailing_edit_is_audited_with_before_and_after(client: Client, world: Wo
     form = client.get(f"/regions/{county.code}/mailing/").content.decode()
     assert "邮政编码" in form
     data = {"mailing_address": "甲省一市a县教育局", "postcode": "200001", "mailing_recipient": "联络员甲",
-            "mailing_phone": "021-1234567"}
+            "mailing_phone": "021-1234567", "supervision_hotline": "021-7654321"}
     response = client.post(f"/regions/{county.code}/mailing/", data)
     assert response.status_code == 302 and response["Location"] == f"/regions/{county.code}/"
     county.refresh_from_db()
@@ -160,8 +160,14 @@ def test_mailing_edit_is_audited_with_before_and_after(client: Client, world: Wo
     event = AuditEvent.objects.get(action="registry.county.mailing_update", object_id=county.code)
     assert event.actor_label == "county_liaison_a"
     assert event.before["postcode"] == "" and event.after["postcode"] == "200001"
+    assert event.after["supervision_hotline"] == "021-7654321"
     detail = client.get(f"/regions/{county.code}/").content.decode()
-    assert "邮寄信息已保存" in detail and "200001" in detail
+    assert "邮寄信息已保存" in detail and "200001" in detail and "021-7654321" in detail
+    assert client.get(f"/api/regions/{county.code}/").json()["mailing"]["supervision_hotline"] == "021-7654321"
+    bad = client.post(f"/regions/{county.code}/mailing/", {**data, "supervision_hotline": "打电话"})
+    assert bad.status_code == 400 and "电话号码只能包含数字" in bad.content.decode()
+    county.refresh_from_db()
+    assert county.supervision_hotline == "021-7654321"
 
 
 def test_mailing_edit_rejects_bad_input_in_chinese_and_changes_nothing(client: Client, world: World) -> None:
