@@ -271,8 +271,11 @@ def school_slips(request: HttpRequest, code: str) -> HttpResponse:
 def school_notice(request: HttpRequest, code: str) -> HttpResponse:
     from naeq.sampling.documents import notice_board_pdf
 
-    docs = school_documents(actor=request.user, code=code, year=_year(request))
-    return _pdf(notice_board_pdf(school_name=docs.school_name, title=_("义务教育质量监测公示栏"),
+    year = cycle_for(_year(request)).year
+    docs = school_documents(actor=request.user, code=code, year=year)
+    # The seeds' name for it: 《2024 年国家义务教育质量监测公示栏》.
+    title = _("%(year)s年国家义务教育质量监测公示栏") % {"year": year}
+    return _pdf(notice_board_pdf(school_name=docs.school_name, title=title,
                                  test_time_lines=docs.test_time_lines, rows=docs.rows, hotline=docs.hotline,
                                  rules=[_(r) for r in NOTICE_RULES]), f"notice-{code}.pdf")
 

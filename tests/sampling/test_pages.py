@@ -179,6 +179,7 @@ def test_notice_board_prints_the_county_supervision_hotline(client: Client, coun
     pdf = client.get(f"/sampling/schools/{drawn['codes'][0]}/notice.pdf").content
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert "0971-1234567" in text
+    assert f"{county.year}年国家义务教育质量监测公示栏" in text.replace(" ", "")
 
 
 def test_progress_table_counts(client: Client, county: County, drawn: dict[str, Any]) -> None:
