@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "naeq.registry",
     "naeq.cycles",
     "naeq.sampling",
+    "naeq.delivery",
     "naeq.web",
 ]
 
