@@ -341,6 +341,9 @@ class RoleResetRequest(models.Model):
         constraints = [models.UniqueConstraint(fields=["test_taker"], name="roleresetrequest_one_pending",
                                                condition=Q(status="pending"))]
 
+    def __str__(self) -> str:
+        return f"{self.test_taker_id}:{self.status}"
+
 
 # ------------------------------------------------------------------------------------------------ attempts
 
@@ -418,3 +421,6 @@ class ItemScore(models.Model):
         verbose_name = _("题目得分")
         verbose_name_plural = _("题目得分")
         constraints = [models.UniqueConstraint(fields=["attempt", "item"], name="itemscore_attempt_item")]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id}:{self.item}"
