@@ -1,4 +1,4 @@
-"""Operations verbs: ``naeq user``, ``naeq audit``, ``naeq demo``."""
+"""Operations verbs: ``naeq user``, ``naeq audit``, ``naeq demo``, ``naeq serve``."""
 
 from __future__ import annotations
 
@@ -198,3 +198,68 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
         return
     click.echo(f"\nServing http://{host}:{port}/  (Ctrl-C stops)\n")
     call_command("runserver", f"{host}:{port}", use_reloader=False, use_threading=True)
+
+
+# --------------------------------------------------------------------------------------------------- serve
+
+
+@click.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True,
+              help="HOST:PORT to listen on.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes. Default: one per CPU core (the hot path waits on the database; threads "
+                   "cover that wait, processes cover the CPU).")
+@click.option("--threads", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Threads per worker (gthread): requests one worker serves at once.")
+@click.option("--worker-class", type=click.Choice(["gthread", "sync"]), default="gthread", show_default=True)
+@click.option("--timeout", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Seconds before a silent worker is killed and replaced.")
+@click.option("--keepalive", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Seconds an idle keep-alive connection is held open.")
+@click.option("--backlog", type=click.IntRange(min=64), default=2048, show_default=True)
+@click.option("--max-requests", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Recycle a worker after this many requests (0: never).")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request to stderr (costs throughput on the hot path).")
+@click.option("--migrate", "run_migrate", is_flag=True, help="Apply database migrations before serving.")
+def serve(bind: str, workers: int | None, threads: int, worker_class: str, timeout: int, keepalive: int,
+          backlog: int, max_requests: int, access_log: bool, run_migrate: bool) -> None:
+    """Serve naeq in production with gunicorn (the application is loaded once, then workers are forked).
+
+    Reads the same environment as every verb (DATABASE_URL, NAEQ_DATA_DIR, NAEQ_SECRET_KEY, NAEQ_ALLOWED_HOSTS);
+    keeps database connections open between requests (NAEQ_CONN_MAX_AGE, default 60 s here). SIGTERM stops
+    gracefully; a killed worker is replaced by the master. See docs/operations.md.
+    """
+    os.environ.setdefault("NAEQ_CONN_MAX_AGE", "60")
+    _setup()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connections
+    from gunicorn.app.base import BaseApplication
+
+    if run_migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=1)
+    connections.close_all()  # never hand a connection opened here to the forked workers
+
+    options: dict[str, object] = {
+        "bind": [bind], "workers": workers or os.cpu_count() or 1, "threads": threads,
+        "worker_class": worker_class, "timeout": timeout, "keepalive": keepalive, "backlog": backlog,
+        "max_requests": max_requests, "max_requests_jitter": max_requests // 10 if max_requests else 0,
+        "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": "info", "preload_app": True,
+        "proc_name": "naeq",
+        # No runtime control socket (gunicorn ≥ 25): one fixed path per user would collide between instances.
+        "control_socket_disable": True,
+    }
+    application = WSGIHandler()
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            for name, value in options.items():
+                if value is not None and name in self.cfg.settings:
+                    self.cfg.set(name, value)
+
+        def load(self) -> WSGIHandler:
+            return application
+
+    _Gunicorn().run()
