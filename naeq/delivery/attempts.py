@@ -170,7 +170,6 @@ def attempt_content(*, attempt: Attempt) -> dict[str, Any]:
             payload_items.append(data)
         pages.append({"name": name, "block": block, "screen": int(screen), "stimuli": stimuli,
                       "items": payload_items})
-    # Page order of the booklet (unshuffled) is what skip rules refer to.
     content = {
         "attempt": attempt.pk,
         "status": attempt.status,
@@ -179,6 +178,8 @@ def attempt_content(*, attempt: Attempt) -> dict[str, Any]:
         "started_at": attempt.started_at.isoformat(),
         "time_limit_seconds": inst.time_limit_minutes * 60 if inst.time_limit_minutes else None,
         "pages": pages,
+        # The booklet's own page order: what skip rules and conditional display are evaluated in.
+        "booklet_order": list(by_name),
     }
     taker = attempt.test_taker
     audit_record(actor=taker_actor(taker), action="delivery.content", object_type="delivery.Attempt",

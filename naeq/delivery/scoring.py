@@ -281,3 +281,20 @@ def score_attempt(attempt_id: int) -> Attempt:
                             "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None,
                             "items": len(scored), "answers": len(answers), "score": attempt.score})
     return attempt
+
+
+def finish_submission(attempt_id: int, *, first: bool) -> None:
+    """After a submission committed: audit it (the first time) and score it (again if an earlier scoring did
+    not finish). A small attempt is scored in the submitting request; nothing here can undo the submission."""
+    attempt = Attempt.objects.select_related("test_taker", "session", "instrument").get(pk=attempt_id)
+    if first:
+        from naeq.delivery.attempts import taker_actor
+
+        audit_record(actor=taker_actor(attempt.test_taker), action="delivery.submit",
+                     object_type="delivery.Attempt", object_id=attempt_id,
+                     after={"taker": attempt.test_taker.code, "session": attempt.session.code,
+                            "instrument": attempt.instrument.code, "version": attempt.instrument.version,
+                            "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None,
+                            "answers": Answer.objects.filter(attempt_id=attempt_id).count()})
+    if first or attempt.scored_at is None:
+        score_attempt(attempt_id)

@@ -2,6 +2,7 @@ from django.urls import path
 
 from naeq.web import api, views, views_registry, views_rosters
 from naeq.web import views_sampling as sampling
+from naeq.web import views_take as take
 
 app_name = "web"
 
@@ -55,4 +56,9 @@ urlpatterns = [
     path("api/regions/<str:code>/", api.region_get, name="api_region"),
     path("api/schools/", api.school_list, name="api_school_list"),
     path("api/schools/<str:code>/", api.school_get, name="api_school"),
+    path("t/attempt/<int:attempt_id>/", take.take, name="take"),
+    path("t/attempt/<int:attempt_id>/media/<str:name>", take.take_media, name="take_media"),
+    path("t/api/attempts/<int:attempt_id>/answers", take.api_answers, name="take_api_answers"),
+    path("t/api/attempts/<int:attempt_id>/submit", take.api_submit, name="take_api_submit"),
+    path("t/api/ping", take.api_ping, name="take_api_ping"),
 ]
