@@ -50,11 +50,12 @@ def _register() -> None:
     # Verb modules import only click at module level, so `naeq --help` stays fast; Django is set up inside
     # each verb that needs it.
     from naeq.cycles.cli import cycle
+    from naeq.delivery.cli import items
     from naeq.ops import audit, demo, serve, user
     from naeq.registry.cli import registry, roster, synth
     from naeq.sampling.cli import sample
 
-    for verb in (demo, serve, cycle, synth, registry, roster, sample, user, audit):
+    for verb in (demo, serve, cycle, synth, registry, roster, sample, items, user, audit):
         main.add_command(verb)
 
 
