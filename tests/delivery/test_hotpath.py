@@ -1,0 +1,240 @@
+"""The answer-save hot path and its HTTP protocol (issue 4, "Server"; DESIGN.md "The online testing hot path":
+"a stale or repeated write can never overwrite a newer one … acknowledges only after commit … Submit is
+idempotent and wins any race with a late autosave")."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+
+from naeq.delivery import hotpath
+from naeq.delivery.attempts import attempt_start
+from naeq.delivery.models import Answer, Attempt, AttemptStatus, ItemScore, SessionStatus
+from naeq.delivery.tokens import attempt_token
+from tests.delivery.factories import make_instrument, make_session, make_taker
+
+
+@pytest.fixture
+def attempt(cycle: Any, world: Any) -> Attempt:
+    school = world.schools["A1a-1"]
+    make_instrument(cycle, "math")
+    session = make_session(cycle, school, instruments=["math"])
+    return attempt_start(taker=make_taker(cycle, school, "S0101"), session=session, instrument_code="math")
+
+
+def _post(client: Client, attempt: Attempt, verb: str, answers: Any, *, token: str | None = None,
+          raw: bytes | None = None) -> Any:
+    body = raw if raw is not None else json.dumps({"answers": answers})
+    return client.post(f"/t/api/attempts/{attempt.pk}/{verb}", data=body, content_type="application/json",
+                       headers={"X-Attempt-Token": attempt_token(attempt.pk) if token is None else token})
+
+
+def _stored(attempt: Attempt) -> dict[str, tuple[Any, int]]:
+    return {a.item: (json.loads(a.value), a.seq) for a in Answer.objects.filter(attempt=attempt)}
+
+
+def test_higher_seq_wins_and_stale_writes_never_overwrite(attempt: Attempt) -> None:
+    c = Client()
+    assert _post(c, attempt, "answers", [{"item": "M01", "value": "A", "seq": 2}]).status_code == 200
+    # A newer answer replaces it.
+    resp = _post(c, attempt, "answers", [{"item": "M01", "value": "B", "seq": 5}])
+    assert resp.json() == {"ok": True, "acked": [["M01", 5]]}
+    # A stale one (delayed batch arriving late) does not, nor does a repeat with the same seq and another value.
+    _post(c, attempt, "answers", [{"item": "M01", "value": "C", "seq": 3}])
+    _post(c, attempt, "answers", [{"item": "M01", "value": "C", "seq": 5}])
+    assert _stored(attempt) == {"M01": ("B", 5)}
+    # The stale write is still acknowledged: the server holds M01 at seq >= 3.
+    resp = _post(c, attempt, "answers", [{"item": "M01", "value": "C", "seq": 3}])
+    assert resp.json()["acked"] == [["M01", 3]]
+
+
+def test_batch_with_duplicates_keeps_the_highest_seq(attempt: Attempt) -> None:
+    c = Client()
+    resp = _post(c, attempt, "answers", [{"item": "M02", "value": ["A"], "seq": 4},
+                                          {"item": "M02", "value": ["A", "C"], "seq": 6},
+                                          {"item": "M03", "value": "36", "seq": 1}])
+    assert resp.status_code == 200
+    assert sorted(resp.json()["acked"]) == [["M02", 6], ["M03", 1]]
+    assert _stored(attempt) == {"M02": (["A", "C"], 6), "M03": ("36", 1)}
+    assert resp["Cache-Control"] == "no-store"
+
+
+def test_ack_only_after_commit(attempt: Attempt, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure inside the transaction gives no ack and leaves nothing behind."""
+    real = hotpath._upsert
+
+    def upsert_then_fail(cur: Any, *args: Any) -> None:
+        real(cur, *args)
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(hotpath, "_upsert", upsert_then_fail)
+    with pytest.raises(RuntimeError):
+        hotpath.save_batch(attempt.pk, [{"item": "M01", "value": "B", "seq": 1}])
+    assert not Answer.objects.filter(attempt=attempt).exists()
+    monkeypatch.setattr(hotpath, "_upsert", real)
+    assert hotpath.save_batch(attempt.pk, [{"item": "M01", "value": "B", "seq": 1}]) == [["M01", 1]]
+    # (That an ack means committed, visible to another connection, is shown by the PostgreSQL race test below:
+    # the save runs in a thread's own connection and the scoring reads it from the main one.)
+
+
+def test_submit_is_idempotent_and_refuses_later_saves(attempt: Attempt) -> None:
+    c = Client()
+    _post(c, attempt, "answers", [{"item": "M01", "value": "B", "seq": 1}])
+    first = _post(c, attempt, "submit", [{"item": "M03", "value": "36", "seq": 2}])
+    assert first.status_code == 200
+    body = first.json()
+    assert body["ok"] is True and body["status"] == "submitted"
+    again = _post(c, attempt, "submit", [{"item": "M03", "value": "99", "seq": 9}])
+    assert again.status_code == 200 and again.json()["submitted_at"] == body["submitted_at"]
+    late = _post(c, attempt, "answers", [{"item": "M02", "value": ["A"], "seq": 1}])
+    assert late.status_code == 409 and late.json() == {"error": "submitted"}
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.SUBMITTED
+    assert _stored(attempt) == {"M01": ("B", 1), "M03": ("36", 2)}
+    # Scored in the submitting request: M01 right, M02 omitted, M03 right, M04 open (no score).
+    scores = {s.item: (s.code, s.score) for s in ItemScore.objects.filter(attempt=attempt)}
+    assert scores == {"M01": ("B", 1.0), "M02": ("99", 0.0), "M03": ("36", 1.0), "M04": ("", None)}
+    assert attempt.score == 2.0
+
+
+def test_closed_session_refuses(attempt: Attempt) -> None:
+    session = attempt.session
+    session.status = SessionStatus.CLOSED
+    session.save()
+    c = Client()
+    resp = _post(c, attempt, "answers", [{"item": "M01", "value": "B", "seq": 1}])
+    assert resp.status_code == 409 and resp.json() == {"error": "closed"}
+    assert _post(c, attempt, "submit", []).json() == {"error": "closed"}
+    assert not Answer.objects.filter(attempt=attempt).exists()
+
+
+def test_formal_session_past_its_window_refuses(attempt: Attempt) -> None:
+    """A formal session accepts until 30 minutes after its end (interfaces: session_accepts)."""
+    import datetime as dt
+
+    session = attempt.session
+    session.starts_at -= dt.timedelta(hours=5)
+    session.ends_at = session.starts_at + dt.timedelta(minutes=80)
+    session.save()
+    resp = _post(Client(), attempt, "answers", [{"item": "M01", "value": "B", "seq": 1}])
+    assert resp.status_code == 409 and resp.json()["error"] == "closed"
+
+
+def test_bad_token_is_401(attempt: Attempt) -> None:
+    c = Client()
+    other = attempt_token(attempt.pk + 1)
+    for token in ["", "garbage", other, attempt_token(attempt.pk)[:-1] + "0"]:
+        resp = _post(c, attempt, "answers", [{"item": "M01", "value": "B", "seq": 1}], token=token)
+        assert resp.status_code == 401, token
+    expired = attempt_token(attempt.pk, lifetime=-10)
+    assert _post(c, attempt, "submit", [], token=expired).status_code == 401
+    assert c.get(f"/t/api/attempts/{attempt.pk}/answers").status_code == 401
+    assert not Answer.objects.exists()
+    attempt.refresh_from_db()
+    assert attempt.status == AttemptStatus.IN_PROGRESS
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"{not json", "body is not JSON"),
+    (b"[1, 2]", "body must be a JSON object"),
+    (json.dumps({"answers": {"M01": 1}}).encode(), "answers must be a list"),
+    (json.dumps({"answers": ["M01"]}).encode(), "answers[0] must be an object"),
+    (json.dumps({"answers": [{"item": "", "value": 1, "seq": 1}]}).encode(), "answers[0].item"),
+    (json.dumps({"answers": [{"item": "M" * 41, "value": 1, "seq": 1}]}).encode(), "answers[0].item"),
+    (json.dumps({"answers": [{"item": "M01", "value": 1, "seq": -1}]}).encode(), "answers[0].seq"),
+    (json.dumps({"answers": [{"item": "M01", "value": 1, "seq": 2**53}]}).encode(), "answers[0].seq"),
+    (json.dumps({"answers": [{"item": "M01", "value": 1, "seq": "3"}]}).encode(), "answers[0].seq"),
+    (json.dumps({"answers": [{"item": "M01", "value": 1, "seq": True}]}).encode(), "answers[0].seq"),
+    (json.dumps({"answers": [{"item": "M01", "seq": 1}]}).encode(), "answers[0].value is missing"),
+    (json.dumps({"answers": [{"item": "M01", "value": "x" * 9000, "seq": 1}]}).encode(), "larger than 8192"),
+    (json.dumps({"answers": [{"item": f"M{n}", "value": 1, "seq": 1} for n in range(201)]}).encode(),
+     "more than 200"),
+    (b" " * (64 * 1024 + 1), "body larger than"),
+    (json.dumps({"answers": [{"item": "Z99", "value": 1, "seq": 1}]}).encode(), "unknown item Z99"),
+])
+def test_malformed_bodies_are_400_with_the_reason(attempt: Attempt, body: bytes, reason: str) -> None:
+    resp = _post(Client(), attempt, "answers", None, raw=body)
+    assert resp.status_code == 400
+    assert reason in resp.json()["error"]
+    assert not Answer.objects.exists()
+
+
+def test_server_copy_for_resume(attempt: Attempt) -> None:
+    c = Client()
+    _post(c, attempt, "answers", [{"item": "M01", "value": "B", "seq": 3}, {"item": "M02", "value": ["A"], "seq": 1}])
+    resp = c.get(f"/t/api/attempts/{attempt.pk}/answers", headers={"X-Attempt-Token": attempt_token(attempt.pk)})
+    assert resp.status_code == 200 and resp["Cache-Control"] == "no-store"
+    assert resp.json() == {"status": "in_progress",
+                           "answers": {"M01": {"value": "B", "seq": 3}, "M02": {"value": ["A"], "seq": 1}}}
+
+
+def test_ping(client: Client) -> None:
+    resp = client.get("/t/api/ping")
+    assert resp.status_code == 200 and resp.content == b"ok"
+
+
+# ------------------------------------------------------------------------------------------------ concurrency
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submit_wins_any_race_with_a_late_save(cycle: Any) -> None:
+    """Whatever the interleaving, either the save's answer is in the submitted attempt's scored data, or the
+    save was refused with 409 — never acknowledged and lost."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are a PostgreSQL matter (SQLite serialises writers with BEGIN IMMEDIATE)")
+    from tests.personas import build_world
+
+    world = build_world()
+    school = world.schools["A1a-1"]
+    make_instrument(cycle, "math")
+    session = make_session(cycle, school, instruments=["math"])
+    outcomes = []
+    for round_no in range(12):
+        taker = make_taker(cycle, school, f"S09{round_no:02d}")
+        att = attempt_start(taker=taker, session=session, instrument_code="math")
+        barrier = threading.Barrier(2)
+        result: dict[str, Any] = {}
+
+        def save(attempt_id: int = att.pk, box: dict[str, Any] = result, wait: threading.Barrier = barrier) -> None:
+            try:
+                wait.wait()
+                box["acked"] = hotpath.save_batch(attempt_id, [{"item": "M01", "value": "B", "seq": 7}])
+            except hotpath.Refused as refused:
+                box["refused"] = refused.reason
+            finally:
+                connections.close_all()
+
+        def submit(attempt_id: int = att.pk, box: dict[str, Any] = result,
+                   wait: threading.Barrier = barrier) -> None:
+            try:
+                wait.wait()
+                box["submitted"] = hotpath.submit(attempt_id, [{"item": "M03", "value": "36", "seq": 1}])
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=save), threading.Thread(target=submit)]
+        if round_no % 2:
+            threads.reverse()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert "submitted" in result
+        from naeq.delivery.scoring import score_attempt
+
+        scored = score_attempt(att.pk)
+        codes = dict(ItemScore.objects.filter(attempt=scored).values_list("item", "code"))
+        if "acked" in result:
+            assert codes["M01"] == "B", "an acknowledged save must be part of the submitted attempt"
+            outcomes.append("saved")
+        else:
+            assert result.get("refused") == "submitted"
+            assert codes["M01"] == "99"
+            outcomes.append("refused")
+        assert codes["M03"] == "36"
+    assert len(outcomes) == 12
