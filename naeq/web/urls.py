@@ -2,6 +2,7 @@ from django.urls import path
 
 from naeq.web import api, views, views_registry, views_rosters
 from naeq.web import views_sampling as sampling
+from naeq.web import views_sessions as sessions
 from naeq.web import views_take as take
 
 app_name = "web"
@@ -61,4 +62,23 @@ urlpatterns = [
     path("t/api/attempts/<int:attempt_id>/answers", take.api_answers, name="take_api_answers"),
     path("t/api/attempts/<int:attempt_id>/submit", take.api_submit, name="take_api_submit"),
     path("t/api/ping", take.api_ping, name="take_api_ping"),
+    path("t/", sessions.taker_signin, name="taker_signin"),
+    path("t/home/", sessions.taker_home, name="taker_home"),
+    path("t/start/<str:code>/", sessions.taker_start, name="taker_start"),
+    path("t/roles/", sessions.taker_roles, name="taker_roles"),
+    path("t/roles/reset/", sessions.taker_role_reset, name="taker_role_reset"),
+    path("t/signout/", sessions.taker_signout, name="taker_signout"),
+    path("sessions/", sessions.session_list, name="sessions_list"),
+    path("sessions/practice/new/", sessions.practice_new, name="session_practice_new"),
+    path("sessions/completion/", sessions.completion, name="sessions_completion"),
+    path("sessions/resets/", sessions.reset_list, name="sessions_resets"),
+    path("sessions/resets/<int:request_id>/decide/", sessions.reset_decide, name="sessions_reset_decide"),
+    path("sessions/takers/<int:taker_id>/reset/", sessions.taker_reset_file, name="sessions_taker_reset"),
+    path("sessions/<int:session_id>/", sessions.session_detail, name="session_detail"),
+    path("sessions/<int:session_id>/open/", sessions.session_open, name="session_open"),
+    path("sessions/<int:session_id>/close/", sessions.session_close, name="session_close"),
+    path("sessions/<int:session_id>/times/", sessions.session_times, name="session_times"),
+    path("sessions/<int:session_id>/incidents/", sessions.session_incident, name="session_incident"),
+    path("sessions/<int:session_id>/key/", sessions.session_key, name="session_key"),
+    path("sessions/<int:session_id>/credentials/", sessions.session_credentials, name="session_credentials"),
 ]

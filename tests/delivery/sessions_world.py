@@ -100,3 +100,22 @@ def xinjiang_county(cycle: Any, *, offset_hours: int = -2) -> tuple[Region, Scho
                                  role=SchoolRole.SAMPLED, pi=0.5, base_weight=2, enrollment=40,
                                  participation=SchoolParticipation.PARTICIPATING)
     return county, school
+
+
+def generate(world: World, cycle: Any) -> Sampled:
+    """The sample above with its test takers and formal sessions generated (as the national admin)."""
+    from naeq.delivery import takers
+    from naeq.delivery.sessions import sessions_generate
+
+    sampled = build_sample(world, cycle)
+    admin = world.users["national_admin@A"]
+    takers.test_takers_generate(actor=admin, year=cycle.year)
+    sessions_generate(actor=admin, year=cycle.year)
+    return sampled
+
+
+def during(session: Any, minutes: int = 10) -> Any:
+    """A moment ``minutes`` after the session's scheduled start."""
+    import datetime as dt
+
+    return session.starts_at + dt.timedelta(minutes=minutes)
