@@ -59,9 +59,10 @@ def session_list(*, actor: Any, year: int | None = None, date: str = "", status:
         # The start's date in the session's own clock: a window of ±14 h around the UTC day holds every offset.
         low = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC) - dt.timedelta(hours=14)
         high = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC) + dt.timedelta(hours=14)
-        ids = [s.pk for s in qs.filter(starts_at__gte=low, starts_at__lte=high).only("starts_at",
-                                                                                    "utc_offset_minutes")
-               if local_start(s).date() == day]
+        window = qs.filter(starts_at__gte=low, starts_at__lte=high).values_list("pk", "starts_at",
+                                                                                 "utc_offset_minutes")
+        ids = [pk for pk, start, offset in window
+               if start.astimezone(dt.timezone(dt.timedelta(minutes=offset))).date() == day]
         qs = qs.filter(pk__in=ids)
     if status:
         if status not in SessionStatus.values:
