@@ -1,6 +1,7 @@
 from django.urls import path
 
 from naeq.web import api, views, views_registry, views_rosters
+from naeq.web import views_items as items
 from naeq.web import views_sampling as sampling
 from naeq.web import views_sessions as sessions
 from naeq.web import views_take as take
@@ -53,6 +54,13 @@ urlpatterns = [
     path("registry/counties/<str:code>/export.xlsx", views_registry.registry_county_export,
          name="registry_county_export"),
     path("review/", views_registry.review_queue_page, name="review_queue"),
+    path("items/", items.bank, name="items_bank"),
+    path("items/upload/", items.upload, name="items_upload"),
+    path("items/template.xlsx", items.template, name="items_template"),
+    path("items/<int:instrument_id>/", items.detail, name="items_detail"),
+    path("items/<int:instrument_id>/publish/", items.publish, name="items_publish"),
+    path("items/<int:instrument_id>/qti.zip", items.export_qti, name="items_export"),
+    path("items/<int:instrument_id>/media/<str:name>", items.media, name="items_media"),
     path("review/<int:submission_id>/", views_registry.review_decide, name="review_decide"),
     path("api/regions/<str:code>/", api.region_get, name="api_region"),
     path("api/schools/", api.school_list, name="api_school_list"),
