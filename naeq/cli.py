@@ -51,11 +51,12 @@ def _register() -> None:
     # each verb that needs it.
     from naeq.cycles.cli import cycle
     from naeq.delivery.cli import items
+    from naeq.delivery.cli_sessions import sessions
     from naeq.ops import audit, demo, serve, user
     from naeq.registry.cli import registry, roster, synth
     from naeq.sampling.cli import sample
 
-    for verb in (demo, serve, cycle, synth, registry, roster, sample, items, user, audit):
+    for verb in (demo, serve, cycle, synth, registry, roster, sample, items, sessions, user, audit):
         main.add_command(verb)
 
 
