@@ -13,9 +13,9 @@ cores with the server, so a request costs it a few tens of microseconds. Three m
             mean 10 s: a student reads a questionnaire statement and picks an option; one in ten answers revises an
             earlier item) and its browser sends the unsent answers 4–6 s after the first unsaved one (mean 5 s),
             so a taker makes about one save every 10 s (0.1 saves/s; 10,000 takers ≈ 1,000 saves/s). Takers start
-            spread over one pacing interval. A failed save is retried with backoff (1, 2, 4 … 30 s) like the
-            browser client; an answer is safe only when acknowledged. ``--answer-every`` / ``--save-after``
-            change the pacing (the fault test uses a fast one).
+            spread over one pacing interval, already answering. A failed save is retried with backoff (1, 2,
+            4 … 30 s, ``--max-backoff``) like the browser client; an answer is safe only when acknowledged.
+            ``--answer-every`` / ``--save-after`` change the pacing (the fault test uses a fast one).
 
 Takers share a pool of ``--conns`` keep-alive connections (as behind a school's proxy or a reverse proxy); a
 connection the server closed is reopened. Every run is bounded by ``--duration`` seconds and ``--max-requests``.
@@ -23,7 +23,8 @@ connection the server closed is reopened. Every run is bounded by ``--duration``
 Output: one JSON object (stdout or ``--json``) with counts, statuses, errors, throughput over the measured window
 (after ``--warmup``), latency percentiles in milliseconds and the generator's own CPU time. ``--record FILE``
 writes every acknowledgement as a JSON line ``[unix time, attempt, item, seq]`` (the fault test checks them
-against the database); the answer value of (attempt, item, seq) is :func:`answer_value`.
+against the database); the answer value of (attempt, item, seq) is :func:`answer_value`; item n of the
+questionnaire is ``Q{100 + n}`` (Q101..).
 
     python bench/loadgen.py --url http://127.0.0.1:8000 --tokens tokens.json --mode takers --takers 1000 \\
         --duration 60
@@ -53,8 +54,8 @@ def save_path(attempt_id: int) -> str:
 
 
 def item_code(n: int) -> str:
-    """The code of the n-th (1-based) item of the benchmark questionnaire."""
-    return f"Q{n:03d}"
+    """The code of the n-th (1-based) item of the benchmark questionnaire (Q101..Q140 for 40 items)."""
+    return f"Q{100 + n}"
 
 
 def answer_value(attempt_id: int, item: str, seq: int) -> str:
@@ -287,7 +288,7 @@ async def run_open(plan: Plan, target: str, rate: float, max_in_flight: int) -> 
 
 
 async def run_takers(plan: Plan, n_takers: int, answer_every: tuple[float, float],
-                     save_after: tuple[float, float], revise: float, seed: int) -> None:
+                     save_after: tuple[float, float], revise: float, seed: int, max_backoff: float = 30.0) -> None:
     rng = random.Random(seed)
     takers = plan.tokens[:n_takers]
     if len(takers) < n_takers:
@@ -295,12 +296,12 @@ async def run_takers(plan: Plan, n_takers: int, answer_every: tuple[float, float
     mean_gap = (answer_every[0] + answer_every[1]) / 2
 
     async def taker(aid: int, token: str, r: random.Random) -> None:
+        # Takers join spread over one pacing interval and are already answering (steady state at once).
         await asyncio.sleep(r.uniform(0, mean_gap))
         seq = 0
         answered = 0
         dirty: dict[str, int] = {}
-        now = time.monotonic()
-        next_answer = now + r.uniform(*answer_every)
+        next_answer = time.monotonic()
         next_save = float("inf")
         backoff = 1.0
         while True:
@@ -347,7 +348,7 @@ async def run_takers(plan: Plan, n_takers: int, answer_every: tuple[float, float
                 elif status in (401, 404, 409) or 400 <= status < 500:
                     return  # refused for good (submitted, closed, bad token): a real client stops too
                 else:
-                    next_save = done + min(backoff, 30.0) * r.uniform(0.5, 1.0)
+                    next_save = done + min(backoff, max_backoff) * r.uniform(0.5, 1.0)
                     backoff *= 2
 
     await asyncio.gather(*(taker(aid, tok, random.Random(rng.random())) for aid, tok in takers))
@@ -382,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--save-after", type=_pair, default=(4.0, 6.0),
                     help="takers: seconds LO,HI from the first unsent answer to the save")
     ap.add_argument("--revise", type=float, default=0.1, help="takers: share of answers that revise an earlier item")
+    ap.add_argument("--max-backoff", type=float, default=30.0, help="takers: longest wait between retries (s)")
     ap.add_argument("--items", type=int, default=40, help="items of the questionnaire (Q001..)")
     ap.add_argument("--batch", type=int, default=2, help="closed/open saves: answers per batch")
     ap.add_argument("--duration", type=float, default=10.0, help="seconds (hard bound)")
@@ -415,7 +417,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         elif args.mode == "open":
             await run_open(plan, args.target, args.rate, max_in_flight=max(1000, int(args.rate * args.timeout)))
         else:
-            await run_takers(plan, args.takers, args.answer_every, args.save_after, args.revise, args.seed)
+            await run_takers(plan, args.takers, args.answer_every, args.save_after, args.revise, args.seed,
+                             args.max_backoff)
     finally:
         pool.close()
         if record is not None:
