@@ -20,13 +20,6 @@ from tests.delivery.factories import make_instrument, make_session, make_taker
 SECRET_STEM = "12 × 3 = ?"
 
 
-@pytest.fixture
-def cycle(db: None) -> Any:
-    from naeq.cycles.services import load_shipped_cycles
-
-    return next(c for c in load_shipped_cycles() if c.is_current)
-
-
 def sign_in(client: Client, attempt: Attempt) -> None:
     """What the sign-in page leaves in the Django session (interfaces: ``naeq_taker``)."""
     session = client.session
