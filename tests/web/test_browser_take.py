@@ -199,3 +199,45 @@ def test_skip_and_conditional_items_live(new_context: Any, live_server: Any, cyc
     item(page, "Q05").locator("input").fill("3")
     until(page, lambda: stored(attempt).get("Q05") == "3", "Q05 saved")
     assert stored(attempt)["Q04"] == {"choice": "2", "text": ""}
+
+
+ALL_TYPES: list[dict[str, Any]] = [
+    {"code": "T01", "screen": 1, "type": "true_false", "stem": "地球绕太阳转。"},
+    {"code": "T02", "screen": 1, "type": "matrix", "stem": "你同意下列说法吗？",
+     "rows": [{"value": "a", "label": "我喜欢读书"}, {"value": "b", "label": "我喜欢运动"}],
+     "options": [{"value": "1", "label": "不同意"}, {"value": "2", "label": "同意"}]},
+    {"code": "T03", "screen": 2, "type": "ranking", "stem": "请按喜欢程度排序。", "rows": ["语文", "数学", "英语"]},
+    {"code": "T04", "screen": 2, "type": "slider", "stem": "你每天运动几小时？",
+     "constraints": {"min": 0, "max": 5, "decimals": 0}},
+    {"code": "T05", "screen": 3, "type": "text", "stem": "说说你的理想。", "constraints": {"max_length": 20}},
+    {"code": "T06", "screen": 3, "type": "open", "stem": "画一幅画。"},
+]
+
+
+def test_every_item_type_answers_and_saves(new_context: Any, live_server: Any, cycle: Any, world: Any) -> None:
+    school = world.schools["A1a-1"]
+    make_instrument(cycle, "stu_q", kind=InstrumentKind.QUESTIONNAIRE, items=ALL_TYPES, time_limit_minutes=None)
+    session = make_session(cycle, school, instruments=["stu_q"])
+    attempt = attempt_start(taker=make_taker(cycle, school, "S0403"), session=session, instrument_code="stu_q")
+    page = new_context(attempt).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{live_server.url}/t/attempt/{attempt.pk}/")
+    item(page, "T01").locator('label:has-text("正确")').click()
+    item(page, "T02").get_by_label("我喜欢运动 同意").check()
+    item(page, "T02").get_by_label("我喜欢读书 不同意").check()
+    page.click("#take-next")
+    item(page, "T03").get_by_role("button", name="下移 语文").click()   # 数学, 语文, 英语
+    item(page, "T03").get_by_role("button", name="上移 英语").click()   # 数学, 英语, 语文
+    slider = item(page, "T04").locator('input[type="range"]')
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert item(page, "T04").locator("output").inner_text() == "2"
+    page.click("#take-next")
+    item(page, "T05").locator("textarea").fill("当一名老师")
+    assert "请在答题卡上作答" in item(page, "T06").inner_text()
+    until(page, lambda: len(stored(attempt)) == 5, "all five answers saved")
+    assert stored(attempt) == {"T01": "T", "T02": {"a": "1", "b": "2"}, "T03": ["2", "3", "1"], "T04": 2,
+                               "T05": "当一名老师"}
+    assert errors == []
