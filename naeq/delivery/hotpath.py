@@ -30,14 +30,14 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from naeq.delivery.sessions import GRACE  # the one window rule, shared with session_accepts
+
 #: Batch limits of the protocol.
 MAX_ANSWERS = 200
 MAX_BODY_BYTES = 64 * 1024
 MAX_VALUE_BYTES = 8 * 1024
 MAX_ITEM_CODE = 40
 MAX_SEQ = 2**53
-#: A session accepts answers from this long before its start until this long after its end (formal sessions).
-GRACE = dt.timedelta(minutes=30)
 #: ``delivery_attempt.last_saved_at`` is refreshed at most this often (the proctor view counts answers).
 LAST_SAVED_EVERY = dt.timedelta(seconds=60)
 
