@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -85,7 +86,7 @@ def client_labels() -> dict[str, str]:
         "answered": _("已作答"), "not_answered": _("未作答"), "index": _("题目导航"),
         "range_hint": _("请输入 %(min)s 至 %(max)s 之间的数"), "decimals_hint": _("最多 %(n)s 位小数"),
         "max_length_hint": _("最多 %(n)s 个字"), "max_choices_hint": _("最多选 %(n)s 项"),
-        "true": _("正确"), "false": _("错误"), "question": _("第 %(n)s 题"),
+        "true": pgettext("true_false", "正确"), "false": pgettext("true_false", "错误"), "question": _("第 %(n)s 题"),
         "session_expired": _("登录已失效，请重新登录后继续作答（已作答的内容保存在本机）。"),
     }
 
