@@ -172,10 +172,10 @@ def proctor_view(*, actor: Any, session_id: int) -> ProctorView:
     for t in takers:
         row = ProctorRow(taker=t, signed_in_at=signed.get(t.pk))
         wanted = instruments_for(t, session, session.cycle)
-        for a in by_taker.get(t.pk, []):  # later numbers overwrite earlier ones: the latest attempt is shown
-            row.progress[a.instrument.code] = (
-                int(getattr(a, "saved", 0)), sizes.get((a.instrument_id, a.booklet), sizes.get(
-                    (a.instrument_id, None), 0)), a.status)
+        for att in by_taker.get(t.pk, []):  # later numbers overwrite earlier ones: the latest attempt is shown
+            row.progress[att.instrument.code] = (
+                int(getattr(att, "saved", 0)), sizes.get((att.instrument_id, att.booklet), sizes.get(
+                    (att.instrument_id, None), 0)), att.status)
         row.submitted = sum(1 for c in wanted if row.progress.get(c, (0, 0, ""))[2] == AttemptStatus.SUBMITTED)
         row.absent = closed and row.signed_in_at is None
         rows.append(row)
@@ -274,30 +274,40 @@ def completion(*, actor: Any, year: int | None = None, region_code: str = "") ->
         submitted[(path, school_id, code)] += n
     used = {k[2] for k in expected} | {k[2] for k in submitted}
     columns = [(i.code, i.name) for i in cycle.config.instruments if i.code in used]
-    # Rows one level down.
-    groups: list[tuple[str, str, bool, Any]] = []  # (name, code, drill, predicate on (path, school_id))
+    # Rows one level down: each (path, school) key falls in one group, found once (no scan per group).
+    groups: list[tuple[str, str, bool, Any]] = []  # (name, code, drill, group key)
     if region is not None and region.level == RegionLevel.COUNTY:
-        schools = School.objects.filter(pk__in={k[1] for k in expected if k[1]} | {k[1] for k in submitted if k[1]})
-        for s in schools.order_by("code"):
-            groups.append((s.name, s.code, False, lambda p, sid, s=s: sid == s.pk))
-        groups.append((_("县级（县级教育管理人员）"), "", False, lambda p, sid: sid is None))
+        ids = {k[1] for k in expected if k[1]} | {k[1] for k in submitted if k[1]}
+        for school in School.objects.filter(pk__in=ids).order_by("code"):
+            groups.append((school.name, school.code, False, school.pk))
+        groups.append((_("县级（县级教育管理人员）"), "", False, None))
+
+        def group_of(path: str, school_id: int | None) -> Any:
+            return school_id
     else:
         children = (Region.objects.filter(parent=region) if region is not None else
                     Region.objects.filter(level=RegionLevel.PROVINCE))
         for c in children.order_by("code"):
-            groups.append((c.name, c.code, True, lambda p, sid, c=c: p.startswith(c.path)))
+            groups.append((c.name, c.code, True, c.path))
+        depth = len(scope)
+
+        def group_of(path: str, school_id: int | None) -> Any:
+            return path[:path.index("/", depth) + 1] if "/" in path[depth:] else path
+
+    sums: dict[tuple[Any, str], list[int]] = defaultdict(lambda: [0, 0])  # (group, instrument) -> [sub, exp]
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for slot, table in ((0, submitted), (1, expected)):
+        for (path, school_id, code), n in table.items():
+            sums[(group_of(path, school_id), code)][slot] += n
+            totals[code][slot] += n
     rows = []
-    for name, code, drill, pred in groups:
-        cells = {}
-        for col, _n in columns:
-            e = sum(v for k, v in expected.items() if k[2] == col and pred(k[0], k[1]))
-            s = sum(v for k, v in submitted.items() if k[2] == col and pred(k[0], k[1]))
-            cells[col] = (s, e)
-        if any(e or s for s, e in cells.values()):
+    for name, code, drill, key in groups:
+        cells = {col: (sums[(key, col)][0], sums[(key, col)][1]) if (key, col) in sums else (0, 0)
+                 for col, _n in columns}
+        if any(sub or exp for sub, exp in cells.values()):
             rows.append(CompletionRow(name=name, code=code, drill=drill, cells=cells))
-    total = CompletionRow(name=_("合计"), code="", drill=False, cells={
-        col: (sum(v for k, v in submitted.items() if k[2] == col), sum(v for k, v in expected.items() if k[2] == col))
-        for col, _n in columns})
+    total = CompletionRow(name=_("合计"), code="", drill=False,
+                          cells={col: (totals[col][0], totals[col][1]) for col, _n in columns})
     severe = list(Incident.objects.filter(session__cycle=cycle, session__path__startswith=scope, grade=3)
                   .select_related("session", "session__school").order_by("-at")[:100])
     return Completion(cycle=cycle, region=region, instruments=columns, rows=rows, total=total, severe=severe)

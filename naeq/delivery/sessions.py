@@ -64,8 +64,8 @@ DEFAULT_LOCAL_OFFSET_HOURS = -2
 BEIJING_MINUTES = 480
 LEVEL_GRADE = {"primary": 4, "middle": 8}
 GRADE_LEVEL = {4: "primary", 8: "middle"}
-RESPONDENT_LABEL = {Respondent.STUDENT: "学生", Respondent.TEACHER: "教师", Respondent.PRINCIPAL: "校长",
-                    Respondent.COUNTY_MANAGER: "县级教育管理人员"}
+RESPONDENT_LABEL: dict[str, str] = {Respondent.STUDENT: "学生", Respondent.TEACHER: "教师",
+                                    Respondent.PRINCIPAL: "校长", Respondent.COUNTY_MANAGER: "县级教育管理人员"}
 
 
 def new_key() -> str:

@@ -75,6 +75,8 @@ def _candidate_sessions(taker: TestTaker, key: str) -> Any:
                                     respondent=taker.kind)
     if taker.kind == Respondent.COUNTY_MANAGER:
         return qs.filter(county_id=taker.county_id, school__isnull=True)
+    if taker.school_id is None:
+        return qs.none()
     qs = qs.filter(school_id=taker.school_id)
     if taker.kind in (Respondent.STUDENT, Respondent.TEACHER):
         qs = qs.filter(Q(grade=taker.grade) | Q(grade__isnull=True))
