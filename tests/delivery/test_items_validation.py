@@ -196,6 +196,8 @@ CASES: list[tuple[str, Callable[[], InstrumentSpec], Mut | None, list[Any], str,
     # Questionnaires: no keys, no scores; display conditions look back, skips jump forward.
     ("questionnaire item with a key", questionnaire_spec, None, [("题目", 4, "答案", "好")], "题目", 4, "答案",
      "问卷题不设答案"),
+    ("questionnaire in two blocks", questionnaire_spec, _item("Q03", block="Q2", screen=1), [], "题目", 4, "题块",
+     "问卷只有一个题块（“Q”）"),
     ("questionnaire item with a score", questionnaire_spec, _item("Q03", max_score=2), [], "题目", 4, "满分",
      "问卷题不计分"),
     ("condition on a later item", questionnaire_spec, _item("Q02", show_if={"item": "Q03", "in": ["1"]}), [],

@@ -191,7 +191,10 @@ class _Checker:
             if isinstance(it.screen, bool) or not isinstance(it.screen, int) or it.screen < 1:
                 self.item(it, "screen", _("屏号必须是正整数。"))
             else:
-                if blocks_seen and it.block != blocks_seen[-1] and it.block in blocks_seen:
+                if not self.test and blocks_seen and it.block != blocks_seen[0]:
+                    # A questionnaire is one block (one booklet); its pages are its screens.
+                    self.item(it, "block", _("问卷只有一个题块（“%(block)s”）。") % {"block": blocks_seen[0]})
+                elif blocks_seen and it.block != blocks_seen[-1] and it.block in blocks_seen:
                     self.item(it, "block", _("题块“%(block)s”的题目必须连续排列。") % {"block": it.block})
                 if it.block not in blocks_seen:
                     blocks_seen.append(it.block)
