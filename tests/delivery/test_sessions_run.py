@@ -226,3 +226,28 @@ def test_session_list_filters(g: Sampled) -> None:
     assert selectors.session_list(actor=liaison, school_code=g.world.schools["A1a-2"].code).count() == 7
     svc.session_open(actor=head, session_id=_session(g).pk)
     assert selectors.session_list(actor=liaison, status="open").count() == 1
+
+
+def test_cli_generate_list_open_close(world: World, cycle: Any) -> None:
+    from click.testing import CliRunner
+
+    from naeq.cli import main
+    from tests.delivery.sessions_world import build_sample
+
+    build_sample(world, cycle)
+    runner = CliRunner()
+    first = runner.invoke(main, ["sessions", "generate", "--year", "2024"])
+    assert first.exit_code == 0, first.output
+    assert "student 8" in first.output and Session.objects.count() > 0
+    again = runner.invoke(main, ["sessions", "generate", "--year", "2024"])
+    assert "student 0" in again.output and "sessions added: student 0" in again.output
+    s = _session(g=Sampled(world=world, cycle=cycle, test_ids={}))
+    listed = runner.invoke(main, ["sessions", "list", "--school", world.schools["A1a-1"].code])
+    assert s.code in listed.output and "2024-05-22 08:30+0800" in listed.output
+    refused = runner.invoke(main, ["sessions", "open", s.code, "--as", "inspector_a"])
+    assert refused.exit_code == 1 and Session.objects.get(pk=s.pk).status == SessionStatus.SCHEDULED
+    assert runner.invoke(main, ["sessions", "open", s.code, "--as", "school_head_a"]).exit_code == 0
+    assert runner.invoke(main, ["sessions", "close", s.code, "--as", "school_head_a"]).exit_code == 0
+    assert Session.objects.get(pk=s.pk).status == SessionStatus.CLOSED
+    for verb in ("generate", "list", "open", "close"):
+        assert runner.invoke(main, ["sessions", verb, "--help"]).exit_code == 0
