@@ -145,3 +145,28 @@ def test_completion_page_drills_down(client: Client, g: Sampled) -> None:
     county = client.get(f"/sessions/completion/?region={g.world.regions['A1a'].code}").content.decode()
     assert g.world.schools["A1a-1"].name in county and "0/4" in county
     assert client.get(f"/sessions/completion/?region={g.world.regions['B1a'].code}").status_code == 404
+
+
+def _queries(client: Client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_list_and_proctor_view_queries_do_not_grow_with_rows(client: Client, g: Sampled, cycle: Any) -> None:
+    from tests.delivery.factories import make_taker
+
+    client.force_login(g.world.users["national_admin@A"])
+    s = _math(g)
+    list_before, view_before = _queries(client, "/sessions/"), _queries(client, f"/sessions/{s.pk}/")
+    school = g.world.schools["A1a-1"]
+    for n in range(10):  # ten more students expected in the session, and ten more sessions in the list
+        make_taker(cycle, school, f"{school.code}49{n}1", grade=4)
+        Session.objects.create(cycle=cycle, county=school.county, school=school, path=school.path, level="primary",
+                               grade=4, respondent="student", kind="practice", title=f"练习{n}",
+                               instruments=["math"], starts_at=s.starts_at, code=f"P{n:07d}", key="ABCDEF")
+    assert _queries(client, "/sessions/") == list_before
+    assert _queries(client, f"/sessions/{s.pk}/") == view_before
