@@ -63,6 +63,7 @@ def test_student_signs_in_and_starts_the_test(client: Client, g: Sampled) -> Non
     attempt = Attempt.objects.get(test_taker__code=code)
     assert started.status_code == 302 and started.url == f"/t/attempt/{attempt.pk}/"
     assert attempt.booklet == 1  # the sample's booklet for the subject
+    assert client.get(started.url).status_code == 200  # the test-taking page accepts the sign-in
     assert "继续作答" in client.get("/t/home/").content.decode()
     assert client.post("/t/start/principal_questionnaire/").status_code == 404
     client.post("/t/signout/")
