@@ -171,3 +171,60 @@ def test_list_and_proctor_view_queries_do_not_grow_with_rows(client: Client, g: 
                                instruments=["math"], starts_at=s.starts_at, code=f"P{n:07d}", key="ABCDEF")
     assert _queries(client, "/sessions/") == list_before
     assert _queries(client, f"/sessions/{s.pk}/") == view_before
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="needs Chromium at /usr/bin/chromium")
+def test_browser_teacher_signs_in_and_picks_roles(live_server: Any, world: World, cycle: Any) -> None:
+    """In Chromium without JavaScript: the chief proctor opens the teachers' session and reads the key; a teacher
+    signs in with test ID + key, confirms roles, and gets exactly the matching questionnaires."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.personas import PASSWORD
+
+    g = _g_for_browser(world, cycle)
+    school = world.schools["A1a-1"]
+    s = Session.objects.get(school=school, grade=8, respondent=Respondent.TEACHER)
+    now = timezone.now()
+    Session.objects.filter(pk=s.pk).update(starts_at=now - dt.timedelta(minutes=5))
+    teacher = Taker.objects.filter(school=school, kind=Respondent.TEACHER, grade=8).order_by("code").first()
+    assert teacher is not None and g is not None
+    base = live_server.url
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        staff = browser.new_context(locale="zh-CN").new_page()
+        staff.goto(f"{base}/login/")
+        staff.fill("#id_username", world.users["chief_proctor@A"].username)
+        staff.fill("#id_password", PASSWORD)
+        staff.click("button[type=submit].btn-primary")
+        staff.wait_for_url(f"{base}/")
+        staff.goto(f"{base}/sessions/{s.pk}/")
+        staff.click("text=开启场次")
+        key = staff.inner_text("code.key")
+        assert Session.objects.get(pk=s.pk).status == SessionStatus.OPEN
+        kid = browser.new_context(locale="zh-CN", java_script_enabled=False).new_page()
+        kid.goto(f"{base}/t/")
+        assert kid.locator(".mainnav").count() == 0
+        kid.fill("#code", teacher.code)
+        kid.fill("#key", key)
+        kid.click("button[type=submit]")
+        kid.wait_for_url(f"{base}/t/roles/")
+        kid.check("input[value='head_teacher']")
+        kid.check("input[value='subject:pe']")
+        kid.check("input[name=confirm]")
+        kid.click("button[type=submit]")
+        kid.wait_for_url(f"{base}/t/home/")
+        body = kid.inner_text("body")
+        assert "班主任问卷" in body and "体育教师问卷" in body and "数学教师问卷" not in body
+        browser.close()
+    assert Taker.objects.get(pk=teacher.pk).roles == ["head_teacher", "subject:pe"]
+
+
+def _g_for_browser(world: World, cycle: Any) -> Sampled:
+    cache.clear()
+    for code in ("head_teacher_questionnaire", "math_teacher_questionnaire", "pe_teacher_questionnaire"):
+        make_instrument(cycle, code, kind=InstrumentKind.QUESTIONNAIRE)
+    return generate(world, cycle)
