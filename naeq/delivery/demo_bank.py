@@ -12,6 +12,9 @@ import struct
 import zlib
 from typing import Any
 
+from django.utils.translation import gettext as _
+
+from naeq.core.errors import InvalidInput
 from naeq.delivery.items.excel import workbook_write
 from naeq.delivery.items.services import instrument_import, online_instruments
 from naeq.delivery.items.spec import BookletSpec, InstrumentSpec, ItemSpec, StimulusSpec
@@ -199,7 +202,9 @@ def demo_bank_load(*, actor: Any, year: int) -> dict[str, Any]:
     version yet. Returns ``{"created": [codes], "skipped": [codes], "unknown": [codes]}``."""
     from naeq.cycles.models import Cycle
 
-    cycle = Cycle.objects.get(year=year)
+    cycle = Cycle.objects.filter(year=year).first()
+    if cycle is None:
+        raise InvalidInput(_("没有%(year)s年的监测周期。") % {"year": year}, code="no_cycle")
     subjects = {s.code: s.name for s in cycle.config.subjects}
     chart = bar_chart_png()
     created, skipped, unknown = [], [], []
