@@ -126,6 +126,7 @@ def test_offline_reload_resume_and_submit_during_a_pending_save(new_context: Any
     page.click("#take-next")
     item(page, "M03").locator("input").fill("36")
     page.reload()
+    page.locator('body[data-synced="true"]').wait_for()
     until(page, lambda: stored(attempt).get("M03") == "36", "M03 saved after reload")
     assert item(page, "M03").locator("input").input_value() == "36"  # same page, same answer after reload
 
@@ -133,6 +134,7 @@ def test_offline_reload_resume_and_submit_during_a_pending_save(new_context: Any
     ctx2 = new_context(attempt)
     page2 = ctx2.new_page()
     page2.goto(url)
+    page2.locator('body[data-synced="true"]').wait_for()
     page2.locator('#take-status[data-state="saved"]').wait_for()
     assert item(page2, "M01").locator('input[value="B"]').is_checked()
     page2.locator('[data-goto="M03"]').click()
@@ -178,7 +180,7 @@ def test_offline_reload_resume_and_submit_during_a_pending_save(new_context: Any
 
     # The first computer learns the attempt is over on its next contact and shows the finished screen.
     page.reload()
-    assert page.locator("#take-finished").is_visible()
+    page.locator("#take-finished").wait_for(state="visible")
 
 
 def test_skip_and_conditional_items_live(new_context: Any, live_server: Any, cycle: Any, world: Any) -> None:

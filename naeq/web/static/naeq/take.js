@@ -292,6 +292,7 @@
         }
       }
       net.synced = true;
+      document.body.setAttribute("data-synced", "true");
       persist();
       computeVisibility();
       renderPage(false);
