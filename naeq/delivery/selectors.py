@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from naeq.accounts.jurisdiction import jurisdiction_of
@@ -56,14 +56,14 @@ def session_list(*, actor: Any, year: int | None = None, date: str = "", status:
             day = dt.date.fromisoformat(date)
         except ValueError:
             raise InvalidInput(_("日期格式应为YYYY-MM-DD。"), code="bad_date") from None
-        # The start's date in the session's own clock: a window of ±14 h around the UTC day holds every offset.
-        low = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC) - dt.timedelta(hours=14)
-        high = dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC) + dt.timedelta(hours=14)
-        window = qs.filter(starts_at__gte=low, starts_at__lte=high).values_list("pk", "starts_at",
-                                                                                 "utc_offset_minutes")
-        ids = [pk for pk, start, offset in window
-               if start.astimezone(dt.timezone(dt.timedelta(minutes=offset))).date() == day]
-        qs = qs.filter(pk__in=ids)
+        # The start's date in the session's own clock: one UTC range per offset in use (a handful).
+        offsets = set(qs.order_by().values_list("utc_offset_minutes", flat=True).distinct())
+        cond = Q(pk__in=[])
+        for off in offsets:
+            tz = dt.timezone(dt.timedelta(minutes=off))
+            low = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+            cond |= Q(utc_offset_minutes=off, starts_at__gte=low, starts_at__lt=low + dt.timedelta(days=1))
+        qs = qs.filter(cond)
     if status:
         if status not in SessionStatus.values:
             raise InvalidInput(_("状态无效。"), code="bad_status")

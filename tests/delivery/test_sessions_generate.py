@@ -136,6 +136,13 @@ def test_xinjiang_sessions_run_on_local_time(sampled: Sampled) -> None:
     assert math.starts_at == dt.datetime(2024, 5, 22, 10, 30, tzinfo=BEIJING)
     assert math.starts_at.astimezone(dt.timezone(dt.timedelta(hours=6))).time() == dt.time(8, 30)
     assert Session.objects.get(county=county, school=None).local_time
+    # The list's date filter uses the session's own clock.
+    from naeq.delivery.selectors import session_list
+
+    admin = _admin(sampled)
+    day1 = session_list(actor=admin, date="2024-05-22", school_code=school.code)
+    assert math in day1 and day1.count() == Session.objects.filter(school=school).count()
+    assert session_list(actor=admin, date="2024-05-21", school_code=school.code).count() == 0
 
 
 def test_listed_province_without_offset_defaults_to_two_hours(sampled: Sampled) -> None:
