@@ -72,11 +72,15 @@ def new_key() -> str:
     return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
 
 
-def new_code(taken: set[str]) -> str:
-    """A session number "S" + 7 digits not in ``taken`` (which it is added to)."""
+def new_code(taken: set[str] | None = None) -> str:
+    """A session number "S" + 7 digits, not in ``taken`` (every existing number, which the new one is added to);
+    without ``taken`` the database is asked."""
     while True:
         code = f"S{secrets.randbelow(10**7):07d}"
-        if code not in taken and not TestSession.objects.filter(code=code).exists():
+        if taken is None:
+            if not TestSession.objects.filter(code=code).exists():
+                return code
+        elif code not in taken:
             taken.add(code)
             return code
 
@@ -200,7 +204,7 @@ def sessions_generate(*, actor: Any, year: int | None) -> dict[str, int]:
         for s in TestSession.objects.filter(cycle=cycle, kind=SessionKind.FORMAL).only(
             "county_id", "school_id", "level", "grade", "respondent", "starts_at", "title")
     }
-    taken: set[str] = set()
+    taken = set(TestSession.objects.values_list("code", flat=True))
     rows: list[TestSession] = []
     for spec in _planned(cycle):
         ident = _identity(spec["county_id"], spec["school_id"], spec["level"], spec["grade"], spec["respondent"],
@@ -360,7 +364,7 @@ def practice_session_create(*, actor: Any, school_id: int, instrument_codes: lis
         cycle=cycle, county=school.county, school=school, path=school.path, level=level,
         grade=grade if respondent != Respondent.PRINCIPAL else None, respondent=respondent,
         kind=SessionKind.PRACTICE, title=(title.strip() or _("练习"))[:100], instruments=codes, starts_at=start,
-        ends_at=None, utc_offset_minutes=offset, code=new_code(set()), key=new_key())
+        ends_at=None, utc_offset_minutes=offset, code=new_code(), key=new_key())
     audit_record(actor=actor, action="delivery.practice_session_create", object_type="delivery.TestSession",
                  object_id=session.pk, after={"code": session.code, "school": school.code, "grade": grade,
                                               "respondent": respondent, "instruments": codes})
