@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from naeq.delivery.sessions import GRACE  # the one window rule, shared with session_accepts
+
+log = logging.getLogger(__name__)
 
 #: Batch limits of the protocol.
 MAX_ANSWERS = 200
@@ -97,7 +100,8 @@ def clean_batch(answers: Sequence[Any]) -> list[tuple[str, str, int]]:
             raise bad(f"answers[{n}].value larger than {MAX_VALUE_BYTES} bytes")
         if item not in best or best[item][1] < seq:
             best[item] = (text, seq)
-    return [(item, text, seq) for item, (text, seq) in best.items()]
+    # Sorted by item code: concurrent batches of one attempt then lock answer rows in the same order (no deadlock).
+    return [(item, best[item][0], best[item][1]) for item in sorted(best)]
 
 
 # ------------------------------------------------------------------------------------------------ item codes
@@ -183,8 +187,12 @@ def save_batch(attempt_id: int, answers: Sequence[Any], *, now: dt.datetime | No
         if status == "submitted":
             raise Refused("submitted", 409)
         _upsert(cur, attempt_id, rows, now)
-    # Committed. Refresh last_saved_at now and then, outside the save's transaction (it is only a hint).
-    _touch(attempt_id, now)
+    # Committed. Refresh last_saved_at now and then, outside the save's transaction (it is only a hint, and a
+    # failure here must not turn a committed save into an error).
+    try:
+        _touch(attempt_id, now)
+    except DatabaseError:
+        log.warning("last_saved_at of attempt %s not refreshed", attempt_id, exc_info=True)
     return [[item, seq] for item, _text, seq in rows]
 
 
