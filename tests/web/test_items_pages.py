@@ -9,6 +9,7 @@ the machinery of :mod:`tests.web.test_matrix` (personas, role groups, expectatio
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -192,3 +193,75 @@ def test_template_download_has_the_sheets(client: Client, world: World, bank: di
     assert wb.sheetnames == ["说明", "题目", "共享材料", "题本", "填写说明"]
     assert [c.value for c in wb["题目"][1]][:6] == ["题目编号", "题块", "屏号", "题型", "题干", "选项"]
     assert any("D2:D2000" in str(dv.sqref) for dv in wb["题目"].data_validations.dataValidation)
+
+
+# ------------------------------------------------------------------------------------------------ browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium at /usr/bin/chromium")
+def test_import_broken_then_good_workbook_in_the_browser(live_server: Any, world: World, cycle: Any,
+                                                          settings: Any, tmp_path: Any) -> None:
+    """The national administrator opens 题库 from the navigation, uploads a workbook with a broken row and sees
+    the sheet, row, column and reason; uploads the fixed workbook with its media zip, sees the items with the
+    picture, and publishes."""
+    from openpyxl import load_workbook
+
+    from tests.personas import PASSWORD
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+
+    settings.DATA_DIR = tmp_path
+    spec = demo_spec("math", "学生数学测试")
+    assert spec is not None
+    spec.kind = "test"
+    good = workbook_write(spec)
+    wb = load_workbook(io.BytesIO(good))
+    headers = [c.value for c in wb["题目"][1]]
+    wb["题目"].cell(row=3, column=headers.index("作答限制") + 1).value = "最多选=9"  # M02 has four options
+    out = io.BytesIO()
+    wb.save(out)
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr(CHART, bar_chart_png())
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale="zh-CN").new_page()
+        page.set_default_timeout(15_000)
+        base = live_server.url
+        page.goto(f"{base}/login/")
+        page.fill("#id_username", world.users["national_admin@A"].username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit].btn-primary")
+        page.wait_for_url(f"{base}/")
+        page.click("nav.mainnav >> text=题库")
+        page.wait_for_url(f"{base}/items/")
+        page.set_input_files("#items-file", files=[{"name": "broken.xlsx", "mimeType": XLSX, "buffer": out.getvalue()}])
+        page.set_input_files("#items-media", files=[{"name": "media.zip", "mimeType": "application/zip",
+                                                     "buffer": zipped.getvalue()}])
+        page.click("#upload-form button[type=submit]")
+        page.wait_for_selector("#upload-errors")
+        cells = page.locator("#upload-errors tbody tr").first.locator("td").all_inner_texts()
+        assert cells[:3] == ["题目", "3", "作答限制"] and cells[3].startswith("M02：最少选、最多选")
+        assert Instrument.objects.count() == 0
+
+        page.set_input_files("#items-file", files=[{"name": "math.xlsx", "mimeType": XLSX, "buffer": good}])
+        page.set_input_files("#items-media", files=[{"name": "media.zip", "mimeType": "application/zip",
+                                                     "buffer": zipped.getvalue()}])
+        page.click("#upload-form button[type=submit]")
+        page.wait_for_selector("#items")
+        assert page.locator("#items tbody tr").count() == len(spec.items)
+        width = page.eval_on_selector("#stimulus-S1 img", "img => img.complete ? img.naturalWidth : -1")
+        assert width == 160  # the PNG drawn at build time, served from the secret media store
+        page.click("#publish-form button[type=submit]")
+        page.wait_for_selector("#status")
+        assert page.inner_text("#status") == "已发布"
+        browser.close()
+    assert Instrument.objects.get().status == InstrumentStatus.PUBLISHED
