@@ -265,3 +265,22 @@ def test_import_broken_then_good_workbook_in_the_browser(live_server: Any, world
         assert page.inner_text("#status") == "已发布"
         browser.close()
     assert Instrument.objects.get().status == InstrumentStatus.PUBLISHED
+
+
+def test_bank_page_queries_do_not_grow_with_the_bank(client: Client, world: World, bank: dict[str, Any],
+                                                     cycle: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from naeq.delivery.demo_bank import demo_bank_load
+
+    client.force_login(world.users["national_analyst@A"])
+    url = f"/items/?year={bank['year']}"
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == OK
+    demo_bank_load(actor=None, year=cycle.year)  # fifteen more instruments
+    assert Instrument.objects.count() > 10
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == OK
+    assert len(many) == len(one)
