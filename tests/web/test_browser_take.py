@@ -216,7 +216,8 @@ ALL_TYPES: list[dict[str, Any]] = [
 ]
 
 
-def test_every_item_type_answers_and_saves(new_context: Any, live_server: Any, cycle: Any, world: Any) -> None:
+def test_every_item_type_answers_and_saves(new_context: Any, live_server: Any, cycle: Any, world: Any,
+                                           tmp_path: Path) -> None:
     school = world.schools["A1a-1"]
     make_instrument(cycle, "stu_q", kind=InstrumentKind.QUESTIONNAIRE, items=ALL_TYPES, time_limit_minutes=None)
     session = make_session(cycle, school, instruments=["stu_q"])
@@ -228,6 +229,7 @@ def test_every_item_type_answers_and_saves(new_context: Any, live_server: Any, c
     item(page, "T01").locator('label:has-text("正确")').click()
     item(page, "T02").get_by_label("我喜欢运动 同意").check()
     item(page, "T02").get_by_label("我喜欢读书 不同意").check()
+    page.screenshot(path=str(tmp_path / "take-types-1.png"), full_page=True)
     page.click("#take-next")
     item(page, "T03").get_by_role("button", name="下移 语文").click()   # 数学, 语文, 英语
     item(page, "T03").get_by_role("button", name="上移 英语").click()   # 数学, 英语, 语文
@@ -236,6 +238,8 @@ def test_every_item_type_answers_and_saves(new_context: Any, live_server: Any, c
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     assert item(page, "T04").locator("output").inner_text() == "2"
+    page.screenshot(path=str(tmp_path / "take-types-2.png"), full_page=True)
+    print(f"screenshots: {tmp_path}")
     page.click("#take-next")
     item(page, "T05").locator("textarea").fill("当一名老师")
     assert "请在答题卡上作答" in item(page, "T06").inner_text()

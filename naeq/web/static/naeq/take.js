@@ -193,7 +193,9 @@
     computeVisibility();
     applyVisibility();
     refreshStates();
-    scheduleSend(DEBOUNCE_MS);
+    // At most DEBOUNCE_MS after the first unsent change (steady typing must not postpone saving forever); a
+    // pending retry or request keeps its own schedule.
+    if (!net.timer && !net.inFlight) { scheduleSend(DEBOUNCE_MS); }
   }
   function pendingCodes() {
     var out = [];
