@@ -125,3 +125,22 @@ def test_page_embeds_a_working_token(setup: dict[str, Any]) -> None:
                           headers={"X-Attempt-Token": config["token"]})
     assert other.status_code == 401
     assert config["remaining_seconds"] is not None and config["remaining_seconds"] <= 80 * 60
+
+
+def test_from_sign_in_to_the_test_page(cycle: Any, world: Any) -> None:
+    """The whole path a student walks: test ID + key on the sign-in page, "my tests", start, the test page."""
+    school = world.schools["A1a-1"]
+    make_instrument(cycle, "math")
+    make_session(cycle, school, instruments=["math"], key="K7Q2M9")
+    make_taker(cycle, school, "S0399")
+    c = Client()
+    assert c.post("/t/", {"code": "S0399", "key": "K7Q2M9"}).status_code == 302
+    started = c.post("/t/start/math/")
+    assert started.status_code == 302
+    attempt = Attempt.objects.get(test_taker__code="S0399")
+    assert started["Location"] == f"/t/attempt/{attempt.pk}/"
+    page = c.get(started["Location"])
+    assert page.status_code == 200 and 'id="take-content"' in page.content.decode()
+    # Signing out ends access to the content at once.
+    c.post("/t/signout/")
+    assert c.get(started["Location"]).status_code == 404
