@@ -77,6 +77,11 @@ def local_start(s: TestSession) -> dt.datetime:
     return s.starts_at.astimezone(dt.timezone(dt.timedelta(minutes=s.utc_offset_minutes)))
 
 
+def in_clock(s: TestSession, value: dt.datetime | None) -> dt.datetime | None:
+    """``value`` in the session's own clock (its UTC offset); templates show it with ``{% localtime off %}``."""
+    return None if value is None else value.astimezone(dt.timezone(dt.timedelta(minutes=s.utc_offset_minutes)))
+
+
 def local_end(s: TestSession) -> dt.datetime | None:
     if s.ends_at is None:
         return None
@@ -138,6 +143,8 @@ class ProctorView:
     absent: int
     local_start: dt.datetime
     local_end: dt.datetime | None
+    actual_start: dt.datetime | None  # in the session's clock
+    actual_end: dt.datetime | None
 
 
 def _items_per_booklet(instrument_ids: set[int]) -> dict[tuple[int, int | None], int]:
@@ -170,7 +177,7 @@ def proctor_view(*, actor: Any, session_id: int) -> ProctorView:
     closed = session.status == SessionStatus.CLOSED
     rows: list[ProctorRow] = []
     for t in takers:
-        row = ProctorRow(taker=t, signed_in_at=signed.get(t.pk))
+        row = ProctorRow(taker=t, signed_in_at=in_clock(session, signed.get(t.pk)))
         wanted = instruments_for(t, session, session.cycle)
         for att in by_taker.get(t.pk, []):  # later numbers overwrite earlier ones: the latest attempt is shown
             row.progress[att.instrument.code] = (
@@ -186,7 +193,8 @@ def proctor_view(*, actor: Any, session_id: int) -> ProctorView:
         signed_in=sum(1 for r in rows if r.signed_in_at is not None),
         submitted_all=sum(1 for r in rows if r.submitted and r.submitted == len(instruments_for(
             r.taker, session, session.cycle))),
-        absent=sum(1 for r in rows if r.absent), local_start=local_start(session), local_end=local_end(session))
+        absent=sum(1 for r in rows if r.absent), local_start=local_start(session), local_end=local_end(session),
+        actual_start=in_clock(session, session.actual_start), actual_end=in_clock(session, session.actual_end))
 
 
 def credentials(*, actor: Any, session_id: int) -> tuple[TestSession, list[tuple[TestTaker, str]]]:

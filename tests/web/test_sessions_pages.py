@@ -148,6 +148,21 @@ def test_completion_page_drills_down(client: Client, g: Sampled) -> None:
     assert client.get(f"/sessions/completion/?region={g.world.regions['B1a'].code}").status_code == 404
 
 
+def test_local_time_sessions_show_their_own_clock(client: Client, g: Sampled, cycle: Any) -> None:
+    """DOMAIN.md: "Xinjiang and Tibet run on local time": pages show 08:30 there, not Beijing's 10:30."""
+    from naeq.delivery.sessions import sessions_generate
+    from tests.delivery.sessions_world import xinjiang_county
+
+    _county, school = xinjiang_county(cycle)
+    sessions_generate(actor=g.world.users["national_admin@A"], year=2024)
+    math = next(s for s in Session.objects.filter(school=school) if s.instruments == ["math"])
+    client.force_login(g.world.users["national_admin@A"])
+    detail = client.get(f"/sessions/{math.pk}/").content.decode()
+    assert "2024-05-22 08:30 – 2024-05-22 09:50" in detail and "当地时间" in detail
+    listing = client.get(f"/sessions/?school={school.code}&date=2024-05-22").content.decode()
+    assert "2024-05-22 08:30" in listing and "2024-05-22 10:30" not in listing
+
+
 def _queries(client: Client, url: str) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
