@@ -6,10 +6,13 @@ the taker's respondent kind and grade. Whatever is wrong — unknown ID, wrong k
 session or one outside its window — the answer is one generic message, so the form cannot be used to find out
 which IDs exist or which part was wrong.
 
-Failed attempts are counted in the cache (Redis in production, like django-axes counts staff logins) per client
-address and per test ID; after :data:`FAILURE_LIMIT` failures within :data:`FAILURE_WINDOW` seconds, sign-in is
-refused for that address or ID until the window has passed, even with the right key. Staff logins keep
-django-axes; test takers have no user rows, so axes does not fit them.
+Failed attempts are counted in the cache (Redis in production, like django-axes counts staff logins) per test ID
+and per client address; after :data:`FAILURE_LIMIT` failures of one ID, or :data:`IP_FAILURE_LIMIT` from one
+address, within :data:`FAILURE_WINDOW` seconds, sign-in is refused for that ID or address until the window has
+passed, even with the right key. The address limit is much higher because a school's computer room reaches the
+server through one NAT address: thirty children mistyping must not lock each other out, while a script trying
+IDs from one address is stopped. Both are settings (``NAEQ_SIGNIN_ID_FAILURES``, ``NAEQ_SIGNIN_IP_FAILURES``).
+Staff logins keep django-axes; test takers have no user rows, so axes does not fit them.
 
 The signed-in state lives in the Django session: ``request.session["naeq_taker"] = {"taker_id": …,
 "session_id": …}`` (see :func:`session_data`). :func:`current_taker` reads it back, and returns None once the
@@ -22,6 +25,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -33,6 +37,7 @@ from naeq.delivery.sessions import session_accepts
 
 SESSION_KEY = "naeq_taker"
 FAILURE_LIMIT = 10
+IP_FAILURE_LIMIT = 300
 FAILURE_WINDOW = 15 * 60
 
 
@@ -52,8 +57,14 @@ def _counter_keys(code: str, ip: str) -> list[str]:
     return keys
 
 
+def _limits() -> tuple[int, int]:
+    return (int(getattr(settings, "NAEQ_SIGNIN_ID_FAILURES", FAILURE_LIMIT)),
+            int(getattr(settings, "NAEQ_SIGNIN_IP_FAILURES", IP_FAILURE_LIMIT)))
+
+
 def _locked_out(keys: list[str]) -> bool:
-    return any(int(cache.get(k) or 0) >= FAILURE_LIMIT for k in keys)
+    limits = _limits()
+    return any(int(cache.get(k) or 0) >= limit for k, limit in zip(keys, limits, strict=False))
 
 
 def _fail(keys: list[str]) -> None:
