@@ -31,7 +31,13 @@ from naeq.delivery.models import Attempt, AttemptStatus, Incident, Respondent, S
 
 
 def _client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "")
+    """The address the sign-in limit counts. Behind a load balancer, set ``NAEQ_SIGNIN_IP_HEADER`` to the header
+    the balancer writes the client address into (e.g. ``HTTP_X_REAL_IP``); otherwise the peer address."""
+    from django.conf import settings
+
+    header = getattr(settings, "NAEQ_SIGNIN_IP_HEADER", "")
+    raw = str((request.META.get(header) if header else None) or request.META.get("REMOTE_ADDR") or "")
+    return raw.split(",")[0].strip()
 
 
 def _signed_in(request: HttpRequest) -> Any:

@@ -70,6 +70,19 @@ def test_student_signs_in_and_starts_the_test(client: Client, g: Sampled) -> Non
     assert client.get("/t/home/").status_code == 302
 
 
+def test_sign_in_limit_counts_the_forwarded_address(client: Client, g: Sampled, settings: Any) -> None:
+    settings.NAEQ_SIGNIN_IP_HEADER = "HTTP_X_REAL_IP"
+    settings.NAEQ_SIGNIN_IP_FAILURES = 3
+    s = _now_open(_math(g))
+    for n in range(3):
+        client.post("/t/", {"code": f"1000000000001{n}", "key": "WRONG2"}, HTTP_X_REAL_IP="10.9.0.1")
+    locked = client.post("/t/", {"code": g.test_ids["A1a-1"][0], "key": s.key}, HTTP_X_REAL_IP="10.9.0.1")
+    assert locked.status_code == 400 and "尝试次数过多" in locked.content.decode()
+    # Another room behind the same balancer (same REMOTE_ADDR) still signs in.
+    ok = client.post("/t/", {"code": g.test_ids["A1a-1"][0], "key": s.key}, HTTP_X_REAL_IP="10.9.0.2")
+    assert ok.status_code == 302
+
+
 def test_teacher_picks_roles_then_gets_the_matching_questionnaires(client: Client, g: Sampled) -> None:
     school = g.world.schools["A1a-1"]
     s = _now_open(Session.objects.get(school=school, grade=4, respondent=Respondent.TEACHER))
