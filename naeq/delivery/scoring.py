@@ -135,6 +135,8 @@ def in_range(item: Mapping[str, Any], value: Any) -> bool:
         picks = [str(v) for v in value]
         if len(set(picks)) != len(picks) or (opts and any(p not in opts for p in picks)):
             return False
+        if "min_choices" in cons and len(picks) < int(cons["min_choices"]):
+            return False
         return not ("max_choices" in cons and len(picks) > int(cons["max_choices"]))
     if kind in {"numeric", "slider"}:
         x = _number(value)
@@ -194,7 +196,10 @@ def item_score(item: Mapping[str, Any], value: Any) -> float:
         accepted = key if isinstance(key, list) else [key]
         return top if str(got).strip() in {str(k).strip() for k in accepted} else 0.0
     if kind == "matrix":
-        cells = {str(k): str(v) for k, v in (key or {}).items()}
+        # The key is one option per row in row order (the item bank's form), or a mapping row id -> option.
+        ids = row_ids(item.get("rows") or [])
+        pairs = zip(ids, key, strict=False) if isinstance(key, list) else (key or {}).items()
+        cells = {str(k): str(v) for k, v in pairs}
         got = {str(k): str(v) for k, v in value.items()}
         right = sum(1 for k, v in cells.items() if got.get(k) == v)
         if cells and right == len(cells):
