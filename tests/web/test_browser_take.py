@@ -213,6 +213,9 @@ ALL_TYPES: list[dict[str, Any]] = [
      "constraints": {"min": 0, "max": 5, "decimals": 0}},
     {"code": "T05", "screen": 3, "type": "text", "stem": "说说你的理想。", "constraints": {"max_length": 20}},
     {"code": "T06", "screen": 3, "type": "open", "stem": "画一幅画。"},
+    {"code": "T07", "screen": 3, "type": "single_text", "stem": "你放学后通常做什么？",
+     "options": [{"value": "1", "label": "写作业"}, {"value": "2", "label": "其他"}],
+     "constraints": {"max_length": 20, "text_option": "2"}},
 ]
 
 
@@ -243,7 +246,12 @@ def test_every_item_type_answers_and_saves(new_context: Any, live_server: Any, c
     page.click("#take-next")
     item(page, "T05").locator("textarea").fill("当一名老师")
     assert "请在答题卡上作答" in item(page, "T06").inner_text()
-    until(page, lambda: len(stored(attempt)) == 5, "all five answers saved")
+    other = item(page, "T07").locator('input[type="text"]')
+    assert other.is_disabled()  # the text belongs to option 2 ("其他") only
+    item(page, "T07").locator('label:has-text("其他")').click()
+    other.fill("踢球")
+    until(page, lambda: len(stored(attempt)) == 6 and stored(attempt)["T07"].get("text") == "踢球",
+          "all six answers saved")
     assert stored(attempt) == {"T01": "T", "T02": {"a": "1", "b": "2"}, "T03": ["2", "3", "1"], "T04": 2,
-                               "T05": "当一名老师"}
+                               "T05": "当一名老师", "T07": {"choice": "2", "text": "踢球"}}
     assert errors == []

@@ -482,9 +482,16 @@
       var other = el("input", { type: "text", id: name + "-text", "aria-label": L.other, placeholder: L.other });
       if (cons.max_length) { other.setAttribute("maxlength", String(cons.max_length)); }
       other.value = cur.text || "";
+      // The text belongs to one option (constraints.text_option); it is open only while that option is chosen.
+      var textOption = cons.text_option !== undefined && cons.text_option !== null ? String(cons.text_option) : null;
+      var syncOther = function (choice) {
+        other.disabled = textOption !== null && String(choice) !== textOption;
+      };
       var radios = choiceList(item, "radio", name, cur.choice, function () {
-        setAnswer(code, { choice: this.value, text: other.value });
+        syncOther(this.value);
+        setAnswer(code, { choice: this.value, text: other.disabled ? "" : other.value });
       });
+      syncOther(cur.choice);
       other.oninput = function () {
         var picked = checkedValues(radios, "radio");
         setAnswer(code, { choice: picked.length ? picked[0] : null, text: other.value });
