@@ -113,9 +113,10 @@ def session_signed_in(session: TestSession) -> dict[int, dt.datetime]:
 
 
 def instruments_for(taker: TestTaker, session: TestSession, cycle: Cycle | None = None) -> list[str]:
-    """The session's instruments this taker takes: a teacher's follow the roles picked."""
+    """The session's instruments this taker takes: a teacher's follow the roles picked. In a practice session a
+    teacher gets all of them without picking (a practice pick would lock the formal one)."""
     codes = list(session.instruments or [])
-    if taker.kind != Respondent.TEACHER:
+    if taker.kind != Respondent.TEACHER or session.kind == SessionKind.PRACTICE:
         return codes
     wanted = set(matching_instruments(cycle or taker.cycle, list(taker.roles or [])))
     return [c for c in codes if c in wanted]

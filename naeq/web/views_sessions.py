@@ -102,12 +102,13 @@ def taker_home(request: HttpRequest) -> HttpResponse:
     if current is None:
         return redirect("web:taker_signin")
     taker, session = current
-    if taker.kind == Respondent.TEACHER and not taker.roles_locked:
+    if taker.kind == Respondent.TEACHER and not taker.roles_locked and session.kind != "practice":
         return redirect("web:taker_roles")
     return render(request, "web/sessions/taker_home.html", {
         "taker": taker, "session": session, "tests": _my_tests(taker, session),
         "practice": session.kind == "practice",
-        "roles": dict(teacher_roles.role_choices(taker.cycle)) if taker.kind == Respondent.TEACHER else {},
+        "roles": (dict(teacher_roles.role_choices(taker.cycle))
+                  if taker.kind == Respondent.TEACHER and taker.roles_locked else {}),
         "pending_reset": taker.reset_requests.filter(status="pending").exists()})
 
 

@@ -127,3 +127,14 @@ def test_only_the_schools_info_officer_files_for_a_teacher(g: Sampled) -> None:
     with pytest.raises(InvalidInput):
         tr.role_reset_request_file_for(actor=g.world.users["school_info_officer@A"], taker_id=taker.pk, reason=" ")
     assert not RoleResetRequest.objects.exists()
+
+
+def test_practice_sessions_do_not_need_or_lock_a_pick(g: Sampled) -> None:
+    from naeq.delivery.sessions import practice_session_create
+
+    taker, _session = _teacher(g)
+    head = g.world.users["school_head@A"]
+    p = practice_session_create(actor=head, school_id=taker.school_id, respondent=Respondent.TEACHER, grade=4,
+                                instrument_codes=["head_teacher_questionnaire", "pe_teacher_questionnaire"])
+    assert instruments_for(taker, p) == ["head_teacher_questionnaire", "pe_teacher_questionnaire"]
+    assert not Taker.objects.get(pk=taker.pk).roles_locked
