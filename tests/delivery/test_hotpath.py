@@ -238,3 +238,23 @@ def test_submit_wins_any_race_with_a_late_save(cycle: Any) -> None:
             outcomes.append("refused")
         assert codes["M03"] == "36"
     assert len(outcomes) == 12
+
+
+def test_practice_session_accepts_while_open_whatever_the_clock(cycle: Any, world: Any) -> None:
+    """Interfaces, session_accepts: a practice session accepts while it is open (no time window)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from naeq.delivery.models import SessionKind
+
+    school = world.schools["A1a-1"]
+    make_instrument(cycle, "math")
+    session = make_session(cycle, school, instruments=["math"], kind=SessionKind.PRACTICE,
+                           starts_at=timezone.now() + dt.timedelta(days=3))
+    att = attempt_start(taker=make_taker(cycle, school, "S0150"), session=session, instrument_code="math")
+    assert _post(Client(), att, "answers", [{"item": "M01", "value": "B", "seq": 1}]).status_code == 200
+    session.status = SessionStatus.CLOSED
+    session.save()
+    assert _post(Client(), att, "answers", [{"item": "M01", "value": "C", "seq": 2}]).json() == {"error": "closed"}
+    assert _stored(att) == {"M01": ("B", 1)}
