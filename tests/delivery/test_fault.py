@@ -216,11 +216,15 @@ def run_faults(server: Server, tokens: Path, workdir: Path, *, takers: int, item
     gen = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     t0 = time.monotonic()
     done: list[tuple[str, float, float]] = []
+    back = t0
     try:
         for offset, name, action in faults:
-            time.sleep(max(0.0, t0 + offset - time.monotonic()))
+            # At the planned offset, but never sooner than 2.5 s after the last fault ended (a slow restart must
+            # not leave a window without traffic).
+            time.sleep(max(0.0, t0 + offset - time.monotonic(), back + 2.5 - time.monotonic()))
             down = time.time()
             action()
+            back = time.monotonic()
             done.append((name, down, time.time()))
         out, err = gen.communicate(timeout=duration + 60)
     finally:
