@@ -134,7 +134,7 @@ def test_package_from_elsewhere_is_read_by_interaction(cycle: Any, settings: Any
     assert got["TE1"].constraints == {"max_length": 8}
     assert got["ET1"].type == ItemType.OPEN and got["ET1"].key is None and got["ET1"].max_score == 4
     assert got["MA1"].type == ItemType.MATRIX and got["MA1"].rows == ["2是偶数", "3是偶数"]
-    assert got["MA1"].key == ["Y", "N"]
+    assert got["MA1"].key == {"1": "Y", "2": "N"}
     assert [it.screen for it in spec.items] == [1, 2, 3, 4, 5]  # one item a screen
     # Without the indicator hierarchy these are refused, with the identifier and the reason:
     with pytest.raises(InvalidInput) as exc:

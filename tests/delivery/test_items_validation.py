@@ -41,7 +41,7 @@ def paper_spec() -> InstrumentSpec:
         ItemSpec("T04", ItemType.NUMERIC, "数值", block="B1", screen=4, key=2.5, max_score=1,
                  constraints={"min": 0, "max": 10, "decimals": 1}, **D),
         ItemSpec("T05", ItemType.MATRIX, "矩阵", block="B2", screen=1, rows=["行一", "行二"], options=_opts("是", "否"),
-                 key=["A", "B"], max_score=2, **D),
+                 key={"1": "A", "2": "B"}, max_score=2, constraints={"partial_credit": True}, **D),
         ItemSpec("T06", ItemType.TEXT, "填空", block="B2", screen=2, key=["北京", "北京市"], max_score=1,
                  constraints={"max_length": 10}, stimulus="U1", **D),
         ItemSpec("T07", ItemType.RANKING, "排序", block="B2", screen=2, rows=["一", "二", "三"], key=["3", "1", "2"],
@@ -104,6 +104,8 @@ def test_the_valid_workbooks_import(cycle: Any, settings: Any, tmp_path: Any) ->
     assert t06.key == ["北京", "北京市"] and t06.stimulus is not None and t06.stimulus.code == "U1"
     assert inst.items.get(code="T04").key == 2.5
     assert inst.items.get(code="T07").key == ["3", "1", "2"]
+    t05 = inst.items.get(code="T05")
+    assert t05.key == {"1": "A", "2": "B"} and t05.constraints == {"partial_credit": True}
     q = instrument_import(actor=None, year=cycle.year, data=_xlsx(questionnaire_spec()))
     assert q.items.get(code="Q02").show_if == {"item": "Q01", "in": ["1"]}
     assert q.items.get(code="Q01").skip == {"in": ["2"], "to_screen": 3}
@@ -150,7 +152,14 @@ CASES: list[tuple[str, Callable[[], InstrumentSpec], Mut | None, list[Any], str,
     ("numeric key not a number", paper_spec, None, [("题目", 5, "答案", "两个半")], "题目", 5, "答案", "不是数字"),
     ("matrix without rows", paper_spec, _item("T05", rows=[], key=None), [],
      "题目", 6, "子题/行", "矩阵题至少需要一行"),
-    ("matrix key of the wrong length", paper_spec, _item("T05", key=["A"]), [], "题目", 6, "答案", "每行一个选项编号"),
+    ("matrix key of the wrong length", paper_spec, _item("T05", key={"1": "A"}), [],
+     "题目", 6, "答案", "每行一个选项编号"),
+    ("matrix key value not an option", paper_spec, _item("T05", key={"1": "A", "2": "Z"}), [],
+     "题目", 6, "答案", "每行一个选项编号"),
+    ("partial credit on a single choice", paper_spec, _item("T01", constraints={"partial_credit": True}), [],
+     "题目", 2, "作答限制", "部分得分只能用于多选题和矩阵题"),
+    ("partial credit value", paper_spec, None, [("题目", 3, "作答限制", "部分得分=也许")], "题目", 3, "作答限制",
+     "部分得分只能填“是”或“否”"),
     ("text without max length", paper_spec, _item("T06", constraints={}), [], "题目", 7, "作答限制", "字数上限"),
     ("ranking with one row", paper_spec, _item("T07", rows=["一"], key=None), [], "题目", 8, "子题/行", "至少需要两项"),
     ("ranking key not a permutation", paper_spec, _item("T07", key=["1", "1", "2"]), [], "题目", 8, "答案",

@@ -39,9 +39,10 @@ MAX_ROWS = 2000
 #: 作答限制 keys (Chinese) -> constraint names; integer-valued ones are parsed as integers.
 CONSTRAINT_KEYS = {"最小": "min", "最大": "max", "小数位": "decimals", "最少选": "min_choices",
                    "最多选": "max_choices", "字数": "max_length", "最多字数": "max_length", "步长": "step",
-                   "填空项": "text_option"}
+                   "填空项": "text_option", "部分得分": "partial_credit"}
 CONSTRAINT_NAMES = {"min": "最小", "max": "最大", "decimals": "小数位", "min_choices": "最少选",
-                    "max_choices": "最多选", "max_length": "字数", "step": "步长", "text_option": "填空项"}
+                    "max_choices": "最多选", "max_length": "字数", "step": "步长", "text_option": "填空项",
+                    "partial_credit": "部分得分"}
 INT_CONSTRAINTS = {"decimals", "min_choices", "max_choices", "max_length"}
 _OPTION = re.compile(r"^\s*([A-Za-z0-9]{1,8})\s*(?:[.．、:：]|=|＝)\s*(.+?)\s*$")
 _SPLIT = re.compile(r"[,，、;；\s]+")
@@ -139,7 +140,9 @@ class _Reader:
             if len(parts) == 1 and parts[0] not in values and all(ch in values for ch in parts[0]):
                 parts = list(parts[0])  # "AC" for A and C
             return parts
-        if type_ in (ItemType.MATRIX, ItemType.RANKING):
+        if type_ == ItemType.MATRIX:  # one option value per row, in row order
+            return {str(n): p for n, p in enumerate((p for p in _SPLIT.split(raw) if p), start=1)}
+        if type_ == ItemType.RANKING:
             return [p for p in _SPLIT.split(raw) if p]
         if type_ in (ItemType.NUMERIC, ItemType.SLIDER):
             num = _number(raw)
@@ -164,6 +167,11 @@ class _Reader:
             v = v.strip()
             if name == "text_option":
                 out[name] = v
+                continue
+            if name == "partial_credit":
+                if v not in ("是", "否"):
+                    self.bad(ITEM_SHEET, n, col, _("%(code)s：部分得分只能填“是”或“否”。") % {"code": code})
+                out[name] = v == "是"
                 continue
             num = _number(v)
             if num is None or (name in INT_CONSTRAINTS and not isinstance(num, int)):
@@ -315,13 +323,18 @@ def _key_text(item: ItemSpec) -> str:
         return ""
     if item.type in (ItemType.TEXT, ItemType.SINGLE_TEXT):
         return "|".join(k)
+    if isinstance(k, dict):  # matrix: row number -> value, written in row order
+        return ",".join(str(k.get(str(n), "")) for n in range(1, len(item.rows) + 1))
     if isinstance(k, list):
         return ",".join(str(v) for v in k)
     return str(k)
 
 
 def _constraints_text(c: dict[str, Any]) -> str:
-    return ";".join(f"{CONSTRAINT_NAMES[k]}={v}" for k, v in c.items() if k in CONSTRAINT_NAMES)
+    def text(v: Any) -> str:
+        return ("是" if v else "否") if isinstance(v, bool) else str(v)
+
+    return ";".join(f"{CONSTRAINT_NAMES[k]}={text(v)}" for k, v in c.items() if k in CONSTRAINT_NAMES)
 
 
 def item_row(item: ItemSpec) -> list[Any]:
@@ -405,7 +418,7 @@ NOTES = (
                          "填空可用“|”分隔多个可接受答案。问卷题和开放题不填。")),
     ("满分", gettext_noop("测试卷有答案的题和开放题必须大于0；问卷题留空。")),
     ("作答限制", gettext_noop("用分号分隔：最小=0;最大=100;小数位=1（数值、滑块）；最少选=1;最多选=3（多选）；"
-                           "字数=200（填空）；填空项=9（单选+填空）。")),
+                           "字数=200（填空）；填空项=9（单选+填空）；部分得分=是（多选、矩阵）。")),
     ("显示条件", gettext_noop("只能引用前面的题目：“Q04=2”或“Q04 in 2,3”。")),
     ("跳转", gettext_noop("只能跳到后面的屏：“选1跳至第3屏”或“选1,2跳至第3屏”。")),
     ("共享材料", gettext_noop("填“共享材料”工作表中的编号，同一单元的题目共用一段材料。")),

@@ -103,7 +103,7 @@ def item_xml(item: ItemSpec, stimulus_href: str | None = None) -> bytes:
         _decl(root, "RESPONSE", "single", "string", None)
     elif t == ItemType.MATRIX:
         _decl(root, "RESPONSE", "multiple", "directedPair",
-              [f"R_{i + 1} C_{k}" for i, k in enumerate(key)] if key else None)
+              [f"R_{r} C_{key[r]}" for r in sorted(key, key=int)] if key else None)
     elif t == ItemType.RANKING:
         _decl(root, "RESPONSE", "ordered", "identifier", [f"R_{k}" for k in key] if key else None)
     if t == ItemType.SINGLE_TEXT:
@@ -118,6 +118,8 @@ def item_xml(item: ItemSpec, stimulus_href: str | None = None) -> bytes:
              "data-naeq-dimension": item.dimension, "data-naeq-indicator-1": item.indicator_1,
              "data-naeq-indicator-2": item.indicator_2, "data-naeq-indicator-3": item.indicator_3,
              "data-naeq-required": "true" if item.required else "false"}
+    if "partial_credit" in c:
+        extra["data-naeq-partial-credit"] = "true" if c["partial_credit"] else "false"
     if item.show_if:
         extra["data-naeq-show-if"] = json.dumps(item.show_if, ensure_ascii=False)
     if item.skip:
@@ -413,7 +415,7 @@ def item_read(data: bytes, name: str) -> ItemSpec:
                     pairs[parts[0]] = parts[1]
             if len(pairs) != len(correct) or set(pairs) != set(row_ids) or not set(pairs.values()) <= set(col_ids):
                 raise QtiError(_("%(id)s：矩阵题的正确答案必须为每一行给出一个列。") % {"id": ident})
-            item.key = [col_ids[pairs[r]] for r in row_ids]
+            item.key = {str(n): col_ids[pairs[r]] for n, r in enumerate(row_ids, start=1)}
     elif tag == "qti-order-interaction":
         choices = main.findall("qti-simple-choice")
         item.type = ItemType.RANKING
@@ -434,8 +436,8 @@ def item_read(data: bytes, name: str) -> ItemSpec:
         item.constraints = {k: v for k, v in item.constraints.items() if v is not None}
         if correct:
             item.key = _number(correct[0])
-    if item.type == ItemType.MULTIPLE and item.constraints.get("min_choices") == 0:
-        item.constraints["min_choices"] = 0
+    if body.get("data-naeq-partial-credit") in ("true", "false"):
+        item.constraints["partial_credit"] = body.get("data-naeq-partial-credit") == "true"
     return item
 
 

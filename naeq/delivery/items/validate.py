@@ -96,8 +96,10 @@ class _Checker:
             values = self.options(it)
             if not it.rows or any(not str(r).strip() for r in it.rows):
                 self.item(it, "rows", _("矩阵题至少需要一行子题，且每行都要有文字。"))
-            if key is not None and (not isinstance(key, list) or len(key) != len(it.rows)
-                                    or not {str(k) for k in key} <= values):
+            # The key maps row numbers ("1".."n", the rows' ids in scoring) to option values.
+            if key is not None and (not isinstance(key, dict)
+                                    or set(key) != {str(n) for n in range(1, len(it.rows) + 1)}
+                                    or not {str(v) for v in key.values()} <= values):
                 self.item(it, "key", _("矩阵题的答案必须每行一个选项编号，行数与子题一致。"))
         elif t in (ItemType.NUMERIC, ItemType.SLIDER):
             rng = self.range_(it)
@@ -137,6 +139,9 @@ class _Checker:
         else:
             self.item(it, "type", _("不认识的题型“%(type)s”。") % {"type": t})
             return
+        partial = it.constraints.get("partial_credit")
+        if partial is not None and (not isinstance(partial, bool) or t not in (ItemType.MULTIPLE, ItemType.MATRIX)):
+            self.item(it, "constraints", _("部分得分只能用于多选题和矩阵题，填“是”或“否”。"))
         if not self.test and key is not None:
             self.item(it, "key", _("问卷题不设答案。"))
         if not self.test and it.max_score:
