@@ -238,6 +238,7 @@ def test_submit_wins_any_race_with_a_late_save(cycle: Any) -> None:
             outcomes.append("refused")
         assert codes["M03"] == "36"
     assert len(outcomes) == 12
+    print("save/submit race outcomes:", {o: outcomes.count(o) for o in set(outcomes)})
 
 
 def test_practice_session_accepts_while_open_whatever_the_clock(cycle: Any, world: Any) -> None:
@@ -258,3 +259,85 @@ def test_practice_session_accepts_while_open_whatever_the_clock(cycle: Any, worl
     session.save()
     assert _post(Client(), att, "answers", [{"item": "M01", "value": "C", "seq": 2}]).json() == {"error": "closed"}
     assert _stored(att) == {"M01": ("B", 1)}
+
+
+def _paused_in_upsert(monkeypatch: pytest.MonkeyPatch, thread_name: str) -> tuple[threading.Event, threading.Event]:
+    """Make the thread called ``thread_name`` stop inside its transaction (locks held) until released."""
+    real = hotpath._upsert
+    inside, release = threading.Event(), threading.Event()
+
+    def upsert(*args: Any) -> None:
+        if threading.current_thread().name == thread_name:
+            inside.set()
+            assert release.wait(timeout=30)
+        real(*args)
+
+    monkeypatch.setattr(hotpath, "_upsert", upsert)
+    return inside, release
+
+
+def _race_world(cycle: Any, code: str) -> Attempt:
+    from tests.personas import build_world
+
+    world = build_world()
+    school = world.schools["A1a-1"]
+    make_instrument(cycle, "math")
+    session = make_session(cycle, school, instruments=["math"])
+    return attempt_start(taker=make_taker(cycle, school, code), session=session, instrument_code="math")
+
+
+def _run(name: str, fn: Any, box: dict[str, Any]) -> threading.Thread:
+    def body() -> None:
+        try:
+            box[name] = fn()
+        except hotpath.Refused as refused:
+            box[name] = refused.reason
+        finally:
+            connections.close_all()
+
+    t = threading.Thread(target=body, name=name)
+    t.start()
+    return t
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submit_waits_for_a_save_holding_its_lock(cycle: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The save read the attempt first (FOR SHARE) and is still writing: the submit waits, and the save's
+    answer is in the submitted attempt."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are a PostgreSQL matter")
+    att = _race_world(cycle, "S0960")
+    inside, release = _paused_in_upsert(monkeypatch, "save")
+    box: dict[str, Any] = {}
+    saver = _run("save", lambda: hotpath.save_batch(att.pk, [{"item": "M01", "value": "B", "seq": 4}]), box)
+    assert inside.wait(timeout=30)
+    submitter = _run("submit", lambda: hotpath.submit(att.pk, []), box)
+    submitter.join(timeout=1.0)
+    assert submitter.is_alive(), "the submit must wait for the save's lock"
+    release.set()
+    saver.join(timeout=30)
+    submitter.join(timeout=30)
+    assert box["save"] == [["M01", 4]]
+    assert box["submit"][1] is True
+    assert _stored(att) == {"M01": ("B", 4)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_save_arriving_during_submit_is_refused(cycle: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The submit locked the attempt first: the save waits, then sees it submitted and gets 409 — it is never
+    acknowledged."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are a PostgreSQL matter")
+    att = _race_world(cycle, "S0961")
+    inside, release = _paused_in_upsert(monkeypatch, "submit")
+    box: dict[str, Any] = {}
+    submitter = _run("submit", lambda: hotpath.submit(att.pk, [{"item": "M03", "value": "36", "seq": 1}]), box)
+    assert inside.wait(timeout=30)
+    saver = _run("save", lambda: hotpath.save_batch(att.pk, [{"item": "M01", "value": "B", "seq": 4}]), box)
+    saver.join(timeout=1.0)
+    assert saver.is_alive(), "the save must wait for the submit's lock"
+    release.set()
+    submitter.join(timeout=30)
+    saver.join(timeout=30)
+    assert box["save"] == "submitted"
+    assert _stored(att) == {"M03": ("36", 1)}
