@@ -50,6 +50,7 @@ def test_student_signs_in_and_starts_the_test(client: Client, g: Sampled) -> Non
     page = client.get("/t/")
     assert page.status_code == 200 and "测试编号" in page.content.decode()
     assert STAFF_NAV not in page.content.decode() and "<script" not in page.content.decode()
+    assert 'name="language" value="en"' in page.content.decode()  # English is one click away
     code = g.test_ids["A1a-1"][0]
     bad = client.post("/t/", {"code": code, "key": "WRONG2"})
     assert bad.status_code == 400 and "测试编号或登录码不正确" in bad.content.decode()
