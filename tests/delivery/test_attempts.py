@@ -131,3 +131,49 @@ def test_booklet_pages_drop_blocks_not_in_booklet(cycle: Any, world: Any) -> Non
     inst = make_instrument(cycle, "math", booklets={1: ["B2"]})
     names = [name for name, _items in booklet_pages(inst, inst.booklets.get(number=1))]
     assert names == ["B2:1", "B2:2"]
+
+
+def test_every_demo_instrument_is_delivered_without_keys_and_scored(cycle: Any, world: Any, settings: Any,
+                                                                    tmp_path: Any) -> None:
+    """The item bank's demo content (every online instrument of the cycle) goes through start, delivery and
+    scoring: no key in any content, one score row per administered item, a key-matching answer scores full."""
+    from naeq.delivery import hotpath
+    from naeq.delivery.demo_bank import demo_bank_load
+    from naeq.delivery.models import Instrument, ItemScore
+    from naeq.delivery.scoring import score_attempt
+
+    settings.DATA_DIR = tmp_path
+    demo_bank_load(actor=None, year=cycle.year)
+    school = world.schools["A1a-1"]
+    instruments = list(Instrument.objects.filter(cycle=cycle, status="published"))
+    assert instruments
+    session = make_session(cycle, school, instruments=[i.code for i in instruments])
+    full_marks = 0
+    for n, inst in enumerate(instruments):
+        taker = make_taker(cycle, school, f"D{n:04d}", booklets={inst.code: inst.booklets.order_by("number")
+                                                                  .values_list("number", flat=True).first()})
+        attempt = attempt_start(taker=taker, session=session, instrument_code=inst.code)
+        content = attempt_content(attempt=attempt)
+        assert '"key"' not in json.dumps(content, ensure_ascii=False), inst.code
+        delivered = [i["code"] for p in content["pages"] for i in p["items"]]
+        keyed = {i.code: i for i in inst.items.all() if i.key is not None and i.code in delivered}
+        # Answer every keyed item with its key, in the client's value shapes.
+        answers = []
+        for code, it in keyed.items():
+            value: Any = it.key
+            if it.type == "matrix" and isinstance(it.key, dict):
+                value = {str(k): v for k, v in it.key.items()}
+            elif it.type == "text" and isinstance(it.key, list):
+                value = it.key[0]
+            answers.append({"item": code, "value": value, "seq": 1})
+        hotpath.submit(attempt.pk, answers)
+        scored = score_attempt(attempt.pk)
+        rows = {s.item: s for s in ItemScore.objects.filter(attempt=attempt)}
+        assert set(rows) <= set(delivered), inst.code
+        for code, it in keyed.items():
+            if code in rows:  # administered (not hidden by a rule)
+                assert rows[code].score == it.max_score, (inst.code, code, rows[code].code)
+                full_marks += 1
+        if keyed:
+            assert scored.score == sum(rows[c].score or 0 for c in rows)
+    assert full_marks >= 5  # the demo tests have keyed items of several types, all scored
