@@ -36,6 +36,7 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -330,6 +331,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
+        if args.keep:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return result
 
 
@@ -376,6 +381,7 @@ def main() -> None:
     ap.add_argument("--step-seconds", type=float, default=35.0, help="length of each takers step (15 s warm-up)")
     ap.add_argument("--budget", type=float, default=540.0, help="no new takers step after this many seconds")
     ap.add_argument("--out", default=str(ROOT / "var" / "bench"), help="directory for result JSON and table")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (server log, tokens)")
     args = ap.parse_args()
     if args.cmd == "seed":
         seed(args.attempts, args.tokens)
