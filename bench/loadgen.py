@@ -12,7 +12,8 @@ cores with the server, so a request costs it a few tens of microseconds. Three m
 ``takers``  N simulated test takers at questionnaire pacing. Each taker answers an item every 5–15 s (uniform,
             mean 10 s: a student reads a questionnaire statement and picks an option; one in ten answers revises an
             earlier item) and its browser sends the unsent answers 4–6 s after the first unsaved one (mean 5 s),
-            so a taker makes about one save every 10 s (0.1 saves/s; 10,000 takers ≈ 1,000 saves/s). Takers start
+            so a taker makes about one save every 10 s (0.1 saves/s; 10,000 takers ≈ 1,000 saves/s; the real
+            client's 1.2 s debounce gives the same one save per answer at this pacing). Takers start
             spread over one pacing interval, already answering. A failed save is retried with backoff (1, 2,
             4 … 30 s, ``--max-backoff``) like the browser client; an answer is safe only when acknowledged.
             ``--answer-every`` / ``--save-after`` change the pacing (the fault test uses a fast one).
