@@ -383,3 +383,11 @@ def test_no_acknowledged_answer_lost_on_sqlite(workdir: Path,
     assert acks_between(run, back2, float("inf")) > 0
     assert counts["answers"] >= TAKERS
     assert failed_saves(run) > 0
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1:8000", "http://localhost:8000", "https://127.0.0.1:8443",
+                                 "http://127.0.0.2:8000"])
+def test_load_generator_refuses_every_host_but_127_0_0_1(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Load and fault traffic go only to 127.0.0.1: the generator refuses before sending anything."""
+    assert _loadgen_module().main(["--url", url, "--mode", "closed", "--target", "ping", "--duration", "1"]) == 2
+    assert "refusing" in capsys.readouterr().err
