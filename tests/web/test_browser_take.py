@@ -255,3 +255,32 @@ def test_every_item_type_answers_and_saves(new_context: Any, live_server: Any, c
     assert stored(attempt) == {"T01": "T", "T02": {"a": "1", "b": "2"}, "T03": ["2", "3", "1"], "T04": 2,
                                "T05": "当一名老师", "T07": {"choice": "2", "text": "踢球"}}
     assert errors == []
+
+
+def test_every_demo_instrument_renders_page_by_page(new_context: Any, live_server: Any, cycle: Any, world: Any,
+                                                    settings: Any, tmp_path: Path) -> None:
+    """The item bank's demo content of every online instrument: each page renders, with no script error."""
+    from naeq.delivery.demo_bank import demo_bank_load
+    from naeq.delivery.models import Instrument
+
+    settings.DATA_DIR = tmp_path
+    demo_bank_load(actor=None, year=cycle.year)
+    school = world.schools["A1a-1"]
+    instruments = list(Instrument.objects.filter(cycle=cycle, status="published"))
+    session = make_session(cycle, school, instruments=[i.code for i in instruments])
+    for n, inst in enumerate(instruments):
+        first = inst.booklets.order_by("number").values_list("number", flat=True).first()
+        taker = make_taker(cycle, school, f"D{n:04d}", booklets={inst.code: first})
+        attempt = attempt_start(taker=taker, session=session, instrument_code=inst.code)
+        page = new_context(attempt).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc, sink=errors: sink.append(str(exc)))
+        page.goto(f"{live_server.url}/t/attempt/{attempt.pk}/")
+        page.locator('body[data-synced="true"]').wait_for()
+        while True:
+            assert page.locator("#take-main [data-item]").count() > 0, inst.code
+            if not page.locator("#take-next").is_enabled():
+                break
+            page.click("#take-next")
+        assert errors == [], (inst.code, errors)
+        page.context.close()
