@@ -137,6 +137,28 @@ def seed(attempts: int, tokens_path: str) -> None:
         raise SystemExit("attempt ids are not contiguous (pgbench partitions them by range)")
     with open(tokens_path, "w") as fh:
         json.dump([[aid, attempt_token(aid)] for aid in ids], fh)
+    Path(tokens_path + ".pgbench.sql").write_text(pgbench_script())
+
+
+def pgbench_script() -> str:
+    """The pgbench script of the endpoint's save, taken from the hot path's own SQL where it is one statement
+    (``naeq.delivery.hotpath._SAVE_SQL``), with the same two-answer batch; else the transaction it runs."""
+    from naeq.delivery import hotpath
+
+    template = getattr(hotpath, "_SAVE_SQL", None)
+    head = "\\set seq :seq + 2\n\\set seq2 :seq + 1\n\\set aid :amin + :client_id * :per + random(0, :per - 1)\n" \
+           "\\set i1 :seq % 40 + 101\n\\set i2 :seq2 % 40 + 101\n"
+    if template is None:
+        return head + PGBENCH_TRANSACTION
+    grace = int(hotpath.GRACE.total_seconds())
+    sql = template.format(values=", ".join(["(%s::varchar, %s::text, %s::bigint)"] * 2))
+    subs = [f"now() + interval '{grace} seconds'", f"now() - interval '{grace} seconds'", ":aid",
+            "'Q:i1'", "'\"2|:seq\"'", ":seq", "'Q:i2'", "'\"3|:seq2\"'", ":seq2", "now()", "2"]
+    parts = sql.split("%s")
+    if len(parts) != len(subs) + 1:
+        raise SystemExit(f"the hot path's save SQL has {len(parts) - 1} parameters; this script knows {len(subs)}")
+    text = parts[0] + "".join(sub + rest for sub, rest in zip(subs, parts[1:], strict=True))
+    return head + " ".join(text.split()) + ";\n"
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -207,21 +229,15 @@ def worker_rss(master_pid: int) -> list[float]:
     return out
 
 
-PGBENCH_SCRIPT = r"""
-\set seq :seq + 2
-\set aid :amin + :client_id * :per + random(0, :per - 1)
-\set i1 :seq % 40 + 101
-\set i2 (:seq + 1) % 40 + 101
-BEGIN;
+#: The save as a transaction of several statements (the hot path before it became one statement).
+PGBENCH_TRANSACTION = r"""BEGIN;
 SELECT a.status, a.submitted_at, s.status, (s.kind = 'practice' OR (s.starts_at <= now() + interval '30 minutes' AND (s.ends_at IS NULL OR s.ends_at >= now() - interval '30 minutes'))) FROM delivery_attempt a JOIN delivery_testsession s ON s.id = a.session_id WHERE a.id = :aid FOR SHARE OF a;
-INSERT INTO delivery_answer (attempt_id, item, value, seq, saved_at) VALUES (:aid, 'Q:i1', '"2|:seq"', :seq, now()), (:aid, 'Q:i2', '"3|:seq"', :seq + 1, now()) ON CONFLICT (attempt_id, item) DO UPDATE SET value = excluded.value, seq = excluded.seq, saved_at = excluded.saved_at WHERE delivery_answer.seq < excluded.seq;
+INSERT INTO delivery_answer (attempt_id, item, value, seq, saved_at) VALUES (:aid, 'Q:i1', '"2|:seq"', :seq, now()), (:aid, 'Q:i2', '"3|:seq2"', :seq2, now()) ON CONFLICT (attempt_id, item) DO UPDATE SET value = excluded.value, seq = excluded.seq, saved_at = excluded.saved_at WHERE delivery_answer.seq < excluded.seq;
 COMMIT;
 """  # noqa: E501
 
 
-def pgbench(conn: dict[str, Any], clients: int, seconds: int, amin: int, n: int, workdir: Path) -> dict[str, Any]:
-    script = workdir / "save.sql"
-    script.write_text(PGBENCH_SCRIPT)
+def pgbench(conn: dict[str, Any], clients: int, seconds: int, amin: int, n: int, script: Path) -> dict[str, Any]:
     per = max(1, n // clients)
     cmd = [pg_bin("pgbench"), "-h", conn["HOST"], "-p", str(conn["PORT"] or 5432), "-U", conn["USER"], "-n",
            "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), "-D", f"amin={amin}",
@@ -280,7 +296,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         best_ping = max(pings, key=lambda r: r["ok_per_s"])
         best_save = max(saves, key=lambda r: r["ok_per_s"])
         print(f"» c. pgbench, same transaction, {best_save['conns']} clients", file=sys.stderr)
-        pgb = pgbench(pg["conn"], best_save["conns"], int(args.seconds), ids[0], len(ids), work)
+        pgb = pgbench(pg["conn"], best_save["conns"], int(args.seconds), ids[0], len(ids),
+                      Path(tokens + ".pgbench.sql"))
+        pgb["script"] = Path(tokens + ".pgbench.sql").read_text()
         print(f"  pgbench: {pgb['tps']:.0f} tps", file=sys.stderr)
         rate = round(0.7 * best_save["ok_per_s"], 1)
         print(f"» d. saves open loop at 70% = {rate}/s", file=sys.stderr)
