@@ -15,25 +15,25 @@ Why the durability rules hold (see docs/online-client.md):
   after waits for the submit to commit, then reads ``submitted`` and is refused. On SQLite every write
   transaction is ``BEGIN IMMEDIATE`` (settings), which serialises writers outright.
 
-Unknown item codes are refused (400): each process keeps a small cache of the item codes of each attempt's
-instrument version (a published version's items never change), filled with one query on a miss.
+On PostgreSQL a save is one autocommit statement (check, item-code check and upsert together: one round trip,
+one commit); on SQLite, and inside an outer transaction, it is a check and an upsert in one transaction.
+
+Unknown item codes are refused (400) and the batch changes nothing. ``delivery_attempt.last_saved_at`` is set at
+submission only: a save writes nothing but its answers (progress is counted from ``delivery_answer``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from naeq.delivery.sessions import GRACE  # the one window rule, shared with session_accepts
-
-log = logging.getLogger(__name__)
 
 #: Batch limits of the protocol.
 MAX_ANSWERS = 200
@@ -41,8 +41,6 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_VALUE_BYTES = 8 * 1024
 MAX_ITEM_CODE = 40
 MAX_SEQ = 2**53
-#: ``delivery_attempt.last_saved_at`` is refreshed at most this often (the proctor view counts answers).
-LAST_SAVED_EVERY = dt.timedelta(seconds=60)
 
 
 class Refused(Exception):
@@ -177,38 +175,83 @@ def _upsert(cur: Any, attempt_id: int, rows: Sequence[tuple[str, str, int]], now
 
 
 def save_batch(attempt_id: int, answers: Sequence[Any], *, now: dt.datetime | None = None) -> list[list[Any]]:
-    """Write a batch; return ``[[item, seq], ...]`` acknowledged — only after the transaction committed.
+    """Write a batch; return ``[[item, seq], ...]`` acknowledged — only after the write committed.
 
     Refused: 400 malformed, 404 no such attempt, 409 ``submitted`` or ``closed``."""
     rows = clean_batch(answers)
     now = now or timezone.now()
+    if rows and connection.vendor == "postgresql":
+        _save_one_statement(attempt_id, rows, now)
+    else:
+        _save_in_transaction(attempt_id, rows, now)
+    return [[item, seq] for item, _text, seq in rows]
+
+
+def _save_in_transaction(attempt_id: int, rows: Sequence[tuple[str, str, int]], now: dt.datetime) -> None:
+    """The check, then the upsert, in one transaction (SQLite, where it is ``BEGIN IMMEDIATE``; and an empty batch,
+    which only checks)."""
     with transaction.atomic(), connection.cursor() as cur:
         status, _at = _check(cur, attempt_id, now, lock="SHARE")
         if status == "submitted":
             raise Refused("submitted", 409)
         _upsert(cur, attempt_id, rows, now)
-    # Committed. Refresh last_saved_at now and then, outside the save's transaction (it is only a hint, and a
-    # failure here must not turn a committed save into an error).
-    try:
-        _touch(attempt_id, now)
-    except DatabaseError:
-        log.warning("last_saved_at of attempt %s not refreshed", attempt_id, exc_info=True)
-    return [[item, seq] for item, _text, seq in rows]
 
 
-_LAST_TOUCH: dict[int, dt.datetime] = {}
+#: The PostgreSQL save as ONE autocommit statement: one round trip, one commit. ``chk`` reads the attempt and its
+#: session under ``FOR SHARE`` (held until the statement commits, so a submit's ``FOR UPDATE`` waits for it, and
+#: a save arriving during a submit waits and then re-reads the row as submitted); ``known`` keeps the batch's rows
+#: whose item belongs to the attempt's instrument version; the insert happens only when the attempt is in
+#: progress, its session open and inside its window, and every item is known (a bad batch changes nothing). Rows
+#: go in item order, so concurrent batches of one attempt lock answer rows in the same order.
+_SAVE_SQL = """
+WITH chk AS (
+    SELECT a.id, a.instrument_id, a.status AS attempt_status, s.status AS session_status,
+           (s.kind = 'practice' OR (s.starts_at <= %s AND (s.ends_at IS NULL OR s.ends_at >= %s))) AS in_window
+    FROM delivery_attempt a JOIN delivery_testsession s ON s.id = a.session_id
+    WHERE a.id = %s
+    FOR SHARE OF a
+), batch (item, value, seq) AS (
+    VALUES {values}
+), known AS (
+    SELECT b.item, b.value, b.seq FROM batch b
+    JOIN delivery_item i ON i.code = b.item AND i.instrument_id = (SELECT instrument_id FROM chk)
+), ins AS (
+    INSERT INTO delivery_answer (attempt_id, item, value, seq, saved_at)
+    SELECT chk.id, known.item, known.value, known.seq, %s FROM known CROSS JOIN chk
+    WHERE chk.attempt_status = 'in_progress' AND chk.session_status = 'open' AND chk.in_window
+      AND (SELECT count(*) FROM known) = %s
+    ORDER BY known.item
+    ON CONFLICT (attempt_id, item) DO UPDATE SET value = excluded.value, seq = excluded.seq,
+        saved_at = excluded.saved_at
+    WHERE delivery_answer.seq < excluded.seq
+    RETURNING 1
+)
+SELECT chk.attempt_status, chk.session_status, chk.in_window, (SELECT count(*) FROM known),
+       (SELECT count(*) FROM ins)
+FROM chk
+"""
 
 
-def _touch(attempt_id: int, now: dt.datetime) -> None:
-    last = _LAST_TOUCH.get(attempt_id)
-    if last is not None and now - last < LAST_SAVED_EVERY:
-        return
-    if len(_LAST_TOUCH) > _CODES_MAX:
-        _LAST_TOUCH.clear()
-    _LAST_TOUCH[attempt_id] = now
+def _save_one_statement(attempt_id: int, rows: Sequence[tuple[str, str, int]], now: dt.datetime) -> None:
+    values = ", ".join(["(%s::varchar, %s::text, %s::bigint)"] * len(rows))  # only placeholders, never data
+    params: list[Any] = [_ts(now + GRACE), _ts(now - GRACE), attempt_id]
+    for item, text, seq in rows:
+        params += [item, text, seq]
+    params += [_ts(now), len(rows)]
     with connection.cursor() as cur:
-        cur.execute("UPDATE delivery_attempt SET last_saved_at = %s WHERE id = %s AND status = 'in_progress'",
-                    [_ts(now), attempt_id])
+        cur.execute(_SAVE_SQL.format(values=values), params)  # autocommit: committed when it returns
+        row = cur.fetchone()
+        if row is None:
+            raise Refused("not_found", 404)
+        attempt_status, session_status, in_window, known, _inserted = row
+        if attempt_status == "submitted":
+            raise Refused("submitted", 409)
+        if session_status != "open" or not in_window:
+            raise Refused("closed", 409)
+        if known != len(rows):
+            codes = _item_codes(cur, attempt_id)
+            unknown = [item for item, _v, _s in rows if item not in codes]
+            raise bad(f"unknown item {unknown[0] if unknown else '?'}")
 
 
 def submit(attempt_id: int, answers: Sequence[Any], *, now: dt.datetime | None = None) -> tuple[dt.datetime, bool]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 from django.test import Client
+from django.utils import timezone
 
 from naeq.delivery import hotpath
 from naeq.delivery.attempts import attempt_start
@@ -65,7 +66,9 @@ def test_batch_with_duplicates_keeps_the_highest_seq(attempt: Attempt) -> None:
 
 
 def test_ack_only_after_commit(attempt: Attempt, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A failure inside the transaction gives no ack and leaves nothing behind."""
+    """A failure inside the save's transaction gives no ack and leaves nothing behind. (This is the transactional
+    path, SQLite's; on PostgreSQL a save is one statement, atomic by itself — and that an ack means committed,
+    visible to another connection, is shown by the PostgreSQL race tests below.)"""
     real = hotpath._upsert
 
     def upsert_then_fail(cur: Any, *args: Any) -> None:
@@ -74,12 +77,8 @@ def test_ack_only_after_commit(attempt: Attempt, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(hotpath, "_upsert", upsert_then_fail)
     with pytest.raises(RuntimeError):
-        hotpath.save_batch(attempt.pk, [{"item": "M01", "value": "B", "seq": 1}])
+        hotpath._save_in_transaction(attempt.pk, [("M01", '"B"', 1)], timezone.now())
     assert not Answer.objects.filter(attempt=attempt).exists()
-    monkeypatch.setattr(hotpath, "_upsert", real)
-    assert hotpath.save_batch(attempt.pk, [{"item": "M01", "value": "B", "seq": 1}]) == [["M01", 1]]
-    # (That an ack means committed, visible to another connection, is shown by the PostgreSQL race test below:
-    # the save runs in a thread's own connection and the scoring reads it from the main one.)
 
 
 def test_submit_is_idempotent_and_refuses_later_saves(attempt: Attempt) -> None:
@@ -128,7 +127,9 @@ def test_formal_session_past_its_window_refuses(attempt: Attempt) -> None:
 def test_bad_token_is_401(attempt: Attempt) -> None:
     c = Client()
     other = attempt_token(attempt.pk + 1)
-    for token in ["", "garbage", other, attempt_token(attempt.pk)[:-1] + "0"]:
+    good = attempt_token(attempt.pk)
+    forged = good[:-1] + ("1" if good[-1] == "0" else "0")  # one hex digit of the MAC changed
+    for token in ["", "garbage", other, forged]:
         resp = _post(c, attempt, "answers", [{"item": "M01", "value": "B", "seq": 1}], token=token)
         assert resp.status_code == 401, token
     expired = attempt_token(attempt.pk, lifetime=-10)
@@ -262,7 +263,8 @@ def test_practice_session_accepts_while_open_whatever_the_clock(cycle: Any, worl
 
 
 def _paused_in_upsert(monkeypatch: pytest.MonkeyPatch, thread_name: str) -> tuple[threading.Event, threading.Event]:
-    """Make the thread called ``thread_name`` stop inside its transaction (locks held) until released."""
+    """Make the thread called ``thread_name`` stop inside its transaction (locks held) until released (the
+    submit's transactional path)."""
     real = hotpath._upsert
     inside, release = threading.Event(), threading.Event()
 
@@ -301,22 +303,43 @@ def _run(name: str, fn: Any, box: dict[str, Any]) -> threading.Thread:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_submit_waits_for_a_save_holding_its_lock(cycle: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_submit_waits_for_a_save_holding_its_lock(cycle: Any) -> None:
     """The save read the attempt first (FOR SHARE) and is still writing: the submit waits, and the save's
-    answer is in the submitted attempt."""
+    answer is in the submitted attempt. To hold the save mid-statement, a third connection keeps an uncommitted
+    answer row for the same item, so the save's upsert waits on it while holding its share lock."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks are a PostgreSQL matter")
+    from django.db import transaction
+
     att = _race_world(cycle, "S0960")
-    inside, release = _paused_in_upsert(monkeypatch, "save")
+    blocker_in, blocker_release = threading.Event(), threading.Event()
+
+    def blocker() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute("INSERT INTO delivery_answer (attempt_id, item, value, seq, saved_at) "
+                            "VALUES (%s, 'M01', '\"A\"', 1, now())", [att.pk])
+                blocker_in.set()
+                assert blocker_release.wait(timeout=30)
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=blocker)
+    holder.start()
+    assert blocker_in.wait(timeout=30)
     box: dict[str, Any] = {}
     saver = _run("save", lambda: hotpath.save_batch(att.pk, [{"item": "M01", "value": "B", "seq": 4}]), box)
-    assert inside.wait(timeout=30)
+    saver.join(timeout=1.0)
+    assert saver.is_alive(), "the save waits on the uncommitted row, holding its share lock"
     submitter = _run("submit", lambda: hotpath.submit(att.pk, []), box)
     submitter.join(timeout=1.0)
     assert submitter.is_alive(), "the submit must wait for the save's lock"
-    release.set()
-    saver.join(timeout=30)
-    submitter.join(timeout=30)
+    blocker_release.set()
+    for t in (holder, saver, submitter):
+        t.join(timeout=30)
     assert box["save"] == [["M01", 4]]
     assert box["submit"][1] is True
     assert _stored(att) == {"M01": ("B", 4)}
