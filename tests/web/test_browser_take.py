@@ -198,7 +198,11 @@ def test_skip_and_conditional_items_live(new_context: Any, live_server: Any, cyc
     assert item(page, "Q04").is_visible() and not item(page, "Q05").is_visible()
     item(page, "Q04").locator('label:has-text("参加（请注明）")').click()
     assert item(page, "Q05").is_visible()
-    item(page, "Q05").locator("input").fill("3")
+    number = item(page, "Q05").locator("input")
+    number.fill("30")  # the item allows 0 to 14: marked, still saved (scored 97 if submitted so)
+    assert number.get_attribute("aria-invalid") == "true"
+    number.fill("3")
+    assert number.get_attribute("aria-invalid") == "false"
     until(page, lambda: stored(attempt).get("Q05") == "3", "Q05 saved")
     assert stored(attempt)["Q04"] == {"choice": "2", "text": ""}
 

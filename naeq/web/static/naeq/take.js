@@ -464,7 +464,20 @@
       var num = el("input", { type: "text", inputmode: "decimal", id: name, autocomplete: "off",
                               className: "num", "aria-label": item.stem });
       num.value = current === null || current === undefined ? "" : String(current);
-      num.oninput = function () { setAnswer(code, num.value.replace(/^\s+|\s+$/g, "")); };
+      var check = function () {
+        var text = num.value.replace(/^\s+|\s+$/g, ""), x = Number(text), ok = true;
+        if (text !== "") {
+          ok = /^-?\d+(\.\d+)?$/.test(text) && !isNaN(x);
+          if (ok && cons.min !== undefined && x < Number(cons.min)) { ok = false; }
+          if (ok && cons.max !== undefined && x > Number(cons.max)) { ok = false; }
+          if (ok && cons.decimals !== undefined && text.indexOf(".") >= 0 &&
+              text.split(".")[1].length > Number(cons.decimals)) { ok = false; }
+        }
+        num.setAttribute("aria-invalid", ok ? "false" : "true");
+        return text;
+      };
+      check();
+      num.oninput = function () { setAnswer(code, check()); };
       box.appendChild(num);
       if (cons.min !== undefined && cons.max !== undefined) {
         box.appendChild(hint(fmt(L.range_hint, { min: cons.min, max: cons.max }) +
