@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -86,7 +87,7 @@ def audit_verify_cmd() -> None:
 DEMO_PREFIX = "demo_"
 
 
-def _demo_anchors() -> dict[str, object]:
+def _demo_anchors() -> dict[str, Any]:
     """Pick where each demo account stands: the first province, city and county of the world, and a school in
     that county that teaches both tested grades (so every school role has something to see)."""
     from django.db.models import Count
@@ -101,14 +102,22 @@ def _demo_anchors() -> dict[str, object]:
     county = (county_qs.annotate(n=Count("schools")).filter(n__gt=0).order_by("code").first())
     if county is None:
         raise click.ClickException("the synthetic world has no county with schools")
-    school = (School.objects.filter(county=county, g4_enrollment__gt=0, g8_enrollment__gt=0)
+    from naeq.sampling.models import SampledStudent
+
+    # Once students are drawn, the demo school is one of them, so its accounts have sessions to run and take.
+    drawn = (SampledStudent.objects.filter(sampled_school__county=county).order_by("sampled_school__school__code")
+             .values_list("sampled_school__school_id", flat=True).first())
+    school = ((School.objects.filter(pk=drawn).first() if drawn is not None else None)
+              or School.objects.filter(county=county, g4_enrollment__gt=0, g8_enrollment__gt=0)
               .order_by("-g8_enrollment", "code").first()
               or School.objects.filter(county=county).order_by("code").first())
     return {"province": province, "city": city or province, "county": county, "school": school}
 
 
-def demo_accounts(*, password_factory: object = None) -> list[tuple[str, str, str, str]]:
-    """Create (or reset) one demo login per role. Returns rows (role label, username, password, where)."""
+def demo_accounts(*, roles: tuple[str, ...] | None = None) -> list[tuple[str, str, str, str]]:
+    """Create (or reset) one demo login per role (or per role of ``roles``); an existing account whose anchor is
+    no longer the demo's (the demo school moves to a sampled one once students are drawn) is moved there,
+    audited. Returns rows (role label, username, password, where)."""
     import secrets
 
     from django.db import transaction
@@ -122,6 +131,8 @@ def demo_accounts(*, password_factory: object = None) -> list[tuple[str, str, st
     rows = []
     with transaction.atomic():
         for role in Role:
+            if roles is not None and role not in roles:
+                continue
             level = ROLE_LEVEL[role]
             username = f"{DEMO_PREFIX}{role.value}"
             password = secrets.token_urlsafe(9)
@@ -136,12 +147,69 @@ def demo_accounts(*, password_factory: object = None) -> list[tuple[str, str, st
                 user_create(actor=None, username=username, password=password, role=role, region=region,
                             school=school, display_name=f"演示{role.label}")
             else:
+                if level != Level.NATION and (existing.school_id, existing.region_id) != (
+                        getattr(school, "pk", None), getattr(region, "pk", None)):
+                    before = {"school": getattr(existing.school, "code", None),
+                              "region": getattr(existing.region, "code", None)}
+                    existing.school, existing.region = school, region
+                    existing.scope_path = str(getattr(school or region, "path", ""))
+                    existing.save(update_fields=["school", "region", "scope_path"])
+                    audit_record(actor=None, action="accounts.user.reanchor", object_type="user",
+                                 object_id=existing.pk, before=before,
+                                 after={"school": getattr(school, "code", None),
+                                        "region": getattr(region, "code", None), "reason": "demo"})
                 existing.set_password(password)
                 existing.save(update_fields=["password"])
                 audit_record(actor=None, action="accounts.user.password_reset", object_type="user",
                              object_id=existing.pk, after={"username": username, "reason": "demo"})
             rows.append((str(role.label), username, password, where))
     return rows
+
+
+def _demo_online(admin: object) -> list[str]:
+    """Load the demo item bank, generate test takers and formal sessions, and open two practice sessions at the
+    demo school (students of its tested grade; its teachers), so a test can be sat now: formal sessions keep the
+    cycle's dates. Idempotent. Returns lines to print, with a test ID and key to sign in with at /t/."""
+    from naeq.accounts.models import User
+    from naeq.cycles.selectors import cycle_current
+    from naeq.delivery.demo_bank import demo_bank_load
+    from naeq.delivery.models import Respondent, SessionKind, SessionStatus, TestSession, TestTaker
+    from naeq.delivery.sessions import practice_session_create, session_open, sessions_generate
+    from naeq.delivery.takers import test_takers_generate
+
+    cycle = cycle_current()
+    if cycle is None:
+        return ["no current cycle: skipped"]
+    bank = demo_bank_load(actor=admin, year=cycle.year)
+    takers = test_takers_generate(actor=admin, year=cycle.year)
+    made = sessions_generate(actor=admin, year=cycle.year)
+    lines = [f"item bank: {len(bank['created'])} instruments published, {len(bank['skipped'])} already there",
+             "test takers added: " + ", ".join(f"{k} {v}" for k, v in takers.items()),
+             "formal sessions added: " + ", ".join(f"{k} {v}" for k, v in made.items())]
+    school = _demo_anchors()["school"]
+    head = User.objects.get(username=f"{DEMO_PREFIX}school_head")
+    student = (TestTaker.objects.filter(cycle=cycle, school=school, kind=Respondent.STUDENT)
+               .order_by("code").first())
+    teacher = (TestTaker.objects.filter(cycle=cycle, school=school, kind=Respondent.TEACHER)
+               .order_by("code").first())
+    online = {i.code: i for i in cycle.config.instruments}
+    for taker, respondent, title in ((student, Respondent.STUDENT, "演示练习（学生）"),
+                                     (teacher, Respondent.TEACHER, "演示练习（教师）")):
+        if taker is None:
+            continue
+        session = TestSession.objects.filter(cycle=cycle, school=school, kind=SessionKind.PRACTICE,
+                                             respondent=respondent, title=title).first()
+        if session is None:
+            level = "middle" if taker.grade == 8 else "primary"
+            codes = [c for c, i in online.items() if i.respondent == respondent
+                     and (not i.grades or taker.grade in i.grades)
+                     and i.delivery.get(level, "").startswith("online") and not c.startswith("app_")]
+            session = practice_session_create(actor=head, school_id=school.pk, instrument_codes=codes,
+                                              grade=taker.grade, respondent=respondent, title=title)
+        if session.status == SessionStatus.SCHEDULED:
+            session = session_open(actor=head, session_id=session.pk)
+        lines.append(f"{title}: 测试编号 {taker.code}  登录码 {session.key}  (sign in at /t/)")
+    return lines
 
 
 @click.command()
@@ -178,15 +246,20 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
     click.echo("» cycle configurations", err=True)
     for c in load_shipped_cycles():
         click.echo(f"  {c.year} {c.name}", err=True)
-    rows = demo_accounts()
     from naeq.accounts.models import User
+    from naeq.accounts.roles import Role
     from naeq.sampling.services import sample_demo
 
+    demo_accounts(roles=(Role.NATIONAL_ADMIN, Role.COUNTY_LIAISON))
+    admin = User.objects.get(username=f"{DEMO_PREFIX}national_admin")
     click.echo("» sample: counties, schools, and the students of the demo county", err=True)
-    counts = sample_demo(actor=User.objects.get(username=f"{DEMO_PREFIX}national_admin"),
-                         county_actor=User.objects.get(username=f"{DEMO_PREFIX}county_liaison"),
+    counts = sample_demo(actor=admin, county_actor=User.objects.get(username=f"{DEMO_PREFIX}county_liaison"),
                          county_code=str(getattr(_demo_anchors()["county"], "code", "")))
     click.echo("  " + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
+    rows = demo_accounts()
+    click.echo("» online testing: item bank, test takers, sessions, practice sessions", err=True)
+    for line in _demo_online(admin):
+        click.echo("  " + line, err=True)
     logins = settings.DATA_DIR / "demo-logins.txt"
     width = max(len(r[1]) for r in rows)
     lines = [f"{u.ljust(width)}  {p}  {label} · {where}" for label, u, p, where in rows]
