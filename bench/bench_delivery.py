@@ -140,21 +140,25 @@ def seed(attempts: int, tokens_path: str) -> None:
     Path(tokens_path + ".pgbench.sql").write_text(pgbench_script())
 
 
+#: The two-answer batch as the endpoint sends it to PostgreSQL (one JSON text parameter), put together by string
+#: concatenation so that pgbench, too, passes it as a parameter of the prepared statement.
+BATCH_TEXT = ("""('[{"item":"Q' || :i1 || '","value":"\\"2\\"","seq":' || :seq || '},"""
+              """{"item":"Q' || :i2 || '","value":"\\"3\\"","seq":' || :seq2 || '}]')""")
+
+
 def pgbench_script() -> str:
-    """The pgbench script of the endpoint's save, taken from the hot path's own SQL where it is one statement
-    (``naeq.delivery.hotpath._SAVE_SQL``), with the same two-answer batch; else the transaction it runs."""
+    """The pgbench script of the endpoint's save: the hot path's own statement (``naeq.delivery.hotpath.SAVE_SQL``)
+    with the same two-answer batch, run by pgbench as a prepared statement (``-M prepared``) as the endpoint runs
+    it."""
     from naeq.delivery import hotpath
 
-    template = getattr(hotpath, "_SAVE_SQL", None)
+    template = hotpath.SAVE_SQL
     head = "\\set seq :seq + 2\n\\set seq2 :seq + 1\n\\set aid :amin + :client_id * :per + random(0, :per - 1)\n" \
            "\\set i1 :seq % 40 + 101\n\\set i2 :seq2 % 40 + 101\n"
-    if template is None:
-        return head + PGBENCH_TRANSACTION
     grace = int(hotpath.GRACE.total_seconds())
-    sql = template.format(values=", ".join(["(%s::varchar, %s::text, %s::bigint)"] * 2))
     subs = [f"now() + interval '{grace} seconds'", f"now() - interval '{grace} seconds'", ":aid",
-            "'Q:i1'", "'\"2|:seq\"'", ":seq", "'Q:i2'", "'\"3|:seq2\"'", ":seq2", "now()", "2"]
-    parts = sql.split("%s")
+            BATCH_TEXT, "now()", "2"]
+    parts = template.split("%s")
     if len(parts) != len(subs) + 1:
         raise SystemExit(f"the hot path's save SQL has {len(parts) - 1} parameters; this script knows {len(subs)}")
     text = parts[0] + "".join(sub + rest for sub, rest in zip(subs, parts[1:], strict=True))
@@ -229,19 +233,15 @@ def worker_rss(master_pid: int) -> list[float]:
     return out
 
 
-#: The save as a transaction of several statements (the hot path before it became one statement).
-PGBENCH_TRANSACTION = r"""BEGIN;
-SELECT a.status, a.submitted_at, s.status, (s.kind = 'practice' OR (s.starts_at <= now() + interval '30 minutes' AND (s.ends_at IS NULL OR s.ends_at >= now() - interval '30 minutes'))) FROM delivery_attempt a JOIN delivery_testsession s ON s.id = a.session_id WHERE a.id = :aid FOR SHARE OF a;
-INSERT INTO delivery_answer (attempt_id, item, value, seq, saved_at) VALUES (:aid, 'Q:i1', '"2|:seq"', :seq, now()), (:aid, 'Q:i2', '"3|:seq2"', :seq2, now()) ON CONFLICT (attempt_id, item) DO UPDATE SET value = excluded.value, seq = excluded.seq, saved_at = excluded.saved_at WHERE delivery_answer.seq < excluded.seq;
-COMMIT;
-"""  # noqa: E501
+#: The endpoint runs its save as a server-side prepared statement; pgbench runs the same statement the same way.
+PGBENCH_MODE = "prepared"
 
 
 def pgbench(conn: dict[str, Any], clients: int, seconds: int, amin: int, n: int, script: Path) -> dict[str, Any]:
     per = max(1, n // clients)
     cmd = [pg_bin("pgbench"), "-h", conn["HOST"], "-p", str(conn["PORT"] or 5432), "-U", conn["USER"], "-n",
-           "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), "-D", f"amin={amin}",
-           "-D", f"per={per}", "-D", f"seq={10**12}", "-f", str(script), "-r", conn["NAME"]]
+           "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), "-M", PGBENCH_MODE,
+           "-D", f"amin={amin}", "-D", f"per={per}", "-D", f"seq={10**12}", "-f", str(script), "-r", conn["NAME"]]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
     if out.returncode:
         raise SystemExit(f"pgbench failed: {out.stderr}")

@@ -203,15 +203,19 @@ def _save_in_transaction(attempt_id: int, rows: Sequence[tuple[str, str, int]], 
 #: whose item belongs to the attempt's instrument version; the insert happens only when the attempt is in
 #: progress, its session open and inside its window, and every item is known (a bad batch changes nothing). Rows
 #: go in item order, so concurrent batches of one attempt lock answer rows in the same order.
-_SAVE_SQL = """
+#:
+#: The batch arrives as one JSON array (``json_to_recordset``), so the statement's text is the same for every batch
+#: size, and it runs as a server-side prepared statement: PostgreSQL parses and plans it once per connection, not
+#: once per save (planning this statement costs more than executing it).
+SAVE_SQL = """
 WITH chk AS (
     SELECT a.id, a.instrument_id, a.status AS attempt_status, s.status AS session_status,
            (s.kind = 'practice' OR (s.starts_at <= %s AND (s.ends_at IS NULL OR s.ends_at >= %s))) AS in_window
     FROM delivery_attempt a JOIN delivery_testsession s ON s.id = a.session_id
     WHERE a.id = %s
     FOR SHARE OF a
-), batch (item, value, seq) AS (
-    VALUES {values}
+), batch AS (
+    SELECT * FROM json_to_recordset(%s::json) AS b (item varchar, value text, seq bigint)
 ), known AS (
     SELECT b.item, b.value, b.seq FROM batch b
     JOIN delivery_item i ON i.code = b.item AND i.instrument_id = (SELECT instrument_id FROM chk)
@@ -233,25 +237,33 @@ FROM chk
 
 
 def _save_one_statement(attempt_id: int, rows: Sequence[tuple[str, str, int]], now: dt.datetime) -> None:
-    values = ", ".join(["(%s::varchar, %s::text, %s::bigint)"] * len(rows))  # only placeholders, never data
-    params: list[Any] = [_ts(now + GRACE), _ts(now - GRACE), attempt_id]
-    for item, text, seq in rows:
-        params += [item, text, seq]
-    params += [_ts(now), len(rows)]
-    with connection.cursor() as cur:
-        cur.execute(_SAVE_SQL.format(values=values), params)  # autocommit: committed when it returns
+    import psycopg
+
+    # The batch travels as one JSON parameter (each value is the answer's JSON text as a string): one cheap
+    # json.dumps here instead of dumping three arrays element by element.
+    batch = json.dumps([{"item": item, "value": text, "seq": seq} for item, text, seq in rows],
+                       ensure_ascii=False, separators=(",", ":"))
+    params: list[Any] = [now + GRACE, now - GRACE, attempt_id, batch, now, len(rows)]
+    connection.ensure_connection()
+    # A server-binding cursor on Django's own connection (Django's cursors bind on the client side, which cannot
+    # prepare): same connection, same autocommit state, so the statement has committed when execute returns.
+    # wrap_database_errors: a failure surfaces as Django's DatabaseError and marks the connection, so a connection
+    # broken by a database restart is closed at the end of the request instead of being reused.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
+        cur.execute(SAVE_SQL, params, prepare=True)
         row = cur.fetchone()
-        if row is None:
-            raise Refused("not_found", 404)
-        attempt_status, session_status, in_window, known, _inserted = row
-        if attempt_status == "submitted":
-            raise Refused("submitted", 409)
-        if session_status != "open" or not in_window:
-            raise Refused("closed", 409)
-        if known != len(rows):
-            codes = _item_codes(cur, attempt_id)
-            unknown = [item for item, _v, _s in rows if item not in codes]
-            raise bad(f"unknown item {unknown[0] if unknown else '?'}")
+    if row is None:
+        raise Refused("not_found", 404)
+    attempt_status, session_status, in_window, known, _inserted = row
+    if attempt_status == "submitted":
+        raise Refused("submitted", 409)
+    if session_status != "open" or not in_window:
+        raise Refused("closed", 409)
+    if known != len(rows):
+        with connection.cursor() as dcur:
+            codes = _item_codes(dcur, attempt_id)
+        unknown = [item for item, _v, _s in rows if item not in codes]
+        raise bad(f"unknown item {unknown[0] if unknown else '?'}")
 
 
 def submit(attempt_id: int, answers: Sequence[Any], *, now: dt.datetime | None = None) -> tuple[dt.datetime, bool]:

@@ -9,6 +9,10 @@ from naeq.web import views_take as take
 app_name = "web"
 
 urlpatterns = [
+    # The online-testing hot path first: every request walks this list in order until a pattern matches.
+    path("t/api/attempts/<int:attempt_id>/answers", take.api_answers, name="take_api_answers"),
+    path("t/api/attempts/<int:attempt_id>/submit", take.api_submit, name="take_api_submit"),
+    path("t/api/ping", take.api_ping, name="take_api_ping"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
@@ -67,9 +71,6 @@ urlpatterns = [
     path("api/schools/<str:code>/", api.school_get, name="api_school"),
     path("t/attempt/<int:attempt_id>/", take.take, name="take"),
     path("t/attempt/<int:attempt_id>/media/<str:name>", take.take_media, name="take_media"),
-    path("t/api/attempts/<int:attempt_id>/answers", take.api_answers, name="take_api_answers"),
-    path("t/api/attempts/<int:attempt_id>/submit", take.api_submit, name="take_api_submit"),
-    path("t/api/ping", take.api_ping, name="take_api_ping"),
     path("t/", sessions.taker_signin, name="taker_signin"),
     path("t/home/", sessions.taker_home, name="taker_home"),
     path("t/start/<str:code>/", sessions.taker_start, name="taker_start"),
