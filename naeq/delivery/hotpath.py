@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -104,25 +103,13 @@ def clean_batch(answers: Sequence[Any]) -> list[tuple[str, str, int]]:
 
 # ------------------------------------------------------------------------------------------------ item codes
 
-_CODES: OrderedDict[int, frozenset[str]] = OrderedDict()
-_CODES_MAX = 20000
-
-
-def _item_codes(cur: Any, attempt_id: int) -> frozenset[str]:
-    codes = _CODES.get(attempt_id)
-    if codes is not None:
-        return codes
+def _unknown_items(cur: Any, attempt_id: int, items: Sequence[str]) -> list[str]:
+    """The batch's item codes that are not items of the attempt's instrument version. One indexed query, no
+    process cache: a cache keyed by ids would go stale wherever ids are reused (a restored database, tests)."""
     cur.execute("SELECT i.code FROM delivery_item i JOIN delivery_attempt a ON a.instrument_id = i.instrument_id "
                 "WHERE a.id = %s", [attempt_id])
-    codes = frozenset(row[0] for row in cur.fetchall())
-    _CODES[attempt_id] = codes
-    if len(_CODES) > _CODES_MAX:
-        _CODES.popitem(last=False)
-    return codes
-
-
-def clear_cache() -> None:
-    _CODES.clear()
+    codes = {row[0] for row in cur.fetchall()}
+    return [item for item in items if item not in codes]
 
 
 # ------------------------------------------------------------------------------------------------ SQL
@@ -157,8 +144,7 @@ def _check(cur: Any, attempt_id: int, now: dt.datetime, *, lock: str) -> tuple[s
 def _upsert(cur: Any, attempt_id: int, rows: Sequence[tuple[str, str, int]], now: dt.datetime) -> None:
     if not rows:
         return
-    codes = _item_codes(cur, attempt_id)
-    unknown = [item for item, _v, _s in rows if item not in codes]
+    unknown = _unknown_items(cur, attempt_id, [item for item, _v, _s in rows])
     if unknown:
         raise bad(f"unknown item {unknown[0]}")
     ts = _ts(now)
@@ -261,8 +247,7 @@ def _save_one_statement(attempt_id: int, rows: Sequence[tuple[str, str, int]], n
         raise Refused("closed", 409)
     if known != len(rows):
         with connection.cursor() as dcur:
-            codes = _item_codes(dcur, attempt_id)
-        unknown = [item for item, _v, _s in rows if item not in codes]
+            unknown = _unknown_items(dcur, attempt_id, [item for item, _v, _s in rows])
         raise bad(f"unknown item {unknown[0] if unknown else '?'}")
 
 

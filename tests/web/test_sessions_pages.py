@@ -239,12 +239,12 @@ def test_browser_teacher_signs_in_and_picks_roles(live_server: Any, world: World
         assert kid.locator(".mainnav").count() == 0
         kid.fill("#code", teacher.code)
         kid.fill("#key", key)
-        kid.click("button[type=submit]")
+        kid.click("form:has(#code) button[type=submit]")  # not the language switch's button
         kid.wait_for_url(f"{base}/t/roles/")
         kid.check("input[value='head_teacher']")
         kid.check("input[value='subject:pe']")
         kid.check("input[name=confirm]")
-        kid.click("button[type=submit]")
+        kid.click("form:has(input[name=confirm]) button[type=submit]")
         kid.wait_for_url(f"{base}/t/home/")
         body = kid.inner_text("body")
         assert "班主任问卷" in body and "体育教师问卷" in body and "数学教师问卷" not in body
