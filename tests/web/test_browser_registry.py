@@ -5,8 +5,6 @@ the province's frame. Run with ``pytest -m browser``; needs /usr/bin/chromium.""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +16,11 @@ from naeq.registry.models import School, Submission, SubmissionKind
 from naeq.registry.services import submission_review, submission_submit
 from tests.personas import PASSWORD, World
 from tests.registry.helpers import row, xlsx
+from tests.web.browser import BROWSER_MARKS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium at /usr/bin/chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+pytestmark = BROWSER_MARKS
 
 
 def _page(browser: Any, base: str, username: str) -> Any:

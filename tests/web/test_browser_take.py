@@ -10,7 +10,6 @@ Run with ``pytest -m browser``; needs /usr/bin/chromium. The screenshot goes to 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from importlib import import_module
 from pathlib import Path
@@ -22,25 +21,9 @@ from django.conf import settings
 from naeq.delivery.attempts import attempt_start
 from naeq.delivery.models import Answer, Attempt, AttemptStatus, InstrumentKind
 from tests.delivery.factories import make_instrument, make_session, make_taker
+from tests.web.browser import BROWSER_MARKS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium at /usr/bin/chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ the machinery of :mod:`tests.web.test_matrix` (personas, role groups, expectatio
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from naeq.delivery.demo_bank import CHART, bar_chart_png, demo_spec
 from naeq.delivery.items import instrument_import, workbook_write
 from naeq.delivery.models import Instrument, InstrumentStatus
 from tests.personas import World
+from tests.web.browser import ARGS, BROWSER_MARKS, CHROMIUM
 
 OK, REDIRECT, BAD, FORBIDDEN, MISSING = m.OK, m.REDIRECT, m.BAD, m.FORBIDDEN, m.MISSING
 by_role = m._by_role
@@ -197,15 +197,12 @@ def test_template_download_has_the_sheets(client: Client, world: World, bank: di
 
 # ------------------------------------------------------------------------------------------------ browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Chromium at /usr/bin/chromium")
+@BROWSER_MARKS[0]
+@BROWSER_MARKS[1]
+@BROWSER_MARKS[2]
 def test_import_broken_then_good_workbook_in_the_browser(live_server: Any, world: World, cycle: Any,
                                                           settings: Any, tmp_path: Any) -> None:
     """The national administrator opens 题库 from the navigation, uploads a workbook with a broken row and sees

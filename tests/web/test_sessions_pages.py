@@ -18,6 +18,7 @@ from naeq.delivery.models import TestTaker as Taker
 from tests.delivery.factories import make_instrument
 from tests.delivery.sessions_world import Sampled, generate
 from tests.personas import World
+from tests.web.browser import ARGS, BROWSER_MARKS, CHROMIUM
 
 STAFF_NAV = 'class="mainnav"'
 
@@ -202,12 +203,9 @@ def test_list_and_proctor_view_queries_do_not_grow_with_rows(client: Client, g: 
     assert _queries(client, f"/sessions/{s.pk}/") == view_before
 
 
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="needs Chromium at /usr/bin/chromium")
+@BROWSER_MARKS[0]
+@BROWSER_MARKS[1]
+@BROWSER_MARKS[2]
 def test_browser_teacher_signs_in_and_picks_roles(live_server: Any, world: World, cycle: Any) -> None:
     """In Chromium without JavaScript: the chief proctor opens the teachers' session and reads the key; a teacher
     signs in with test ID + key, confirms roles, and gets exactly the matching questionnaires."""
@@ -223,7 +221,7 @@ def test_browser_teacher_signs_in_and_picks_roles(live_server: Any, world: World
     assert teacher is not None and g is not None
     base = live_server.url
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         staff = browser.new_context(locale="zh-CN").new_page()
         staff.goto(f"{base}/login/")
         staff.fill("#id_username", world.users["chief_proctor@A"].username)
