@@ -29,6 +29,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -223,8 +224,6 @@ FROM chk
 
 
 def _save_one_statement(attempt_id: int, rows: Sequence[tuple[str, str, int]], now: dt.datetime) -> None:
-    import psycopg
-
     # The batch travels as one JSON parameter (each value is the answer's JSON text as a string): one cheap
     # json.dumps here instead of dumping three arrays element by element.
     batch = json.dumps([{"item": item, "value": text, "seq": seq} for item, text, seq in rows],

@@ -294,3 +294,17 @@ def test_missing_sheet_and_column(cycle: Any) -> None:
         instrument_import(actor=None, year=cycle.year, data=out.getvalue())
     found = {(p.file, p.row, p.field) for p in exc.value.problems}
     assert ("题目", 1, "答案") in found and ("说明", None, None) in found
+
+
+@pytest.mark.parametrize("case", ["unknown type", "true/false with three options"])
+def test_one_fault_one_reason(cycle: Any, settings: Any, tmp_path: Any, case: str) -> None:
+    """An unreadable item type, or a true/false item without exactly two options, is reported once at its cell,
+    not again in other words by a later check."""
+    settings.DATA_DIR = tmp_path
+    _name, make, mutate, cells, sheet, row, column, _reason = next(c for c in CASES if c[0] == case)
+    spec = make()
+    if mutate is not None:
+        mutate(spec)
+    problems = _problems(cycle, _xlsx(spec, cells))
+    at_cell = [p.reason for p in problems if p.file == sheet and p.row == row and p.field == column]
+    assert len(at_cell) == 1, at_cell

@@ -69,9 +69,12 @@ class _Checker:
     def check_type(self, it: ItemSpec) -> None:
         t, key = it.type, it.key
         if t in CHOICE_TYPES:
-            values = self.options(it)
             if t == ItemType.TRUE_FALSE and len(it.options) != 2:
+                # One reason for one fault: "exactly two" already says "at least two" was not met.
                 self.item(it, "options", _("判断题必须恰好有两个选项。"))
+                values = {str(o.get("value", "")) for o in it.options}
+            else:
+                values = self.options(it)
             # A Likert item of a scale (e.g. the mental-health test) is summed, not keyed: its key is optional.
             if key is None and self.test and t != ItemType.LIKERT:
                 self.item(it, "key", _("测试卷的选择题必须填写答案。"))
@@ -137,7 +140,9 @@ class _Checker:
             if self.test and not it.max_score > 0:
                 self.item(it, "max_score", _("测试卷的开放题满分必须大于0。"))
         else:
-            self.item(it, "type", _("不认识的题型“%(type)s”。") % {"type": t})
+            # An empty type is one the reader (workbook or QTI) could not read and has already reported.
+            if t:
+                self.item(it, "type", _("不认识的题型“%(type)s”。") % {"type": t})
             return
         partial = it.constraints.get("partial_credit")
         if partial is not None and (not isinstance(partial, bool) or t not in (ItemType.MULTIPLE, ItemType.MATRIX)):
