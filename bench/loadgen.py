@@ -4,9 +4,10 @@ Raw HTTP/1.1 over keep-alive connections on asyncio protocols (no HTTP library):
 cores with the server, so a request costs it a few tens of microseconds. Three modes:
 
 ``closed``  C connections each send the next request as soon as the previous answer arrives: the maximum
-            sustained throughput of ``--target save`` (the answer-save endpoint) or ``--target ping`` (the trivial
-            view on the same stack). Each connection owns its own attempts and a rising sequence number, so every
-            save really writes.
+            sustained throughput of ``--target save`` (the answer-save endpoint), ``--target ping`` (the trivial
+            response of the same ASGI handler) or ``--target health`` (a trivial Django view on the same
+            server). Each connection owns its own attempts and a rising sequence number, so every save really
+            writes.
 ``open``    A fixed request rate, independent of how fast answers come back (open loop): latency is measured from
             the moment a request was *due*, so queueing in the generator counts (no coordinated omission).
 ``takers``  N simulated test takers at questionnaire pacing. Each taker answers an item every 5–15 s (uniform,
@@ -48,6 +49,7 @@ from urllib.parse import urlsplit
 
 ALLOWED_HOST = "127.0.0.1"
 PING_PATH = "/t/api/ping"
+HEALTH_PATH = "/t/api/health"
 
 
 def save_path(attempt_id: int) -> str:
@@ -234,7 +236,9 @@ def _save_request(attempt_id: int, token: str, answers: list[tuple[str, int]]) -
 async def _one(plan: Plan, target: str, attempt: tuple[int, str] | None, due: float) -> None:
     """One request of the closed and open modes (a save of ``plan.batch`` items, or a ping)."""
     try:
-        if target == "ping" or attempt is None:
+        if target == "health":
+            status, _ = await plan.pool.request("GET", HEALTH_PATH)
+        elif target == "ping" or attempt is None:
             status, _ = await plan.pool.request("GET", PING_PATH)
         else:
             aid, token = attempt
@@ -376,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--url", required=True, help="http://127.0.0.1:PORT of a running `naeq serve`")
     ap.add_argument("--tokens", help="JSON file [[attempt id, token], ...] (from bench_delivery's setup)")
     ap.add_argument("--mode", choices=["closed", "open", "takers"], required=True)
-    ap.add_argument("--target", choices=["save", "ping"], default="save")
+    ap.add_argument("--target", choices=["save", "ping", "health"], default="save")
     ap.add_argument("--conns", type=int, default=64, help="keep-alive connections (closed: concurrency)")
     ap.add_argument("--rate", type=float, default=100.0, help="open mode: requests per second")
     ap.add_argument("--takers", type=int, default=100)

@@ -280,13 +280,12 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
 @click.option("--bind", default="127.0.0.1:8000", show_default=True,
               help="HOST:PORT to listen on.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes. Default: one per CPU core (the hot path waits on the database; threads "
-                   "cover that wait, processes cover the CPU).")
+              help="Worker processes. Default: one per CPU core (each is one event loop; Django's pages run in "
+                   "its threads, the answer-save hot path on the loop itself).")
 @click.option("--threads", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Threads per worker (gthread): requests one worker serves at once.")
-@click.option("--worker-class", type=click.Choice(["gthread", "sync"]), default="gthread", show_default=True)
-@click.option("--timeout", type=click.IntRange(min=1), default=30, show_default=True,
-              help="Seconds before a silent worker is killed and replaced.")
+              help="Threads per worker for Django's pages (each keeps its database connection).")
+@click.option("--save-connections", type=click.IntRange(min=1, max=16), default=2, show_default=True,
+              help="Database connections per worker for group-committed answer saves (PostgreSQL).")
 @click.option("--keepalive", type=click.IntRange(min=0), default=5, show_default=True,
               help="Seconds an idle keep-alive connection is held open.")
 @click.option("--backlog", type=click.IntRange(min=64), default=2048, show_default=True)
@@ -295,44 +294,34 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log every request to stderr (costs throughput on the hot path).")
 @click.option("--migrate", "run_migrate", is_flag=True, help="Apply database migrations before serving.")
-def serve(bind: str, workers: int | None, threads: int, worker_class: str, timeout: int, keepalive: int,
-          backlog: int, max_requests: int, access_log: bool, run_migrate: bool) -> None:
-    """Serve naeq in production with gunicorn (the application is loaded once, then workers are forked).
+def serve(bind: str, workers: int | None, threads: int, save_connections: int, keepalive: int, backlog: int,
+          max_requests: int, access_log: bool, run_migrate: bool) -> None:
+    """Serve naeq in production with uvicorn (HTTP parsed in C by httptools, event loop by uvloop).
 
-    Reads the same environment as every verb (DATABASE_URL, NAEQ_DATA_DIR, NAEQ_SECRET_KEY, NAEQ_ALLOWED_HOSTS);
-    keeps database connections open between requests (NAEQ_CONN_MAX_AGE, default 60 s here). SIGTERM stops
-    gracefully; a killed worker is replaced by the master. See docs/operations.md.
+    The application is naeq.asgi: the answer-save hot path answered on the event loop with group commit
+    (PostgreSQL), every other request by Django. Reads the same environment as every verb (DATABASE_URL,
+    NAEQ_DATA_DIR, NAEQ_SECRET_KEY, NAEQ_ALLOWED_HOSTS); Django runs on a fixed pool of threads per worker, each
+    keeping its database connection (NAEQ_CONN_MAX_AGE, default 60 s here). SIGTERM stops gracefully; a worker
+    that dies is replaced. See docs/operations.md.
     """
-    os.environ.setdefault("NAEQ_CONN_MAX_AGE", "60")
-    _setup()
-    from django.core.handlers.wsgi import WSGIHandler
-    from django.db import connections
-    from gunicorn.app.base import BaseApplication
+    import uvicorn
 
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"{bind!r} is not HOST:PORT", param_hint="--bind")
+    os.environ.setdefault("NAEQ_CONN_MAX_AGE", "60")
+    os.environ["NAEQ_THREADS"] = str(threads)
+    os.environ["NAEQ_SAVE_CONNECTIONS"] = str(save_connections)
+    _setup()
     if run_migrate:
         from django.core.management import call_command
 
         call_command("migrate", interactive=False, verbosity=1)
-    connections.close_all()  # never hand a connection opened here to the forked workers
+    from django.db import connections
 
-    options: dict[str, object] = {
-        "bind": [bind], "workers": workers or os.cpu_count() or 1, "threads": threads,
-        "worker_class": worker_class, "timeout": timeout, "keepalive": keepalive, "backlog": backlog,
-        "max_requests": max_requests, "max_requests_jitter": max_requests // 10 if max_requests else 0,
-        "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": "info", "preload_app": True,
-        "proc_name": "naeq",
-        # No runtime control socket (gunicorn ≥ 25): one fixed path per user would collide between instances.
-        "control_socket_disable": True,
-    }
-    application = WSGIHandler()
-
-    class _Gunicorn(BaseApplication):
-        def load_config(self) -> None:
-            for name, value in options.items():
-                if value is not None and name in self.cfg.settings:
-                    self.cfg.set(name, value)
-
-        def load(self) -> WSGIHandler:
-            return application
-
-    _Gunicorn().run()
+    connections.close_all()  # never hand a connection opened here to the workers
+    uvicorn.run("naeq.asgi:application", host=host.strip("[]"), port=int(port),
+                workers=workers or os.cpu_count() or 1, http="httptools", loop="uvloop", lifespan="on",
+                backlog=backlog, timeout_keep_alive=keepalive, access_log=access_log,
+                limit_max_requests=max_requests or None, log_level="info", server_header=False,
+                proxy_headers=False, timeout_graceful_shutdown=20)

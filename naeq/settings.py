@@ -105,6 +105,8 @@ DATABASES = {
         conn_max_age=int(os.environ.get("NAEQ_CONN_MAX_AGE", "0")),
     )
 }
+#: Database connections per `naeq serve` worker that carry group-committed answer saves (naeq.web.hotapi).
+NAEQ_SAVE_CONNECTIONS = int(os.environ.get("NAEQ_SAVE_CONNECTIONS", "2"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a job writes; a busy timeout instead of "database is locked".
     DATABASES["default"]["OPTIONS"] = {

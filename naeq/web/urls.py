@@ -13,6 +13,7 @@ urlpatterns = [
     path("t/api/attempts/<int:attempt_id>/answers", take.api_answers, name="take_api_answers"),
     path("t/api/attempts/<int:attempt_id>/submit", take.api_submit, name="take_api_submit"),
     path("t/api/ping", take.api_ping, name="take_api_ping"),
+    path("t/api/health", take.api_ping, name="take_api_health"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),

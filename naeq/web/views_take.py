@@ -186,4 +186,6 @@ def api_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
 @require_GET
 @transaction.non_atomic_requests
 def api_ping(request: HttpRequest) -> HttpResponse:
+    """``/t/api/ping`` (answered by naeq.web.hotapi itself under `naeq serve` on PostgreSQL) and
+    ``/t/api/health``: a trivial Django view, so a monitor sees that Django itself answers."""
     return _no_store(HttpResponse("ok", content_type="text/plain"))

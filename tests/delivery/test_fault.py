@@ -4,8 +4,8 @@ acknowledged is in the database with its latest value. Zero lost, with synchrono
 
 Everything runs outside the suite's own database: a private PostgreSQL cluster (initdb into a temporary directory,
 its own port and socket directory, synchronous_commit and fsync on) or a private SQLite file (WAL), migrated and
-seeded by a child process; the real server (`naeq serve`, gunicorn) as a process group; the takers are
-bench/loadgen.py at a fast pacing, recording every acknowledgement. Each test is bounded (about 30–40 s).
+seeded by a child process; the real server (`naeq serve`: uvicorn, the hot path and Django) as a process group;
+the takers are bench/loadgen.py at a fast pacing, recording every acknowledgement. Each test is bounded (about 30–40 s).
 bench/bench_fault.py runs the same machinery scaled up.
 """
 
@@ -167,7 +167,7 @@ class Server:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "naeq.cli", "serve", "--bind", f"127.0.0.1:{self.port}", "--workers", "2",
-                 "--threads", "4", "--timeout", "20"],
+                 "--threads", "4"],
                 env=self.env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
         self.started.append(self.proc)
         deadline = time.monotonic() + timeout
