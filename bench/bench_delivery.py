@@ -1,4 +1,4 @@
-"""Benchmark: the online testing hot path on PostgreSQL, on the real server stack (`naeq serve`, gunicorn).
+"""Benchmark: the online testing hot path on PostgreSQL, on the real server stack (`naeq serve`: uvicorn, naeq.asgi).
 
 In ONE run, against a freshly dropped and created database:
 
@@ -6,12 +6,13 @@ In ONE run, against a freshly dropped and created database:
    open formal session each, a 40-item questionnaire (Q101..Q140, published), one student TestTaker and one
    in-progress Attempt per student (bulk inserts, the shapes of tests/delivery/factories.py); an attempt token
    per attempt (``naeq.delivery.tokens``). Then ``naeq serve`` on a free 127.0.0.1 port.
-a. max sustained throughput of ``GET /t/api/ping`` (the trivial view, same stack): closed loop, C connections,
-   the best of a few C;
-b. the same for ``POST /t/api/attempts/<id>/answers`` (batches of 2 answers, rising seq: every save writes);
-c. pgbench running the same transaction as the endpoint — the attempt/session check ``FOR SHARE``, the same
-   multi-row ``INSERT … ON CONFLICT … WHERE seq < excluded.seq`` with 2 rows, COMMIT — with b's best C clients;
-   ratios b/a and b/c;
+a. max sustained throughput of ``GET /t/api/health`` (a trivial Django view on the same server): closed loop,
+   C connections, the best of a few C; the same for ``GET /t/api/ping`` (the hot path handler's bare response);
+b. the same for ``POST /t/api/attempts/<id>/answers`` (batches of 2 answers, rising seq: every save writes), and
+   the saves per database commit that group commit achieved (``pg_stat_database.xact_commit``);
+c. pgbench running the single-save statement (``hotpath.SAVE_SQL``: the attempt/session check ``FOR SHARE``, the
+   same ``INSERT … ON CONFLICT … WHERE seq < excluded.seq`` with 2 rows, one save per transaction) with b's best C
+   clients; ratios b/a and b/c (and b over the bare ping);
 d. p50/p95/p99 latency of saves at 70% of b's maximum, open loop (latency from the moment a save was due);
 e. simultaneous test takers at questionnaire pacing (see bench/loadgen.py: an answer every 5–15 s, a save 4–6 s
    after the first unsent answer, ≈ 0.1 saves/s per taker), stepping N = 1k, 2k, 5k, 10k, 15k, 20k, 30k … until
@@ -224,11 +225,13 @@ def worker_rss(master_pid: int) -> list[float]:
     for status in glob.glob("/proc/[0-9]*/status"):
         try:
             text = Path(status).read_text()
+            cmdline = (Path(status).parent / "cmdline").read_bytes()
         except OSError:
             continue
         ppid = re.search(r"^PPid:\s+(\d+)", text, re.M)
         hwm = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
-        if ppid and hwm and int(ppid.group(1)) == master_pid:
+        # uvicorn's workers, not its multiprocessing resource tracker
+        if ppid and hwm and int(ppid.group(1)) == master_pid and b"spawn_main" in cmdline:
             out.append(round(int(hwm.group(1)) / 1024, 1))
     return out
 

@@ -217,7 +217,7 @@ def test_ping_here_everything_else_to_django(attempts: list[Attempt]) -> None:
     django = FakeDjango()
     app = HotPath(django)
     status, head, body = run(call(app, "GET", "/t/api/ping"))
-    assert (status, body, head["cache-control"]) == (200, b"ok", "no-store")
+    assert (status, body, head["cache-control"]) == (200, b"ok", "no-store, private")
     a = attempts[0]
     token = [("X-Attempt-Token", attempt_token(a.pk))]
     for method, path in [("GET", f"/t/api/attempts/{a.pk}/answers"),   # the server's copy
