@@ -3,7 +3,7 @@
 Same machinery as tests/delivery/test_fault.py (private cluster with synchronous_commit and fsync on, `naeq serve`
 as a process group, bench/loadgen.py takers at a fast pacing recording every acknowledgement). During
 ``--duration`` seconds it alternates, every ``--every`` seconds: SIGKILL of the whole server (master and workers)
-and restart; SIGKILL of one worker only (the supervising process replaces it); an immediate ("crash") stop of PostgreSQL and
+and restart; SIGKILL of one worker only (the supervisor replaces it); an immediate ("crash") stop of PostgreSQL and
 restart. At the end every acknowledged answer must be in the database with a seq ≥ the acknowledged one and the
 value sent with the stored seq. Traffic only to 127.0.0.1; bounded by ``--duration`` (≤ 300 s).
 
