@@ -62,6 +62,11 @@ INSTALLED_APPS = [
     "naeq.cycles",
     "naeq.sampling",
     "naeq.delivery",
+    "naeq.staffing",
+    "naeq.timeline",
+    "naeq.readiness",
+    "naeq.custody",
+    "naeq.incidents",
     "naeq.web",
 ]
 

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from naeq.web import api, views, views_registry, views_rosters
+from naeq.web import (
+    api,
+    urls_custody,
+    urls_incidents,
+    urls_readiness,
+    urls_staffing,
+    urls_timeline,
+    views,
+    views_registry,
+    views_rosters,
+)
 from naeq.web import views_items as items
 from naeq.web import views_sampling as sampling
 from naeq.web import views_sessions as sessions
@@ -92,3 +102,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/key/", sessions.session_key, name="session_key"),
     path("sessions/<int:session_id>/credentials/", sessions.session_credentials, name="session_credentials"),
 ]
+
+# The implementation management pages (issue 5), one module per app.
+urlpatterns += [*urls_staffing.urlpatterns, *urls_timeline.urlpatterns, *urls_readiness.urlpatterns,
+                *urls_custody.urlpatterns, *urls_incidents.urlpatterns]

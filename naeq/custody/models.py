@@ -1,0 +1,1 @@
+"""Models of naeq.custody (see the module docstrings of this app)."""

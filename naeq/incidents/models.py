@@ -1,0 +1,1 @@
+"""Models of naeq.incidents (see the module docstrings of this app)."""

@@ -1,0 +1,1 @@
+"""Models of naeq.readiness (see the module docstrings of this app)."""

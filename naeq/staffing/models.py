@@ -1,0 +1,1 @@
+"""Models of naeq.staffing (see the module docstrings of this app)."""

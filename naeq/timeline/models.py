@@ -1,0 +1,1 @@
+"""Models of naeq.timeline (see the module docstrings of this app)."""
