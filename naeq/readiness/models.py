@@ -77,6 +77,9 @@ class TrainingAttendance(models.Model):
                                     name="attendance_once_per_event"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.person_name}/{self.post}@{self.event_id}"
+
 
 class UnitKind(models.TextChoices):
     SCHOOL = "school", _("样本校")
@@ -160,3 +163,6 @@ class Evidence(models.Model):
         constraints = [
             models.CheckConstraint(name="evidence_sha256", condition=Q(sha256__regex=r"^[0-9a-f]{64}$")),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}:{self.original_name}"

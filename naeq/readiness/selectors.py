@@ -17,7 +17,7 @@ from naeq.cycles.models import Cycle
 from naeq.readiness import access
 from naeq.readiness.config import Checklist, Post, config_for
 from naeq.readiness.models import CheckStatus, Evidence, SelfCheck, TrainingAttendance, TrainingEvent, UnitKind
-from naeq.readiness.services import minimums_for, completeness_problems, needs_remedy
+from naeq.readiness.services import completeness_problems, minimums_for, needs_remedy
 from naeq.registry.models import Region, School
 
 STATUSES = [s.value for s in CheckStatus]
@@ -199,6 +199,10 @@ class CountyReadiness:
     by_status: dict[str, int]  # school self-checks per status (not_started, draft, submitted, returned, approved)
     trained_complete: int  # schools with every required post trained
     county_status: str  # the county's own self-check
+
+    @property
+    def county_status_label(self) -> str:
+        return str(CheckStatus(self.county_status).label)
 
     @property
     def approved(self) -> int:

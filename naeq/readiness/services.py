@@ -31,7 +31,6 @@ from naeq.readiness.models import (
     TrainingAttendance,
     TrainingEvent,
     TrainingLevel,
-    UnitKind,
 )
 from naeq.registry.models import Region, School
 from naeq.sampling.models import SampledStudent
@@ -85,9 +84,10 @@ def training_create(*, actor: Any, cycle: Cycle, title: str, topics: list[str], 
     if len(materials) > 300:
         problems.add(_("培训材料不能超过300字。"), field=_("培训材料"))
     problems.raise_if_any(_("培训记录未保存，请修改以下问题。"))
+    assert day is not None  # raise_if_any raised when the date was unreadable
     school: School | None = None
     if level == TrainingLevel.SCHOOL:
-        school = School.objects.select_related("county").get(pk=j.school_id)
+        school = School.objects.select_related("county").get(pk=int(j.school_id or 0))
         region = school.county
     else:
         region = Region.objects.get(path=j.path)
@@ -106,7 +106,7 @@ def training_create(*, actor: Any, cycle: Cycle, title: str, topics: list[str], 
 def _allowed_schools(event: TrainingEvent) -> dict[str, int]:
     """Codes of the schools whose staff may appear on ``event``'s attendance -> id."""
     if event.level == TrainingLevel.SCHOOL:
-        qs = School.objects.filter(pk=event.school_id)
+        qs = School.objects.filter(pk=int(event.school_id or 0))
     else:
         qs = School.objects.filter(path__startswith=event.path)
     return dict(qs.values_list("code", "id"))
@@ -170,7 +170,7 @@ def _unit_check(cycle: Cycle, kind: str, obj: School | Region, *, lock: bool = F
     qs = SelfCheck.objects.filter(cycle=cycle, kind=kind)
     if lock:
         qs = qs.select_for_update()
-    if kind == UnitKind.SCHOOL:
+    if isinstance(obj, School):
         return qs.filter(school=obj).first()
     return qs.filter(county=obj).first()
 
