@@ -92,6 +92,16 @@ def person_create(*, actor: Any, county: Region, cycle: Cycle | None, **data: An
     """Add a person to the county's staff pool."""
     fields = _clean_person(cycle, county, data)
     access.require_person_creator(actor=actor, county=county, home_school=fields["home_school"])
+    return _person_insert(actor, county, fields)
+
+
+@transaction.atomic
+def person_add_system(*, county: Region, cycle: Cycle | None, **data: Any) -> StaffMember:
+    """The same checks as :func:`person_create` without an acting account (demo data, audited as system)."""
+    return _person_insert(None, county, _clean_person(cycle, county, data))
+
+
+def _person_insert(actor: Any, county: Region, fields: dict[str, Any]) -> StaffMember:
     if StaffMember.objects.filter(county=county, name=fields["name"], phone=fields["phone"]).exists():
         raise _bad(_("姓名"), _("本县（区）已有同名同手机号的人员%(name)s。") % {"name": fields["name"]})
     person = StaffMember(county=county, path=county.path, created_by=actor if getattr(actor, "pk", None) else None,
@@ -178,11 +188,7 @@ def parse_day(raw: Any) -> dt.date | None:
 SLOT_NAMES = {"": "", "全天": "", "am": "am", "上午": "am", "pm": "pm", "下午": "pm"}
 
 
-@transaction.atomic
-def assignment_create(*, actor: Any, cycle: Cycle, county: Region, post_code: str, person_id: int,
-                      school: School | None = None, day: Any = None, slot: str = "") -> StaffAssignment:
-    """Put a person on a post of the county team (no school) or of one sample school of the county."""
-    post = _post(cycle, post_code)
+def _check_unit(cycle: Cycle, county: Region, post: Post, school: School | None) -> None:
     if post.level == "county" and school is not None:
         raise _bad(_("岗位"), _("“%(post)s”是县级岗位，不属于某所学校。") % {"post": post.name})
     if post.level == "school":
@@ -191,19 +197,43 @@ def assignment_create(*, actor: Any, cycle: Cycle, county: Region, post_code: st
         if school.county_id != county.pk or not is_sample_school(cycle, school):
             raise _bad(_("任职学校标识码"), _("%(school)s不是本县（区）%(year)s年的样本校。") % {
                 "school": school.name, "year": cycle.year})
+
+
+@transaction.atomic
+def assignment_create(*, actor: Any, cycle: Cycle, county: Region, post_code: str, person_id: int,
+                      school: School | None = None, day: Any = None, slot: str = "") -> StaffAssignment:
+    """Put a person on a post of the county team (no school) or of one sample school of the county."""
+    post = _post(cycle, post_code)
+    _check_unit(cycle, county, post, school)
     access.require_post_editor(actor=actor, post=post, county=county, school=school)
     person = access.people_visible(actor=actor).filter(pk=person_id, county=county).first()
     if person is None:
         raise _bad(_("人员"), _("没有找到该人员，或其不属于本县（区）。"))
+    return _assignment_insert(actor, cycle, county, post, person, school, day, slot)
+
+
+@transaction.atomic
+def assignment_add_system(*, cycle: Cycle, county: Region, post_code: str, person: StaffMember,
+                          school: School | None = None, day: Any = None, slot: str = "") -> StaffAssignment:
+    """The same checks as :func:`assignment_create` without an acting account (demo data, audited as system)."""
+    post = _post(cycle, post_code)
+    _check_unit(cycle, county, post, school)
+    if person.county_id != county.pk:
+        raise _bad(_("人员"), _("该人员不属于本县（区）。"))
+    return _assignment_insert(None, cycle, county, post, person, school, day, slot)
+
+
+def _assignment_insert(actor: Any, cycle: Cycle, county: Region, post: Post, person: StaffMember,
+                       school: School | None, day: Any, slot: str) -> StaffAssignment:
     the_day = parse_day(day)
     days = test_days(cycle, county)
     if the_day is not None and days and the_day not in days:
         raise _bad(_("测试日期"), _("%(day)s不是本周期的测试日（%(days)s）。") % {
             "day": the_day.isoformat(), "days": "、".join(d.isoformat() for d in days)})
-    slot = SLOT_NAMES.get(str(slot or "").strip())  # type: ignore[assignment]
-    if slot is None:
+    slot_code = SLOT_NAMES.get(str(slot or "").strip())
+    if slot_code is None:
         raise _bad(_("时段"), _("时段应为“全天”“上午”或“下午”。"))
-    if slot and the_day is None:
+    if slot_code and the_day is None:
         raise _bad(_("时段"), _("填写时段时须同时填写测试日期。"))
     same_unit = StaffAssignment.objects.filter(cycle=cycle, county=county, school=school, post=post.code)
     if post.single:
@@ -212,7 +242,7 @@ def assignment_create(*, actor: Any, cycle: Cycle, county: Region, post_code: st
             raise _bad(_("岗位"), _("“%(post)s”每%(unit)s只设1人，已由%(name)s担任；请先撤销再安排。") % {
                 "post": post.name, "unit": _("校") if school else _("县"), "name": holder.person.name})
     new = StaffAssignment(cycle=cycle, post=post.code, single=post.single, county=county, path=county.path,
-                          school=school, person=person, day=the_day, slot=slot, badge_no="")
+                          school=school, person=person, day=the_day, slot=slot_code, badge_no="")
     for other in same_unit.filter(person=person):
         if overlaps(other, new):
             raise _bad(_("人员"), _("%(name)s已在该岗位上。") % {"name": person.name})
