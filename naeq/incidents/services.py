@@ -237,6 +237,17 @@ def case_log(*, actor: Any, case_id: int, text: str) -> HandlingEntry:
 
 
 @transaction.atomic
+def case_log_system(*, case_id: int, text: str) -> HandlingEntry:
+    """A handling log entry written by the system (demo, imports), audited with no actor."""
+    case = IncidentCase.objects.select_for_update().get(pk=case_id)
+    entry = HandlingEntry.objects.create(case=case, by=None, by_label=_("系统"), kind=EntryKind.ACTION,
+                                         text=_text(text, _("处置情况")))
+    audit_record(actor=None, action="incidents.case_log", object_type="incidents.IncidentCase", object_id=case.pk,
+                 after={"entry": entry.pk, "text": entry.text})
+    return entry
+
+
+@transaction.atomic
 def case_escalate(*, actor: Any, case_id: int, to_level: str, reason: str) -> IncidentCase:
     case = access.require_case_writer(actor=actor, case_id=case_id)
     case = IncidentCase.objects.select_for_update().select_related("county", "school").get(pk=case.pk)
