@@ -28,7 +28,8 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = "子涵欣怡梓轩浩然雨桐思远嘉怡俊杰文静志强丽娟建华秀英海燕明辉晓东春梅国庆玉兰永刚红霞"
 MAX_COUNTIES = 8
 #: Posts a school arranges itself, with how many people (from the catalogue's counts) and what they do.
-SCHOOL_OWN = (("proctor", 2, "教师", ["chinese"]), ("pe_proctor_school", 2, "体育教师", ["pe"]),
+SCHOOL_OWN: tuple[tuple[str, int, str, list[str]], ...] = (
+    ("proctor", 2, "教师", ["chinese"]), ("pe_proctor_school", 2, "体育教师", ["pe"]),
               ("custodian", 2, "办公室职员", []), ("school_info_officer", 1, "计算机教师", []),
               ("timekeeper", 1, "教务处干事", []), ("medical", 1, "校医", []), ("security", 2, "保安", []))
 COUNTY_TEAM = (("county_leader", "分管副县长"), ("county_deputy", "教育局局长"), ("county_liaison", "督导室主任"),
