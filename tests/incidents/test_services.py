@@ -65,8 +65,9 @@ def test_grade3_in_a_session_reaches_city_and_province_at_once(world: World, ses
     told = set(Notice.objects.filter(case=case).values_list("recipient__username", flat=True))
     assert {"county_liaison_a", "county_info_officer_a", "city_viewer_a", "province_coordinator_a"} <= told
     assert not any(u.endswith("_b") for u in told)
-    assert len(mail.outbox) == 1 and sorted(mail.outbox[0].to) == ["city_viewer_a@example.org", "county_liaison_a@example.org",
-                                                    "province_coordinator_a@example.org"]
+    assert len(mail.outbox) == 1
+    assert sorted(mail.outbox[0].to) == ["city_viewer_a@example.org", "county_liaison_a@example.org",
+                                         "province_coordinator_a@example.org"]
     assert AuditEvent.objects.filter(action="incidents.case_open", object_id=str(case.pk)).exists()
 
 
