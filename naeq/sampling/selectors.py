@@ -7,6 +7,7 @@ progress table for 340 counties costs the same as for one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -218,3 +219,60 @@ def school_documents(*, actor: Any, code: str, year: int | None = None) -> Schoo
             for s in sample.students]
     return SchoolDocuments(school_name=school.name, county_name=county_name, rows=rows, test_time_lines=lines,
                            hotline=sample.school_rows[0].county.supervision_hotline)
+
+
+#: The notice board is posted "于测试前一天 … 公示期为 5 天" (2024-nanchang-city-plan.txt 二(二)(6)).
+NOTICE_POSTED_BEFORE_DAYS = 1
+NOTICE_DAYS = 5
+
+
+@dataclass(frozen=True)
+class PublicNotice:
+    """What the public notice-board page of a sample school shows: no names (the plan's list of test takers is
+    "预留位置", filled in at the school after check-in), only the facts the school posts at its gate."""
+
+    school_code: str
+    school_name: str
+    county_name: str
+    test_time_lines: list[str]
+    hotline: str
+    takers: int
+    posted_from: date
+    posted_until: date
+
+
+def public_notice(*, code: str, today: date, year: int | None = None) -> PublicNotice:
+    """The notice board of a participating sample school, for anyone — but only while it is posted: from the day
+    before the school's first test day, for five days. Before and after, and for any school that is not a
+    participating sample school, :class:`NotFound` with one message (which schools are sampled is not public
+    before the school posts it)."""
+    from naeq.cycles.selectors import schedule_for
+
+    not_found = NotFound(_("没有找到该学校的监测公示。"))
+    try:
+        cycle = cycle_for(year)
+    except InvalidInput:
+        raise not_found from None
+    rows = list(SampledSchool.objects.filter(run__cycle=cycle, run__status=RunStatus.DONE, school__code=code,
+                                             participation=SchoolParticipation.PARTICIPATING)
+                .select_related("school", "county"))
+    if not rows:
+        raise not_found
+    school, county = rows[0].school, rows[0].county
+    participation = (SampledCounty.objects.filter(run__cycle=cycle, run__status=RunStatus.DONE, county_id=county.pk)
+                     .values_list("participation", flat=True).first() or "sample")
+    entries = [e for e in schedule_for(cycle, school_level=school.level, participation=participation,
+                                       province_code=school.path[:6]) if "student" in e.respondents]
+    if not entries:
+        raise not_found
+    first = min(e.date for e in entries)
+    posted_from = first - timedelta(days=NOTICE_POSTED_BEFORE_DAYS)
+    posted_until = posted_from + timedelta(days=NOTICE_DAYS - 1)
+    if not posted_from <= today <= posted_until:
+        raise not_found
+    lines = [f"{e.date:%m-%d} {e.start:%H:%M}–{e.end:%H:%M} {e.title}" if e.start and e.end
+             else f"{e.date:%m-%d} {e.title}" for e in entries]
+    takers = SampledStudent.objects.filter(cycle=cycle, sampled_school__in=[r.pk for r in rows]).count()
+    return PublicNotice(school_code=school.code, school_name=school.name, county_name=county.name,
+                        test_time_lines=lines, hotline=county.supervision_hotline, takers=takers,
+                        posted_from=posted_from, posted_until=posted_until)

@@ -4,6 +4,7 @@ from naeq.web import (
     api,
     urls_custody,
     urls_incidents,
+    urls_portal,
     urls_readiness,
     urls_staffing,
     urls_timeline,
@@ -105,4 +106,4 @@ urlpatterns = [
 
 # The implementation management pages (issue 5), one module per app.
 urlpatterns += [*urls_staffing.urlpatterns, *urls_timeline.urlpatterns, *urls_readiness.urlpatterns,
-                *urls_custody.urlpatterns, *urls_incidents.urlpatterns]
+                *urls_custody.urlpatterns, *urls_incidents.urlpatterns, *urls_portal.urlpatterns]
