@@ -73,7 +73,7 @@ class CustodyEvent(models.Model):
     keep = models.ForeignKey("TwoDayKeep", verbose_name=_("两天保管审批"), null=True, blank=True,
                              on_delete=models.PROTECT, related_name="issues")
     note = models.CharField(_("备注"), max_length=300, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True,
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(_("登记时间"), default=timezone.now)
 
@@ -136,7 +136,7 @@ class TwoDayKeep(models.Model):
     travel_minutes = models.PositiveSmallIntegerField(_("单程车程（分钟）"))
     reason = models.CharField(_("理由"), max_length=300)
     status = models.CharField(_("状态"), max_length=10, choices=KeepStatus.choices, default=KeepStatus.PENDING)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("申请人"), null=True,
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("申请人"), null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(_("申请时间"), default=timezone.now)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("审批人"), null=True, blank=True,
@@ -189,7 +189,7 @@ class SessionRecord(models.Model):
                                  help_text='[{"code": test ID, "reason": text}]')
     deviations = models.JSONField(_("异常情况"), default=list, blank=True,
                                   help_text='[{"category": DeviationCategory, "text": text}]')
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("填报人"), null=True,
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("填报人"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(_("填报时间"), default=timezone.now)
 
