@@ -142,6 +142,7 @@ def attachment_add(request: HttpRequest, code: str) -> HttpResponse:
 
     def act() -> None:
         if upload is None:
+            access.require_submitter(actor=request.user, cycle=cycle, code=code)
             raise InvalidInput(_("请选择要上传的文件。"), code="no_file")
         if upload.size and upload.size > 10 * 1024 * 1024:
             raise InvalidInput(_("文件“%(name)s”超过10 MB。") % {"name": upload.name}, code="bad_attachment")
