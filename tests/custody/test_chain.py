@@ -39,9 +39,8 @@ def test_events_cannot_be_changed_or_removed(world: World, cycle: Any) -> None:
         e.delete()
     with pytest.raises(Exception, match="append-only"), transaction.atomic():
         CustodyEvent.objects.filter(pk=e.pk).update(boxes=1)
-    with pytest.raises(Exception, match="append-only"), transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("DELETE FROM custody_custodyevent WHERE id = %s", [e.pk])
+    with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM custody_custodyevent WHERE id = %s", [e.pk])
     assert CustodyEvent.objects.get(pk=e.pk).boxes == 10
 
 

@@ -1,0 +1,115 @@
+"""The custody pages driven as a county liaison and a school would: forms, messages, the red alerts panel, the
+Excel export, and the 测试情况记录表 form."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+
+from naeq.custody.models import CustodyEvent, SessionRecord
+from tests.custody.conftest import DAY, at
+from tests.delivery.factories import make_session, make_taker
+from tests.personas import World
+
+TWO = {"signatory_1": "县保密员甲", "signatory_2": "校保密员乙"}
+
+
+def _post_receipt(c: Client) -> Any:
+    return c.post("/custody/counties/310101/events/", {
+        "kind": "received", "at": "2024-05-19 10:00", "boxes": "9", "expected_boxes": "10",
+        "seal_numbers": "F01-F10", **TWO})
+
+
+def test_ledger_flow_refuses_one_signature_and_shows_alerts(client: Client, world: World, cycle: Any) -> None:
+    client.force_login(world.users["county_liaison@A"])
+    assert _post_receipt(client).status_code == 302
+    school = world.schools["A1a-1"]
+    r = client.post("/custody/counties/310101/events/", {
+        "kind": "issued", "at": "2024-05-22 07:10", "boxes": "3", "school": school.code, "test_day": "2024-05-22",
+        "signatory_1": "县保密员甲", "signatory_2": ""}, follow=True)
+    assert "须由两人签字" in r.content.decode()
+    assert not CustodyEvent.objects.filter(kind="issued").exists()
+    client.post("/custody/counties/310101/events/", {
+        "kind": "issued", "at": "2024-05-22 07:10", "boxes": "3", "school": school.code, "test_day": "2024-05-22",
+        **TWO})
+    page = client.get("/custody/counties/310101/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'data-alert="receipt_mismatch"' in body and 'data-alert="not_returned"' in body
+    assert "alert-error" in body and "<strong data-on-hand>6</strong>" in body
+
+
+def test_ledger_page_queries_do_not_grow_with_events(client: Client, world: World, cycle: Any) -> None:
+    client.force_login(world.users["county_liaison@A"])
+    _post_receipt(client)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/custody/counties/310101/")
+    for _i in range(5):
+        _post_receipt(client)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/custody/counties/310101/")
+    assert len(many) == len(few)
+
+
+def test_export_has_every_event_and_the_alerts(client: Client, world: World, cycle: Any) -> None:
+    client.force_login(world.users["county_liaison@A"])
+    _post_receipt(client)
+    client.force_login(world.users["city_viewer@A"])
+    r = client.get("/custody/counties/310101/ledger.xlsx")
+    assert r.status_code == 200
+    wb = load_workbook(io.BytesIO(r.content))
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    assert rows[1][2] == "接收（机要送达）" and rows[1][6] == 9 and rows[1][7] == 10
+    alerts = list(wb.worksheets[1].iter_rows(values_only=True))
+    assert alerts[1][0] == "receipt_mismatch"
+
+
+def test_two_day_keep_request_and_approval_pages(client: Client, world: World, cycle: Any) -> None:
+    client.force_login(world.users["county_info_officer@A"])
+    school = world.schools["A1a-2"]
+    r = client.post("/custody/counties/310101/keeps/", {"school": school.code, "first_day": "2024-05-22",
+                                                        "travel_minutes": "90", "reason": "远"}, follow=True)
+    assert "车程超过2小时" in r.content.decode()
+    client.post("/custody/counties/310101/keeps/", {"school": school.code, "first_day": "2024-05-22",
+                                                    "travel_minutes": "150", "reason": "山区"})
+    from naeq.custody.models import TwoDayKeep
+
+    keep = TwoDayKeep.objects.get()
+    r = client.post(f"/custody/keeps/{keep.pk}/decide/", {"decision": "approve"})
+    assert r.status_code == 403  # the requester does not approve
+    client.force_login(world.users["county_liaison@A"])
+    assert client.post(f"/custody/keeps/{keep.pk}/decide/", {"decision": "approve"}).status_code == 302
+    keep.refresh_from_db()
+    assert keep.status == "approved" and keep.decided_by == world.users["county_liaison@A"]
+
+
+def test_session_record_form(client: Client, world: World, cycle: Any) -> None:
+    school = world.schools["A1a-1"]
+    session = make_session(cycle, school, instruments=["math"], grade=4, status="closed", starts_at=at(DAY, 8))
+    for i in (1, 2, 3):
+        make_taker(cycle, school, f"{school.code}4{i:02d}", grade=4)
+    client.force_login(world.users["school_info_officer@A"])
+    url = f"/custody/sessions/{session.pk}/record/"
+    form = {"room": "第1测试室", "actual_start": "2024-05-22 08:05", "actual_end": "2024-05-22 09:20",
+            "expected": "3", "present": "3", "absentees": f"{school.code}402 病假",
+            "pe_exempt": f"{school.code}401，哮喘", "dev_category": ["late_start", ""],
+            "dev_text": ["推迟5分钟", ""]}
+    r = client.post(url, form)
+    assert r.status_code == 400 and "应等于应到人数" in r.content.decode()
+    assert 'value="第1测试室"' in r.content.decode()  # the form keeps what was typed
+    r = client.post(url, {**form, "present": "2"})
+    assert r.status_code == 302
+    rec = SessionRecord.objects.get()
+    assert rec.absentees == [{"code": f"{school.code}402", "reason": "病假"}]
+    assert rec.pe_exempt == [{"code": f"{school.code}401", "reason": "哮喘"}]
+    assert rec.deviations == [{"category": "late_start", "text": "推迟5分钟"}]
+    client.force_login(world.users["county_liaison@A"])
+    body = client.get(url).content.decode()
+    assert "推迟开考：推迟5分钟" in body and "填报或更正" not in body
+    school_page = client.get(f"/custody/schools/{school.code}/").content.decode()
+    assert "已填1个教室" in school_page
