@@ -195,10 +195,10 @@ def report_status(*, actor: Any, cycle: Cycle, today: dt.date | None = None) -> 
                 status = "upcoming"
             rows.append(ReportRow(schools[sid], d, rep, case_days.get((sid, d), 0), status))
     rows.sort(key=lambda r: (r.school.county.code, r.school.code, r.test_date))
-    counts: dict[str, int] = defaultdict(int)
+    counts = {k: 0 for k in ("collected", "filed", "due", "missing", "upcoming")}
     for r in rows:
         counts[r.status] += 1
-    return ReportStatus(rows=rows, counts=dict(counts))
+    return ReportStatus(rows=rows, counts=counts)
 
 
 def report_form_data(*, actor: Any, school_code: str, test_date: dt.date, cycle: Cycle) -> dict[str, Any]:

@@ -217,7 +217,11 @@ def report_form(request: HttpRequest, school_code: str, date: str) -> HttpRespon
                                       cycle=cycle)
     if not data["is_test_day"]:
         raise NotFound(_("没有找到该页面。"))
-    return render(request, "web/incidents/report_form.html", {**data, "post": request.POST},
+    rep = data["report"]
+    form = {"no_incident": request.POST.get("no_incident") == "1" if failed else bool(rep and rep.no_incident),
+            "handling": request.POST.get("handling", "") if failed else (rep.handling if rep else ""),
+            "signed_by": request.POST.get("signed_by", "") if failed else (rep.signed_by if rep else "")}
+    return render(request, "web/incidents/report_form.html", {**data, "form": form},
                   status=400 if failed else 200)
 
 
