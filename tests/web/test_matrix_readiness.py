@@ -131,8 +131,8 @@ def objects(world: World, settings: Any, tmp_path: Any) -> dict[str, dict[str, A
         out["county"][key] = county
         out["school"][key] = world.schools[f"{key}-1"]
         event = TrainingEvent.objects.create(cycle=cycle, level="county", region=county, path=county.path,
-                                             title=f"培训{key}", topics=["procedure"], date="2024-05-08", place="会议室",
-                                             trainer="督导室")
+                                             title=f"培训{key}", topics=["procedure"], date="2024-05-08",
+                                             place="会议室", trainer="督导室")
         for i in (1, 2):
             TrainingAttendance.objects.create(event=event, person_name=f"人{key}{i}", post="proctor",
                                               school=world.schools[f"{key}-{i}"])
@@ -185,8 +185,8 @@ def test_evidence_is_never_cached_and_not_sniffed(client: Client, world: World,
 def test_anonymous_readiness_pages_go_to_login(client: Client, world: World,
                                                objects: dict[str, dict[str, Any]]) -> None:
     school = objects["school"]["A1a"]
-    for url in ("/readiness/", "/readiness/trainings/", "/readiness/coverage/", f"/readiness/check/school/{school.code}/",
-                f"/readiness/evidence/{objects['evidence']['A1a'].pk}/"):
+    for url in ("/readiness/", "/readiness/trainings/", "/readiness/coverage/",
+                f"/readiness/check/school/{school.code}/", f"/readiness/evidence/{objects['evidence']['A1a'].pk}/"):
         response = client.get(url)
         assert response.status_code == REDIRECT and "/login/" in response.url, url
     assert client.post(f"/readiness/check/school/{school.code}/", {"v_test_rooms": "yes"}).status_code == REDIRECT
