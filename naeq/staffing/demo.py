@@ -70,7 +70,9 @@ def _staff_county(cycle: Cycle, county: Region, rng: np.random.Generator, *, fau
                               person=people.new(position="责任督学"))
         own_school_chief = faults and i == 2
         maths_chief = faults and i == 0
-        chief = people.new(position="教务主任", home=school if own_school_chief or other is None else other,
+        # With no other sample school in the county, the chief proctor comes from the county's teaching-research
+        # office (no school): still "非本校".
+        chief = people.new(position="教务主任", home=school if own_school_chief else other,
                            subjects=["math"] if maths_chief else ["moral"])
         assignment_add_system(cycle=cycle, county=county, post_code="chief_proctor", school=school, person=chief)
         for _k in range(2):
