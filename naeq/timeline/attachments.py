@@ -40,8 +40,8 @@ def check(name: str, data: bytes) -> tuple[str, str]:
     """(clean display name, content type) of an upload, or :class:`InvalidInput` with the precise reason."""
     name = (name or "").strip()
     if not name or len(name) > 120 or _BAD_NAME.search(name) or name.startswith("."):
-        raise InvalidInput(_("文件名“%(name)s”不合法：不能为空、不能超过120个字符、不能包含路径。") % {"name": name[:120]},
-                           code="bad_attachment")
+        raise InvalidInput(_("文件名“%(name)s”不合法：不能为空、不能超过120个字符、不能包含路径。")
+                           % {"name": name[:120]}, code="bad_attachment")
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in TYPES:
         raise InvalidInput(_("文件“%(name)s”的类型不受支持：只接受 %(exts)s。")

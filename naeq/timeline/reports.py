@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from naeq.timeline.models import ReportKind
 
 MAX_SECTION_CHARS = 5000
+StrOrPromise = str | Promise
 
 
 @dataclass(frozen=True)
 class Section:
     code: str
-    title: str
-    hint: str
+    title: StrOrPromise
+    hint: StrOrPromise
     required: bool = True
 
 

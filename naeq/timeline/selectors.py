@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.cycles.models import Cycle
@@ -30,7 +31,7 @@ from naeq.timeline.units import Unit, Units
 OWED = frozenset({State.NOT_STARTED, State.DRAFT, State.RETURNED})
 STATE_LABELS = dict(State.choices)
 
-_SUBMISSION_STATE = {
+_SUBMISSION_STATE: dict[str, str] = {
     SubmissionStatus.DRAFT: State.NOT_STARTED,
     SubmissionStatus.SUBMITTED: State.SUBMITTED,
     SubmissionStatus.RETURNED: State.RETURNED,
@@ -52,6 +53,7 @@ class Cell:
     days_late: int
     status: MilestoneStatus | None = None  # the stored row of a manual milestone
     detail: str = ""  # e.g. "3/4" closed sessions
+    late_submitted: bool = False  # a manual milestone submitted after its deadline
 
     @property
     def state_label(self) -> str:
@@ -108,8 +110,9 @@ def cell_for(unit: Unit, m: Milestone, facts: Facts, today: dt.date) -> Cell:
         state = _SUBMISSION_STATE.get(raw, State.NOT_STARTED) if raw else State.NOT_STARTED
     late = (today - m.due).days
     overdue = late > 0 and state in OWED
+    late_submitted = bool(status and status.submitted_at and timezone.localdate(status.submitted_at) > m.due)
     return Cell(unit=unit, milestone=m, state=state, overdue=overdue, days_late=late if overdue else 0,
-                status=status, detail=detail)
+                status=status, detail=detail, late_submitted=late_submitted)
 
 
 def _scope(actor: Any) -> str:

@@ -133,7 +133,7 @@ def _editable_report(actor: Any, cycle: Cycle, unit_code: str) -> tuple[Unit, Re
 @transaction.atomic
 def report_save(*, actor: Any, cycle: Cycle, unit_code: str, sections: dict[str, str]) -> Report:
     """Save the text sections (a draft may be incomplete; :func:`report_submit` checks the required ones)."""
-    unit, report = _editable_report(actor, cycle, unit_code)
+    _unit, report = _editable_report(actor, cycle, unit_code)
     defs = SECTIONS[report.kind]
     problems = []
     clean: dict[str, str] = {}
@@ -160,7 +160,7 @@ def report_save(*, actor: Any, cycle: Cycle, unit_code: str, sections: dict[str,
 @transaction.atomic
 def report_submit(*, actor: Any, cycle: Cycle, unit_code: str) -> Report:
     """Submit the report to the level above; every required section must be filled."""
-    unit, report = _editable_report(actor, cycle, unit_code)
+    _unit, report = _editable_report(actor, cycle, unit_code)
     missing = [Problem(reason=_("“%(title)s”为必填栏目。") % {"title": s.title}, field=s.code)
                for s in SECTIONS[report.kind] if s.required and not (report.sections.get(s.code) or "").strip()]
     if missing:
@@ -198,7 +198,7 @@ def report_review(*, actor: Any, cycle: Cycle, unit_code: str, decision: str, re
 @transaction.atomic
 def attachment_add(*, actor: Any, cycle: Cycle, unit_code: str, name: str, data: bytes) -> ReportAttachment:
     """Attach a file (PDF, JPEG, PNG, DOCX, XLSX; at most 10 MB, at most 10 files) to an editable report."""
-    unit, report = _editable_report(actor, cycle, unit_code)
+    _unit, report = _editable_report(actor, cycle, unit_code)
     name, content_type = attachments.check(name, data)
     if report.attachments.count() >= attachments.MAX_ATTACHMENTS:
         raise InvalidInput(_("每份报告最多上传%(n)s个附件。") % {"n": attachments.MAX_ATTACHMENTS},
@@ -220,7 +220,7 @@ def attachment_add(*, actor: Any, cycle: Cycle, unit_code: str, name: str, data:
 
 @transaction.atomic
 def attachment_remove(*, actor: Any, cycle: Cycle, unit_code: str, attachment_id: int) -> None:
-    unit, report = _editable_report(actor, cycle, unit_code)
+    _unit, report = _editable_report(actor, cycle, unit_code)
     att = report.attachments.filter(pk=attachment_id).first()
     if att is None:
         raise NotFound(_("没有找到该附件。"))

@@ -21,8 +21,8 @@ from naeq.core.errors import InvalidInput, NotFound
 from naeq.cycles.models import Cycle
 from naeq.cycles.selectors import cycle_current
 from naeq.timeline import access, selectors, services
-from naeq.timeline.reports import SECTIONS
 from naeq.timeline.models import REPORT_KIND_OF_LEVEL
+from naeq.timeline.reports import SECTIONS
 
 
 def _cycle() -> Cycle:

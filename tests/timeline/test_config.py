@@ -95,9 +95,9 @@ def test_offsets_and_dates_are_checked() -> None:
 
 def test_override_replaces_and_adds() -> None:
     base = parse_text(GOOD)
-    override = parse_text(GOOD.replace("remind_days_before: 3\n", "").replace("-10", "-12")
-                          .replace("练习", "练习（改）") + GOOD.split("milestones:\n", 1)[1].replace("practice", "extra"),
-                          base=base)
+    extra = GOOD.split("milestones:\n", 1)[1].replace("practice", "extra")
+    changed = GOOD.replace("remind_days_before: 3\n", "").replace("-10", "-12").replace("练习", "练习（改）")
+    override = parse_text(changed + extra, base=base)
     assert [m.code for m in override.milestones] == ["practice", "extra"]
     assert override.milestones[0].offset_days == -12 and override.remind_days_before == 3
 

@@ -31,7 +31,8 @@ def _cell(actor: Any, cycle: Any, code: str, milestone: str, today: dt.date) -> 
 
 
 def test_school_marks_done_county_approves(sample: World, cycle: Any) -> None:
-    """仙游: "9月14日至18日，各样本校开展……填答练习……答题卡练习" — the school marks practice done, its county reviews."""
+    """仙游: "9月14日至18日，各样本校开展……填答练习……答题卡练习" — the school marks practice done, its county
+    reviews."""
     school = sample.schools["A1a-1"].code
     head, liaison = sample.users["school_head@A"], sample.users["county_liaison@A"]
     st = services.milestone_submit(actor=head, cycle=cycle, unit_code=school, milestone="practice", note="已练习")
