@@ -242,8 +242,12 @@ def case_log_system(*, case_id: int, text: str) -> HandlingEntry:
     case = IncidentCase.objects.select_for_update().get(pk=case_id)
     entry = HandlingEntry.objects.create(case=case, by=None, by_label=_("系统"), kind=EntryKind.ACTION,
                                          text=_text(text, _("处置情况")))
+    before = case.state
+    if case.state == CaseState.OPEN:
+        case.state = CaseState.HANDLING
+        case.save(update_fields=["state"])
     audit_record(actor=None, action="incidents.case_log", object_type="incidents.IncidentCase", object_id=case.pk,
-                 after={"entry": entry.pk, "text": entry.text})
+                 before={"state": before}, after={"state": case.state, "entry": entry.pk, "text": entry.text})
     return entry
 
 
