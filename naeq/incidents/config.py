@@ -8,12 +8,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+from django.utils.translation import gettext_lazy as _
 
 from naeq.core.errors import ProblemCollector
 
 DEFAULT = Path(__file__).with_name("configs") / "default.yaml"
 LEVELS = ("school", "county", "city", "province")
-LEVEL_NAMES = {"school": "样本校", "county": "县级", "city": "地市级", "province": "省级"}
+LEVEL_NAMES = {"school": _("样本校"), "county": _("县级"), "city": _("地市级"), "province": _("省级")}
 DELIVERY_CATEGORIES = {"power", "network", "weather", "illness", "instrument", "impersonation", "cheating", "other"}
 
 

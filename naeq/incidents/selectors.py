@@ -43,6 +43,7 @@ class CaseView:
     can_close: bool
     escalate_to: list[tuple[str, str]]
     overdue_to: str  # the level a deadline of the grade says the case should have reached by now, or ""
+    overdue_to_name: str
 
 
 def case_detail(*, actor: Any, case_id: int) -> CaseView:
@@ -54,8 +55,8 @@ def case_detail(*, actor: Any, case_id: int) -> CaseView:
     return CaseView(
         case=case, log=entries, can_write=can_write,
         can_close=can_write and access.may_close_case(actor=actor, case=case),
-        escalate_to=[(lv, LEVEL_NAMES[lv]) for lv in LEVELS if level_rank(lv) > level_rank(case.level)],
-        overdue_to=overdue_level(case))
+        escalate_to=[(lv, str(LEVEL_NAMES[lv])) for lv in LEVELS if level_rank(lv) > level_rank(case.level)],
+        overdue_to=overdue_level(case), overdue_to_name=str(LEVEL_NAMES.get(overdue_level(case), "")))
 
 
 def overdue_level(case: IncidentCase, now: dt.datetime | None = None) -> str:
