@@ -167,7 +167,7 @@ def _checklist(cycle: Cycle, kind: str) -> Checklist:
 
 
 def _unit_check(cycle: Cycle, kind: str, obj: School | Region, *, lock: bool = False) -> SelfCheck | None:
-    qs = SelfCheck.objects.filter(cycle=cycle, kind=kind)
+    qs = SelfCheck.objects.filter(cycle=cycle, kind=kind).order_by("pk")  # no join: FOR UPDATE on PostgreSQL
     if lock:
         qs = qs.select_for_update()
     if isinstance(obj, School):
