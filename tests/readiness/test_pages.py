@@ -101,3 +101,16 @@ def test_demo_gives_a_realistic_mix(sample: World, cycle: Any) -> None:
     assert any(r.county_status == "not_started" for r in rows)
     demo_readiness(cycle, seed=7)  # idempotent
     assert SelfCheck.objects.filter(kind="school").count() == len(statuses)
+
+
+def test_list_pages_do_not_query_per_school(client: Client, sample: World, cycle: Any,
+                                            django_assert_max_num_queries: Any) -> None:
+    """The overview, queue and coverage pages run a fixed number of queries whatever the number of schools."""
+    from naeq.readiness.demo import demo_readiness
+
+    demo_readiness(cycle, seed=3)
+    client.force_login(sample.users["national_analyst@A"])
+    for url in ("/readiness/", "/readiness/review/", "/readiness/coverage/", "/readiness/trainings/"):
+        client.get(url)  # warm the session and the configuration cache
+        with django_assert_max_num_queries(16):
+            assert client.get(url).status_code == 200, url
