@@ -18,6 +18,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
@@ -31,17 +32,17 @@ MAX_IMPORT_ROWS = 2000
 
 #: Import columns: header -> row key. The template's 说明 sheet explains each.
 IMPORT_HEADER = (
-    ("姓名", "name", "必填，2–40个字符"),
-    ("性别", "gender", "必填：男 / 女"),
-    ("手机号", "phone", "必填：11位手机号"),
-    ("身份证后四位", "id_last4", "选填：只填后四位（如 123X），不填完整身份证号"),
-    ("工作单位学校标识码", "home_school", "选填：本人所在学校的10位学校标识码；县直单位人员不填"),
-    ("职务", "position", "选填：如 教务主任、体育教师、校医"),
-    ("任教学科", "subjects", "选填：多个学科用顿号分隔，如 数学、科学（用于检查主监测员不得任教测试学科）"),
-    ("岗位", "post", "选填：岗位名称，见“岗位”工作表；不填则只登记人员"),
-    ("任职学校标识码", "school", "学校岗位必填：样本校的10位学校标识码；县级领导小组岗位不填"),
-    ("测试日期", "day", "选填：YYYY-MM-DD；不填表示整个测试期间"),
-    ("时段", "slot", "选填：全天 / 上午 / 下午（须同时填写测试日期）"),
+    (N_("姓名"), "name", N_("必填，2–40个字符")),
+    (N_("性别"), "gender", N_("必填：男 / 女")),
+    (N_("手机号"), "phone", N_("必填：11位手机号")),
+    (N_("身份证后四位"), "id_last4", N_("选填：只填后四位（如 123X），不填完整身份证号")),
+    (N_("工作单位学校标识码"), "home_school", N_("选填：本人所在学校的10位学校标识码；县直单位人员不填")),
+    (N_("职务"), "position", N_("选填：如 教务主任、体育教师、校医")),
+    (N_("任教学科"), "subjects", N_("选填：多个学科用顿号分隔，如 数学、科学（用于检查主监测员不得任教测试学科）")),
+    (N_("岗位"), "post", N_("选填：岗位名称，见“岗位”工作表；不填则只登记人员")),
+    (N_("任职学校标识码"), "school", N_("学校岗位必填：样本校的10位学校标识码；县级领导小组岗位不填")),
+    (N_("测试日期"), "day", N_("选填：YYYY-MM-DD；不填表示整个测试期间")),
+    (N_("时段"), "slot", N_("选填：全天 / 上午 / 下午（须同时填写测试日期）")),
 )
 
 
