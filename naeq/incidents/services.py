@@ -221,7 +221,7 @@ def case_open(*, actor: Any, county_code: str = "", school_code: str = "", categ
 def case_log(*, actor: Any, case_id: int, text: str) -> HandlingEntry:
     """Append what was done to the handling log."""
     case = access.require_case_writer(actor=actor, case_id=case_id)
-    case = IncidentCase.objects.select_for_update().select_related("county", "school").get(pk=case.pk)
+    case = IncidentCase.objects.select_for_update(of=("self",)).select_related("county", "school").get(pk=case.pk)
     if case.state == CaseState.CLOSED:
         raise InvalidInput(_("该事件已办结，不能再添加处置记录。"), code="closed")
     body = _text(text, _("处置情况"))
@@ -239,7 +239,7 @@ def case_log(*, actor: Any, case_id: int, text: str) -> HandlingEntry:
 @transaction.atomic
 def case_log_system(*, case_id: int, text: str) -> HandlingEntry:
     """A handling log entry written by the system (demo, imports), audited with no actor."""
-    case = IncidentCase.objects.select_for_update().get(pk=case_id)
+    case = IncidentCase.objects.select_for_update(of=("self",)).get(pk=case_id)
     entry = HandlingEntry.objects.create(case=case, by=None, by_label=_("系统"), kind=EntryKind.ACTION,
                                          text=_text(text, _("处置情况")))
     before = case.state
@@ -254,7 +254,7 @@ def case_log_system(*, case_id: int, text: str) -> HandlingEntry:
 @transaction.atomic
 def case_escalate(*, actor: Any, case_id: int, to_level: str, reason: str) -> IncidentCase:
     case = access.require_case_writer(actor=actor, case_id=case_id)
-    case = IncidentCase.objects.select_for_update().select_related("county", "school").get(pk=case.pk)
+    case = IncidentCase.objects.select_for_update(of=("self",)).select_related("county", "school").get(pk=case.pk)
     if case.state == CaseState.CLOSED:
         raise InvalidInput(_("该事件已办结，不能再上报。"), code="closed")
     if to_level not in LEVELS:
@@ -275,7 +275,7 @@ def case_close(*, actor: Any, case_id: int, summary: str, violation: str = "", f
                unit_is_school: bool = True) -> IncidentCase:
     """Close with the handling result and, if someone is held to account, one finding (violation, unit, note)."""
     case = access.require_case_closer(actor=actor, case_id=case_id)
-    case = IncidentCase.objects.select_for_update().select_related("county", "school").get(pk=case.pk)
+    case = IncidentCase.objects.select_for_update(of=("self",)).select_related("county", "school").get(pk=case.pk)
     if case.state == CaseState.CLOSED:
         raise InvalidInput(_("该事件已办结。"), code="closed")
     body = _text(summary, _("处置结果"))
@@ -314,7 +314,7 @@ def cases_escalate_overdue(*, now: dt.datetime | None = None) -> list[IncidentCa
     for grade, rule in config.grades.items():
         for deadline in rule.escalate_within:
             below = [lv for lv in LEVELS if level_rank(lv) < level_rank(deadline.level)]
-            due = (IncidentCase.objects.select_for_update().select_related("county", "school")
+            due = (IncidentCase.objects.select_for_update(of=("self",)).select_related("county", "school")
                    .filter(grade=grade, level__in=below, occurred_at__lte=now - dt.timedelta(hours=deadline.hours))
                    .exclude(state=CaseState.CLOSED))
             for case in due:
@@ -360,7 +360,7 @@ def report_file(*, actor: Any, school_code: str, test_date: dt.date, no_incident
     if no_incident and cases:
         raise InvalidInput(_("本校当天登记了%(n)s起应急事件，不能填报“无应急事件”，请说明处置情况。")
                            % {"n": len(cases)}, code="has_incidents")
-    existing = IncidentReport.objects.select_for_update().filter(cycle=cycle, school=school,
+    existing = IncidentReport.objects.select_for_update(of=("self",)).filter(cycle=cycle, school=school,
                                                                  test_date=test_date).first()
     before = None
     if existing is not None:
@@ -386,7 +386,7 @@ def report_file(*, actor: Any, school_code: str, test_date: dt.date, no_incident
 @transaction.atomic
 def report_collect(*, actor: Any, report_id: int) -> IncidentReport:
     report = access.require_report_collector(actor=actor, report_id=report_id)
-    report = IncidentReport.objects.select_for_update().get(pk=report.pk)
+    report = IncidentReport.objects.select_for_update(of=("self",)).get(pk=report.pk)
     if report.collected_at is not None:
         raise InvalidInput(_("该报告表已收取。"), code="collected")
     report.collected_at, report.collected_by = timezone.now(), actor
@@ -453,7 +453,7 @@ def call_record(*, actor: Any, received_at: dt.datetime, caller_type: str, topic
 @transaction.atomic
 def call_handle(*, actor: Any, call_id: int, result: str, close: bool) -> HotlineCall:
     call = access.require_call_keeper(actor=actor, call_id=call_id)
-    call = HotlineCall.objects.select_for_update().get(pk=call.pk)
+    call = HotlineCall.objects.select_for_update(of=("self",)).get(pk=call.pk)
     if call.closed_at is not None:
         raise InvalidInput(_("该来电已办结。"), code="closed")
     body = _text(result, _("处理结果"))
@@ -472,7 +472,7 @@ def call_handle(*, actor: Any, call_id: int, result: str, close: bool) -> Hotlin
 def call_to_case(*, actor: Any, call_id: int, category: str, grade: int) -> IncidentCase:
     """Turn a report of violation into an incident case (the call keeps a link to it)."""
     call = access.require_call_keeper(actor=actor, call_id=call_id)
-    call = HotlineCall.objects.select_for_update().select_related("county", "school").get(pk=call.pk)
+    call = HotlineCall.objects.select_for_update(of=("self",)).select_related("county", "school").get(pk=call.pk)
     if call.topic != CallTopic.VIOLATION:
         raise InvalidInput(_("只有违规举报可以转为应急事件。"), code="not_violation")
     if call.case_id is not None:
