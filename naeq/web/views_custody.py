@@ -77,7 +77,8 @@ def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     return render(request, "web/custody/home.html", {
         "cycle": cycle, "rows": selectors.county_overview(actor=request.user, cycle=cycle, now=now),
-        "alerts": selectors.alerts(request.user, cycle, now)[:200]})
+        "alerts": selectors.alerts(request.user, cycle, now)[:200],
+        "missing": selectors.records_missing(actor=request.user, cycle=cycle).select_related("school")[:50]})
 
 
 @require_GET

@@ -113,3 +113,18 @@ def test_session_record_form(client: Client, world: World, cycle: Any) -> None:
     assert "推迟开考：推迟5分钟" in body and "填报或更正" not in body
     school_page = client.get(f"/custody/schools/{school.code}/").content.decode()
     assert "已填1个教室" in school_page
+
+
+def test_home_lists_closed_sessions_without_a_record(client: Client, world: World, cycle: Any) -> None:
+    school = world.schools["A1a-1"]
+    session = make_session(cycle, school, instruments=["math"], grade=4, status="closed", starts_at=at(DAY, 8),
+                           title="学生数学测试（待填报）")
+    client.force_login(world.users["province_coordinator@A"])
+    assert "学生数学测试（待填报）" in client.get("/custody/").content.decode()
+    client.force_login(world.users["school_head@A"])
+    r = client.post(f"/custody/sessions/{session.pk}/record/", {
+        "room": "第1测试室", "actual_start": "2024-05-22 08:00", "actual_end": "2024-05-22 09:20", "expected": "0",
+        "present": "0"})
+    assert r.status_code == 302
+    client.force_login(world.users["province_coordinator@A"])
+    assert "学生数学测试（待填报）" not in client.get("/custody/").content.decode()
