@@ -180,12 +180,18 @@ class Progress:
 def progress_rows(units: list[Unit], all_units: Units, cycle: Cycle, facts: Facts, today: dt.date,
                   level: str) -> Progress:
     milestones = [m for m in milestones_for(cycle) if m.level == level]
-    below = _overdue_of(all_units, cycle, today, facts)
+    # Overdue items counted once per (ancestor path, item level), so a row's count is a dictionary look-up.
+    counts: dict[tuple[str, str], int] = {}
+    for item in _overdue_of(all_units, cycle, today, facts):
+        parts = item.unit.path.split("/")[:-1]
+        for n in range(1, len(parts) + 1):
+            key = ("/".join(parts[:n]) + "/", item.unit.level)
+            counts[key] = counts.get(key, 0) + 1
     rows = []
     for unit in units:
         cells = [cell_for(unit, m, facts, today) for m in milestones]
-        under = sum(1 for i in below if i.unit.level != unit.level and i.unit.path.startswith(unit.path)
-                    and LEVELS.index(i.unit.level) < LEVELS.index(unit.level))
+        lower = LEVELS[:LEVELS.index(unit.level)]
+        under = sum(counts.get((unit.path, lvl), 0) for lvl in lower)
         rows.append(ProgressRow(unit=unit, cells=cells, overdue_below=under))
     return Progress(cycle=cycle, level=level, milestones=milestones, rows=rows, today=today)
 
@@ -303,3 +309,13 @@ def attachment_get(*, actor: Any, cycle: Cycle, code: str, attachment_id: int) -
     if att is None or data is None:
         raise NotFound(_("没有找到该附件。"))
     return att, data
+
+
+def own_unit(*, actor: Any, cycle: Cycle) -> Unit | None:
+    """The unit the actor acts for (their school, county or province), or None (city and national staff, or a
+    school or county that is not in the sample)."""
+    j = access.staff(actor)
+    units = access.units_visible(actor=actor, cycle=cycle)
+    if j.school_id is not None:
+        return next((u for u in units.schools if u.school is not None and u.school.pk == j.school_id), None)
+    return next((u for u in [*units.counties, *units.provinces] if u.path == j.path), None)

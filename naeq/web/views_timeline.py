@@ -57,6 +57,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/timeline/home.html", {
         "p": selectors.overview(actor=request.user, cycle=cycle, today=today),
         "overdue": selectors.overdue(request.user, cycle, today),
+        "own": selectors.own_unit(actor=request.user, cycle=cycle),
         "queue": selectors.review_queue(actor=request.user, cycle=cycle)})
 
 

@@ -209,3 +209,20 @@ def test_attachments_are_checked_and_stored_outside_media(sample: World, cycle: 
     services.attachment_remove(actor=head, cycle=cycle, unit_code=school, attachment_id=att.pk)
     assert not ReportAttachment.objects.exists()
     assert AuditEvent.objects.filter(action="timeline.attachment_remove").exists()
+
+
+def test_progress_counts_overdue_below(sample: World, cycle: Any) -> None:
+    """A province row counts the overdue milestones of its counties and schools; a county row those of its
+    schools only."""
+    day = dt.date(2024, 7, 1)
+    admin = sample.users["national_admin@A"]
+    items = selectors.overdue(admin, cycle, day)
+    nation = selectors.overview(actor=admin, cycle=cycle, today=day)
+    row_a = next(r for r in nation.rows if r.unit.code == sample.regions["A"].code)
+    assert row_a.overdue_below == sum(1 for i in items if i.unit.path.startswith(sample.regions["A"].path)
+                                      and i.unit.level != "province")
+    prov = selectors.overview(actor=sample.users["province_coordinator@A"], cycle=cycle, today=day)
+    row = next(r for r in prov.rows if r.unit.code == sample.regions["A1a"].code)
+    assert row.overdue_below == sum(1 for i in items if i.unit.level == "school"
+                                    and i.unit.path == sample.regions["A1a"].path) > 0
+    assert row.overdue_own == sum(1 for i in items if i.unit.code == sample.regions["A1a"].code) > 0
