@@ -118,3 +118,31 @@ def test_cli_verbs(world: World, cycle: Any) -> None:
     assert "grade 2 1" in out and "310101" in out
     for verb in ("check-config", "overdue", "counts"):
         assert runner.invoke(incidents, [verb, "--help"]).exit_code == 0
+
+
+def test_list_pages_do_not_query_per_row(client: Client, world: World, cycle: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from naeq.delivery.sessions import incident_record
+    from naeq.incidents.services import call_record
+
+    def add(n: int) -> None:
+        for i in range(n):
+            s = make_session(cycle, world.schools["A1a-1"], instruments=["math"], title=f"q{i}{n}")
+            incident_record(actor=world.users["school_head@A"], session_id=s.pk, category="power", grade=1 + i % 3,
+                            description="停电")
+            call_record(actor=world.users["county_liaison@A"], received_at=timezone.now(), caller_type="parent",
+                        topic="question", summary="咨询", caller_phone="13900001111", cycle=cycle,
+                        school_code=world.schools["A1a-1"].code)
+
+    client.force_login(world.users["province_coordinator@A"])
+    counts = []
+    for n in (2, 6):
+        add(n)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/incidents/").status_code == 200
+            assert client.get("/incidents/hotline/").status_code == 200
+            assert client.get("/incidents/reports/").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts
