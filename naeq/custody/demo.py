@@ -44,9 +44,11 @@ def _name(rng: random.Random) -> str:
 
 def _schools_by_county(cycle: Cycle, province: Region) -> dict[Region, list[School]]:
     from naeq.sampling.models import SampledSchool
+    from naeq.sampling.selectors import ACTIVE
 
     out: dict[Region, list[School]] = defaultdict(list)
-    rows = (SampledSchool.objects.filter(run__cycle=cycle, path__startswith=province.path, role="sampled")
+    rows = (SampledSchool.objects.filter(run__cycle=cycle, run__status__in=ACTIVE, path__startswith=province.path,
+                                         role="sampled")
             .exclude(participation="refused").select_related("school", "county").order_by("path", "school__code"))
     for row in rows:
         if row.school not in out[row.county]:
@@ -96,7 +98,8 @@ def demo_custody(cycle: Cycle, *, seed: int) -> None:
     counties = list(by_county)
     roles = list(range(len(counties)))
     rng.shuffle(roles)
-    late, mismatch, keeper = [*roles, -1, -1, -1][:3]
+    # With fewer than three counties, one county carries several of the troubles.
+    late, mismatch, keeper = (roles[k % len(roles)] for k in range(3))
     today = local_date(timezone.now())
     for i, county in enumerate(counties):
         schools = by_county[county]
@@ -110,7 +113,7 @@ def demo_custody(cycle: Cycle, *, seed: int) -> None:
         _event(cycle=cycle, county=county, kind=EventKind.STORED, at=_at(arrive, 11, 0), boxes=total,
                location="县教育局保密室1号铁皮柜（双人双锁）", signatory_1=custodian, signatory_2=witness)
         keep = None
-        if i == keeper and len(days) >= 2:
+        if i == keeper and len(schools) >= 2:
             keep = TwoDayKeep(cycle=cycle, county=county, path=county.path, school=schools[-1], first_day=days[0],
                               travel_minutes=150, reason="山区学校，单程车程约2.5小时", status=KeepStatus.APPROVED,
                               requested_at=_at(arrive, 15, 0), decided_at=_at(arrive, 16, 30),
@@ -122,14 +125,14 @@ def demo_custody(cycle: Cycle, *, seed: int) -> None:
                                                    "reason": "demo"})
         for d, day in enumerate(days):
             for s, school in enumerate(schools):
-                if keep is not None and school == keep.school and d == 1:
+                if keep is not None and school == keep.school and day == keep.first_day + dt.timedelta(days=1):
                     continue  # the second day is covered by the two-day issue
                 receiver = _name(rng)
                 two_day = keep is not None and school == keep.school and d == 0
                 issue = _event(cycle=cycle, county=county, school=school, kind=EventKind.ISSUED,
                                at=_at(day, 7, 10 + s % 40), boxes=BOXES_PER_ISSUE, test_day=day,
                                keep=keep if two_day else None, signatory_1=custodian, signatory_2=receiver)
-                back_day = days[1] if two_day else day
+                back_day = day + dt.timedelta(days=1) if two_day else day
                 when, boxes, note = _at(back_day, 17, 20 + s % 30), BOXES_PER_ISSUE, ""
                 if i == late and d == 0 and s == 0:
                     when, note = _at(day + dt.timedelta(days=1), 8, 30), "当晚车辆故障，次日早晨送回"
