@@ -292,7 +292,10 @@ def staff_import(*, actor: Any, cycle: Cycle, county: Region, rows: list[tuple[i
                 person = StaffMember.objects.filter(county=county, name=fields["name"],
                                                     phone=fields["phone"]).first()
                 if person is None:
-                    person = person_create(actor=actor, county=county, cycle=cycle, **row)
+                    try:
+                        person = person_create(actor=actor, county=county, cycle=cycle, **row)
+                    except access.PermissionDenied as exc:
+                        raise _bad(_("工作单位学校标识码"), exc.message) from exc
                     created += 1
                 if str(row.get("post") or "").strip():
                     code = str(row.get("school") or "").strip()

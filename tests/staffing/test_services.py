@@ -218,6 +218,11 @@ def test_school_head_imports_own_posts_only(sw: Any) -> None:
     assert _import(sw, "school_head@A", ok)["assignments"] == 1
     with pytest.raises(PermissionDenied):
         _import(sw, "city_viewer@A", ok)
+    elsewhere = _sheet([["职员乙", "男", "13900000012", "", "", "", "", "", "", "", ""]])
+    with pytest.raises(InvalidInput) as exc:
+        _import(sw, "school_head@A", elsewhere)
+    assert [(p.row, p.field, p.reason) for p in exc.value.problems] == [
+        (2, "工作单位学校标识码", "您的账户不能在此添加人员。")]
 
 
 def test_import_sheet_needs_its_columns() -> None:
