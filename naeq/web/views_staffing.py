@@ -57,8 +57,10 @@ def staffing_home(request: HttpRequest) -> HttpResponse:
     if not j.is_staff_role:
         raise NotFound(_("没有找到该页面。"))
     if j.school_id is not None:
-        school = School.objects.get(pk=j.school_id)
-        return redirect("web:staffing_school", code=school.code)
+        code = School.objects.filter(pk=j.school_id).values_list("code", flat=True).first()
+        if code is None:
+            raise NotFound(_("没有找到该学校。"))
+        return redirect("web:staffing_school", code=code)
     from naeq.sampling.models import RunStatus, SampledCounty, Stage
 
     cycle = selectors.cycle_for(_year(request))
