@@ -82,11 +82,17 @@ def demo_fill(cycle: Cycle, *, seed: int) -> dict[str, int]:
     milestones = milestones_for(cycle)
     counts = {"on_time": 0, "late": 0, "owed": 0, "returned": 0}
     returned_county = units.counties[rng.randrange(len(units.counties))].code if units.counties else ""
+    # About one unit in eight (at least one county and one school) is a "problem" unit: one milestone submitted
+    # late and one still owed.
+    problems: set[str] = set()
+    for group in (units.counties, units.schools):
+        pool = [u.code for u in group if u.code != returned_county]
+        if pool:
+            problems.update(rng.sample(pool, max(1, -(-len(pool) // 8))))
     for unit in [*units.counties, *units.schools]:
-        # About one unit in eight is a "problem" unit: one milestone late and one still owed.
-        problem = rng.random() < 0.125
+        problem = unit.code in problems
         manual = [m for m in milestones if m.level == unit.level and m.manual]
-        late_code = rng.choice(manual).code if problem and manual else ""
+        late_code = rng.choice(manual[:len(manual) // 2]).code if problem and len(manual) > 1 else ""
         owed_code = rng.choice(manual[len(manual) // 2:]).code if problem and manual else ""
         for m in manual:
             if m.code == owed_code:

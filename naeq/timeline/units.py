@@ -1,8 +1,8 @@
 """The units a cycle's timeline is kept for: the sample schools, the sample counties and their provinces.
 
-A sample school is one of the active school run with participation 参加 or 待确认 (refused schools and reserves
-that were never called in have no timeline); a sample county is one of the active county run; a province is a
-province holding at least one sample county.
+A sample school is one of the active school run whose participation the county has confirmed (参加): until then it
+may still be replaced, so pending (待确认) and refused schools and unused reserves have no timeline. A sample county
+is one of the active county run; a province is a province holding at least one sample county.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from naeq.registry.models import Region, School
 from naeq.sampling.models import SampledCounty, SampledSchool, SchoolParticipation, Stage
 from naeq.sampling.selectors import active_run
 
-SCHOOL_TAKES_PART = (SchoolParticipation.PARTICIPATING, SchoolParticipation.PENDING)
+SCHOOL_TAKES_PART = (SchoolParticipation.PARTICIPATING,)
 
 
 @dataclass(frozen=True)
