@@ -49,14 +49,19 @@ def migrate() -> None:
 def _register() -> None:
     # Verb modules import only click at module level, so `naeq --help` stays fast; Django is set up inside
     # each verb that needs it.
+    from naeq.custody.cli import custody
     from naeq.cycles.cli import cycle
     from naeq.delivery.cli import items
     from naeq.delivery.cli_sessions import sessions
+    from naeq.incidents.cli import incidents
     from naeq.ops import audit, demo, serve, user
     from naeq.registry.cli import registry, roster, synth
     from naeq.sampling.cli import sample
+    from naeq.staffing.cli import staff
+    from naeq.timeline.cli import timeline
 
-    for verb in (demo, serve, cycle, synth, registry, roster, sample, items, sessions, user, audit):
+    for verb in (demo, serve, cycle, synth, registry, roster, sample, items, sessions, staff, timeline, custody,
+                 incidents, user, audit):
         main.add_command(verb)
 
 

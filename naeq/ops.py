@@ -260,6 +260,8 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
     click.echo("» online testing: item bank, test takers, sessions, practice sessions", err=True)
     for line in _demo_online(admin):
         click.echo("  " + line, err=True)
+    click.echo("» implementation: staff, readiness, timeline, instrument custody, incidents and hotline", err=True)
+    _demo_implementation(seed)
     logins = settings.DATA_DIR / "demo-logins.txt"
     width = max(len(r[1]) for r in rows)
     lines = [f"{u.ljust(width)}  {p}  {label} · {where}" for label, u, p, where in rows]
@@ -271,6 +273,23 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
         return
     click.echo(f"\nServing http://{host}:{port}/  (Ctrl-C stops)\n")
     call_command("runserver", f"{host}:{port}", use_reloader=False, use_threading=True)
+
+
+def _demo_implementation(seed: int) -> None:
+    """Fill the implementation management apps with a realistic mix (on time, late, incident-bearing units); each
+    hook is idempotent and uses generated names only."""
+    from naeq.custody.demo import demo_custody
+    from naeq.cycles.selectors import cycle_current
+    from naeq.incidents.demo import demo_incidents
+    from naeq.readiness.demo import demo_readiness
+    from naeq.staffing.demo import demo_staffing
+    from naeq.timeline.demo import demo_timeline
+
+    cycle = cycle_current()
+    if cycle is None:
+        return
+    for hook in (demo_staffing, demo_readiness, demo_timeline, demo_custody, demo_incidents):
+        hook(cycle, seed=seed)
 
 
 # --------------------------------------------------------------------------------------------------- serve

@@ -14,6 +14,11 @@ Environment variables (all optional):
     ``1`` for development (the demo sets it). Default off.
 ``NAEQ_ALLOWED_HOSTS``
     Comma-separated host names. Default: ``127.0.0.1,localhost``.
+``NAEQ_EMAIL_URL``
+    Where reminders and incident notices are mailed: ``smtp://user:password@host:port`` (``smtps://`` for TLS).
+    Default: the console (mail is printed to the server's output), as in the demo.
+``NAEQ_EMAIL_FROM``
+    The sender address. Default: ``naeq@localhost``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,25 @@ DATA_DIR = Path(os.environ.get("NAEQ_DATA_DIR", Path.cwd() / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = os.environ.get("NAEQ_DEBUG", "0") == "1"
+
+
+def _email_settings(url: str) -> dict[str, object]:
+    """Django's e-mail settings from ``NAEQ_EMAIL_URL`` (empty: the console backend)."""
+    from urllib.parse import unquote, urlsplit
+
+    if not url:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("NAEQ_EMAIL_URL must look like smtp://user:password@host:port or smtps://…")
+    return {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": parts.hostname,
+            "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+            "EMAIL_HOST_USER": unquote(parts.username or ""), "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+            "EMAIL_USE_SSL": parts.scheme == "smtps", "EMAIL_TIMEOUT": 20}
+
+
+globals().update(_email_settings(os.environ.get("NAEQ_EMAIL_URL", "")))
+DEFAULT_FROM_EMAIL = os.environ.get("NAEQ_EMAIL_FROM", "naeq@localhost")
 
 
 def _secret_key() -> str:

@@ -31,6 +31,7 @@ def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
     from django.db import connection
 
     from naeq.core.triggers import install_audit_triggers, remove_audit_triggers
+    from naeq.custody.triggers import install_custody_triggers, remove_custody_triggers
 
     request.getfixturevalue("django_db_setup")
     marker = request.node.get_closest_marker("django_db")
@@ -42,9 +43,11 @@ def _audit_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
     else:
         request.getfixturevalue("db")
     install_audit_triggers(connection)
+    install_custody_triggers(connection)  # the custody ledger is append-only too
     yield
     if transactional:
         remove_audit_triggers(connection)
+        remove_custody_triggers(connection)
 
 
 @pytest.fixture

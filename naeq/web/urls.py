@@ -9,6 +9,7 @@ from naeq.web import (
     urls_staffing,
     urls_timeline,
     views,
+    views_dashboard,
     views_registry,
     views_rosters,
 )
@@ -104,6 +105,7 @@ urlpatterns = [
     path("sessions/<int:session_id>/credentials/", sessions.session_credentials, name="session_credentials"),
 ]
 
-# The implementation management pages (issue 5), one module per app.
-urlpatterns += [*urls_staffing.urlpatterns, *urls_timeline.urlpatterns, *urls_readiness.urlpatterns,
+# The implementation management pages (issue 5), one module per app, and the dashboard over them.
+urlpatterns += [path("implementation/", views_dashboard.implementation, name="implementation"),
+                *urls_staffing.urlpatterns, *urls_timeline.urlpatterns, *urls_readiness.urlpatterns,
                 *urls_custody.urlpatterns, *urls_incidents.urlpatterns, *urls_portal.urlpatterns]

@@ -12,6 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -25,6 +26,7 @@ from naeq.registry.selectors import (
     school_search,
 )
 from naeq.registry.services import MAILING_FIELDS, county_mailing_update
+from naeq.timeline.selectors import overdue
 from naeq.web.forms import CountyMailingForm
 from naeq.web.selectors import home_for
 
@@ -41,7 +43,9 @@ class LogoutView(auth_views.LogoutView):
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html", {"home": home_for(actor=request.user)})
+    home = home_for(actor=request.user)
+    late = overdue(request.user, home.cycle, timezone.localdate()) if home.cycle and not home.is_test_taker else []
+    return render(request, "web/home.html", {"home": home, "overdue": late})
 
 
 @require_GET

@@ -1,12 +1,11 @@
 """The public portal (issue 5, deliverable 10): the cycle's home page, downloads, help, and each sample school's
-notice board "于测试前一天在校内醒目位置设置…公示栏，公示期为 5 天，公示内容包括测试时间、测试学生名单（预留位置）、举报电话及
-测试生守则" (2024-nanchang-city-plan.txt 二(二)(6)) — public only while it is posted, and without names."""
+notice board "于测试前一天在校内醒目位置设置…公示栏，公示期为 5 天，公示内容包括测试时间、测试学生名单（预留位置）、
+举报电话及测试生守则" (2024-nanchang-city-plan.txt 二(二)(6)) — public only while it is posted, and without names."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Any
 
 import openpyxl
 import pytest
