@@ -129,6 +129,40 @@ def visible_school_keys(role: str, p: str) -> set[str]:
     }[scope]
 
 
+def check_page(client: Client, world: World, *, name: str, expect: dict[str, Any], url: Callable[[Any], str],
+               obj_for: Callable[[str], Any] | None = None, post: Callable[[Any], dict[str, Any]] | None = None,
+               names_checked: Callable[[Any], bool] = lambda _response: True) -> None:
+    """One page of an app's authorisation matrix, for every role in provinces A and B (the shared loop of the
+    per-app matrix modules).
+
+    ``expect[role]`` is a status, or for a page about an object ``obj_for(county key)`` a tuple of statuses for the
+    object in the persona's county, its sibling county and the other province (:data:`WHERE`). ``post(obj)`` makes
+    the page a POST with that form data. On every page answered OK (where ``names_checked(response)``), no school
+    outside the persona's jurisdiction is named."""
+    school_names = {k: s.name for k, s in world.schools.items()}
+    for role in Role:
+        for p in ("A", "B"):
+            persona = f"{role.value}@{p}"
+            client.force_login(world.users[persona])
+            expected = expect[role.value]
+            if obj_for is None:
+                targets = [(None, expected)]
+            else:
+                q = "B" if p == "A" else "A"
+                keys = {"inside": f"{p}1a", "sibling": f"{p}1b", "outside": f"{q}1a"}
+                targets = [(obj_for(keys[where]), status) for where, status in zip(WHERE, expected, strict=True)]
+            visible = visible_school_keys(role.value, p)
+            for obj, status in targets:
+                target = url(obj)
+                response = client.post(target, post(obj)) if post is not None else client.get(target)
+                assert response.status_code == status, (persona, name, target, response.status_code)
+                if status == OK and names_checked(response):
+                    body = response.content.decode()
+                    for key, school in school_names.items():
+                        if key not in visible:
+                            assert school not in body, (persona, name, key)
+
+
 def test_every_endpoint_has_a_row_for_every_role() -> None:
     assert set(EXPECT) == {e.name for e in ENDPOINTS}
     for name, row in EXPECT.items():

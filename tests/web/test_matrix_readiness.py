@@ -148,29 +148,10 @@ def objects(world: World, settings: Any, tmp_path: Any) -> dict[str, dict[str, A
 @pytest.mark.parametrize("page_name", [p.name for p in PAGES])
 def test_readiness_matrix(client: Client, world: World, objects: dict[str, dict[str, Any]], page_name: str) -> None:
     page = next(p for p in PAGES if p.name == page_name)
-    names = {k: s.name for k, s in world.schools.items()}
-    for role in Role:
-        for p in ("A", "B"):
-            persona = f"{role.value}@{p}"
-            client.force_login(world.users[persona])
-            expected = EXPECT[page_name][role.value]
-            q = "B" if p == "A" else "A"
-            if page.obj is None:
-                targets = [(None, expected)]
-            else:
-                keys = {"inside": f"{p}1a", "sibling": f"{p}1b", "outside": f"{q}1a"}
-                targets = [(objects[page.obj][keys[where]], status)
-                           for where, status in zip(m.WHERE, expected, strict=True)]
-            visible = m.visible_school_keys(role.value, p)
-            for obj, status in targets:
-                url = page.url(obj)
-                response = client.post(url, page.data or {}) if page.method == "POST" else client.get(url)
-                assert response.status_code == status, (persona, page_name, url, response.status_code)
-                if status == OK and page_name not in ("template", "evidence"):
-                    body = response.content.decode()
-                    for key, name in names.items():
-                        if key not in visible:
-                            assert name not in body, (persona, page_name, key)
+    m.check_page(client, world, name=page_name, expect=EXPECT[page_name], url=page.url,
+                 obj_for=None if page.obj is None else objects[page.obj].__getitem__,
+                 post=(lambda _o: page.data or {}) if page.method == "POST" else None,
+                 names_checked=lambda _r: page_name not in ("template", "evidence"))
 
 
 def test_evidence_is_never_cached_and_not_sniffed(client: Client, world: World,
