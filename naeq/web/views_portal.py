@@ -20,11 +20,10 @@ from django.views.decorators.http import require_GET
 
 from naeq.core.errors import NotFound
 from naeq.cycles.selectors import cycle_current, schedule_for
-from naeq.registry.rosters import ROSTER_KINDS, roster_template_csv, roster_template_xlsx
+from naeq.registry.rosters import ROSTER_KINDS
 from naeq.sampling.selectors import public_notice
+from naeq.web.views_rosters import template_response
 from naeq.web.views_sampling import NOTICE_RULES
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 #: The monitoring process as the seeds lay it out (2024-nanchang-city-plan.txt 二;
 #: collected-county-and-school-plans.txt).
@@ -84,14 +83,7 @@ def portal_downloads(request: HttpRequest) -> HttpResponse:
 @require_GET
 def portal_template(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
     """A blank roster template (no data), for anyone preparing a school's lists."""
-    if kind not in ROSTER_KINDS or fmt not in ("xlsx", "csv"):
-        raise Http404
-    if fmt == "xlsx":
-        response = HttpResponse(roster_template_xlsx(kind), content_type=XLSX)
-    else:
-        response = HttpResponse(roster_template_csv(kind), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="roster-{kind}.{fmt}"'
-    return response
+    return template_response(kind, fmt)
 
 
 @require_GET

@@ -99,6 +99,11 @@ def roster_submit(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 @login_required
 def roster_template(request: HttpRequest, kind: str, fmt: str) -> HttpResponse:
+    return template_response(kind, fmt)
+
+
+def template_response(kind: str, fmt: str) -> HttpResponse:
+    """A blank roster template (no data) as a download; also served by the public portal."""
     if kind not in ROSTER_KINDS or fmt not in ("xlsx", "csv"):
         raise Http404
     if fmt == "xlsx":
