@@ -156,7 +156,15 @@ class GroupSaver:
     async def _run(self, conn: psycopg.AsyncConnection[Any] | None, group: list[_Request]) -> None:
         try:
             conn = await self._write(conn, group)
+        except Exception:
+            log.exception("group save of %d requests failed", len(group))
+            if conn is not None and not conn.closed:
+                await conn.close()  # its state is unknown: the next group opens a new one
+            conn = None
         finally:
+            for req in group:  # whatever happened, no request is left waiting: unanswered ones retry
+                if not req.done.done():
+                    req.done.set_exception(Refused("unavailable", 503))
             self._idle.append(conn)
             if self._pending:
                 self._start()
@@ -195,8 +203,12 @@ class GroupSaver:
         return conn
 
     async def _first_unknown(self, conn: psycopg.AsyncConnection[Any], req: _Request) -> str:
-        cur = await conn.execute(UNKNOWN_ITEMS_SQL, [req.attempt_id])
-        codes = {row[0] for row in await cur.fetchall()}
+        """The first item of the batch the attempt's instrument does not have (for the 400's message)."""
+        try:
+            cur = await conn.execute(UNKNOWN_ITEMS_SQL, [req.attempt_id])
+            codes = {row[0] for row in await cur.fetchall()}
+        except psycopg.Error:
+            return "?"
         return next((item for item, _v, _s in req.rows if item not in codes), "?")
 
     async def close(self) -> None:

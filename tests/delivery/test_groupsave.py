@@ -249,6 +249,31 @@ def test_a_database_failure_is_503_for_the_whole_group_then_recovers(attempts: l
     assert stored(a) == {"M01": ("A", 1)}
 
 
+def test_an_unexpected_failure_answers_every_request_of_the_group(attempts: list[Attempt],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """No request may be left waiting forever: whatever goes wrong inside a group, each of its requests is answered
+    (503: not acknowledged, the client retries), and the next group works."""
+    app = HotPath(FakeDjango(), connections_per_process=1)
+    a, b = attempts[:2]
+    real_write = GroupSaver._write
+
+    async def broken(self: GroupSaver, conn: Any, group: Any) -> Any:
+        raise RuntimeError("a bug, not a database error")
+
+    monkeypatch.setattr(GroupSaver, "_write", broken)
+
+    async def go() -> list[Any]:
+        return await asyncio.wait_for(asyncio.gather(save(app, a.pk, [{"item": "M01", "value": "A", "seq": 1}]),
+                                                     save(app, b.pk, [{"item": "M01", "value": "B", "seq": 1}])), 10)
+
+    failed = run(go())
+    assert [(s, json.loads(body)) for s, _h, body in failed] == [(503, {"error": "unavailable"})] * 2
+    monkeypatch.setattr(GroupSaver, "_write", real_write)
+    ok = run(gather_with(app, [save(app, a.pk, [{"item": "M01", "value": "A", "seq": 1}])]))
+    assert [s for s, _h, _b in ok] == [200]
+    assert stored(a) == {"M01": ("A", 1)} and stored(b) == {}
+
+
 def test_submit_wins_any_race_with_a_grouped_save(attempts: list[Attempt]) -> None:
     """Either the grouped save's answer is in the submitted attempt, or the save was refused with 409 — never
     acknowledged and lost. The save and the submit start together, in both orders."""
