@@ -54,14 +54,19 @@ def _register() -> None:
     from naeq.delivery.cli import items
     from naeq.delivery.cli_sessions import sessions
     from naeq.incidents.cli import incidents
+    from naeq.marking.cli import marking_group
     from naeq.ops import audit, demo, serve, user
+    from naeq.papercapture.cli import paper_group
+    from naeq.pe.cli import pe_group
     from naeq.registry.cli import registry, roster, synth
     from naeq.sampling.cli import sample
+    from naeq.scaling.cli import scaling_group
+    from naeq.scaling.cli_calibrate import calibrate
     from naeq.staffing.cli import staff
     from naeq.timeline.cli import timeline
 
     for verb in (demo, serve, cycle, synth, registry, roster, sample, items, sessions, staff, timeline, custody,
-                 incidents, user, audit):
+                 incidents, paper_group, marking_group, pe_group, scaling_group, calibrate, user, audit):
         main.add_command(verb)
 
 

@@ -91,6 +91,10 @@ INSTALLED_APPS = [
     "naeq.readiness",
     "naeq.custody",
     "naeq.incidents",
+    "naeq.papercapture",
+    "naeq.marking",
+    "naeq.pe",
+    "naeq.scaling",
     "naeq.web",
 ]
 

@@ -45,6 +45,7 @@ ANCHOR = {  # role -> which object of a province's tree it is anchored at
     Role.COUNTY_LIAISON: "county", Role.COUNTY_INFO_OFFICER: "county", Role.COUNTY_MANAGER: "county",
     Role.SCHOOL_HEAD: "school", Role.SCHOOL_INFO_OFFICER: "school", Role.INSPECTOR: "school",
     Role.CHIEF_PROCTOR: "school", Role.STUDENT: "school", Role.TEACHER: "school", Role.PRINCIPAL: "school",
+    Role.RATER: "province",
 }
 
 

@@ -7,7 +7,7 @@ from django.conf import settings as real_settings
 
 from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.accounts.models import User
-from naeq.accounts.roles import ROLE_LEVEL, STAFF_ROLES, TEST_TAKER_ROLES, Role
+from naeq.accounts.roles import ROLE_LEVEL, SCORING_ROLES, STAFF_ROLES, TEST_TAKER_ROLES, Role
 from naeq.accounts.services import user_create
 from naeq.core.errors import InvalidInput
 from naeq.core.models import AuditEvent
@@ -39,8 +39,9 @@ def test_chinese_is_default_and_english_available() -> None:
 
 def test_every_role_has_a_level_and_a_kind() -> None:
     assert set(ROLE_LEVEL) == set(Role.values)
-    assert set(Role.values) == STAFF_ROLES | TEST_TAKER_ROLES
+    assert set(Role.values) == STAFF_ROLES | TEST_TAKER_ROLES | SCORING_ROLES
     assert not STAFF_ROLES & TEST_TAKER_ROLES
+    assert not (STAFF_ROLES | TEST_TAKER_ROLES) & SCORING_ROLES
 
 
 @pytest.mark.parametrize(

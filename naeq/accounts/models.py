@@ -35,7 +35,7 @@ class User(AbstractUser):
                 condition=(
                     Q(role__in=["national_admin", "national_analyst"], region__isnull=True, school__isnull=True)
                     | Q(role__in=["province_coordinator", "city_viewer", "county_liaison",
-                                  "county_info_officer", "county_manager"],
+                                  "county_info_officer", "county_manager", "rater"],
                         region__isnull=False, school__isnull=True)
                     | Q(role__in=["school_head", "school_info_officer", "inspector", "chief_proctor",
                                   "student", "teacher", "principal"],

@@ -35,6 +35,7 @@ class Role(models.TextChoices):
     TEACHER = "teacher", _("教师")
     PRINCIPAL = "principal", _("校长（问卷）")
     COUNTY_MANAGER = "county_manager", _("县级教育管理人员")
+    RATER = "rater", _("评分员")
 
 
 #: The level an account of each role is anchored at: its region (or school) must be of this level.
@@ -53,6 +54,9 @@ ROLE_LEVEL: dict[str, str] = {
     Role.TEACHER: Level.SCHOOL,
     Role.PRINCIPAL: Level.SCHOOL,
     Role.COUNTY_MANAGER: Level.COUNTY,
+    # Raters score constructed responses at a provincial marking centre; they see only the anonymised responses
+    # assigned to them (naeq.marking), nothing of the hierarchy.
+    Role.RATER: Level.PROVINCE,
 }
 
 #: Staff roles that browse the hierarchy. Test-taker accounts see only their own tests and questionnaires.
@@ -63,6 +67,9 @@ STAFF_ROLES = frozenset({
 })
 
 TEST_TAKER_ROLES = frozenset({Role.STUDENT, Role.TEACHER, Role.PRINCIPAL, Role.COUNTY_MANAGER})
+
+#: Raters browse nothing of the hierarchy and take no test: they see only the anonymised responses assigned to them.
+SCORING_ROLES = frozenset({Role.RATER})
 
 #: Roles that may change registry records inside their jurisdiction. City accounts are read-only (2023 briefing:
 #: 市级账号 can view and supervise but not submit); inspectors and chief proctors check, they do not edit the

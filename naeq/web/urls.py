@@ -4,14 +4,19 @@ from naeq.web import (
     api,
     urls_custody,
     urls_incidents,
+    urls_marking,
+    urls_papercapture,
+    urls_pe,
     urls_portal,
     urls_readiness,
+    urls_scaling,
     urls_staffing,
     urls_timeline,
     views,
     views_dashboard,
     views_registry,
     views_rosters,
+    views_scoring,
 )
 from naeq.web import views_items as items
 from naeq.web import views_sampling as sampling
@@ -109,3 +114,9 @@ urlpatterns = [
 urlpatterns += [path("implementation/", views_dashboard.implementation, name="implementation"),
                 *urls_staffing.urlpatterns, *urls_timeline.urlpatterns, *urls_readiness.urlpatterns,
                 *urls_custody.urlpatterns, *urls_incidents.urlpatterns, *urls_portal.urlpatterns]
+
+# Scoring and scaling (issue 6): paper capture, constructed-response marking, the PE field test, calibration runs;
+# one hub page over them.
+urlpatterns += [path("scoring/", views_scoring.scoring_home, name="scoring_home"),
+                *urls_papercapture.urlpatterns, *urls_marking.urlpatterns, *urls_pe.urlpatterns,
+                *urls_scaling.urlpatterns]

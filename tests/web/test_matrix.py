@@ -64,7 +64,9 @@ ENDPOINTS = [
 ]
 
 NATIONAL = {R.NATIONAL_ADMIN, R.NATIONAL_ANALYST}
-TEST_TAKERS = {R.STUDENT, R.TEACHER, R.PRINCIPAL, R.COUNTY_MANAGER}
+# Accounts that browse no part of the hierarchy: the test takers, and raters (who see only the anonymised
+# responses assigned to them); every page of the hierarchy treats them alike.
+TEST_TAKERS = {R.STUDENT, R.TEACHER, R.PRINCIPAL, R.COUNTY_MANAGER, R.RATER}
 SCHOOL_STAFF = {R.SCHOOL_HEAD, R.SCHOOL_INFO_OFFICER, R.INSPECTOR, R.CHIEF_PROCTOR}
 COUNTY_STAFF = {R.COUNTY_LIAISON, R.COUNTY_INFO_OFFICER}
 ALL = (OK, OK, OK)
