@@ -1,0 +1,361 @@
+"""Marginal maximum likelihood calibration by EM with fixed quadrature (Bock & Aitkin 1981).
+
+The ability θ of a person in group g is N(μ_g, σ_g²), discretised on ``n_quad`` equally spaced nodes in
+[−theta_range, theta_range] with weights proportional to the normal density. Each EM cycle:
+
+E-step
+    ℓ = X @ log P (the sparse product of :mod:`naeq.engines.irt.likelihood`, any booklet design), the posterior
+    w_iq ∝ exp(ℓ_iq) π_g(i)q and the expected counts r[j·K + k, q] = (Xᵀ w)[j·K + k, q] — persons are never
+    looped over; not-administered items have no entry and contribute nothing.
+M-step
+    Fisher scoring on Σ_q Σ_k r_jkq log P_jk(θ_q) + log prior, all items at once (:mod:`.mstep`); the group
+    means and SDs from the posterior moments of their members, μ_g = Σ_i Σ_q w_iq θ_q / N_g and
+    σ_g² = Σ_i Σ_q w_iq (θ_q − μ_g)² / N_g.
+
+Identification: group 0 (the reference group) is N(0, 1) when any estimated item has a free slope. When every
+estimated item is Rasch or PCM (slopes fixed at 1) the reference SD is estimated and only its mean is fixed at 0,
+so difficulties are on the logit metric of CML software such as eRm, shifted by a constant: eRm fixes
+Σ b = 0 instead of μ_0 = 0 (compare b − mean(b)). When anchor items are held ``fixed`` the scale comes from them
+and the reference group's mean and SD are estimated too.
+
+Standard errors: the cross-product (XPD) estimate of the observed information, per item,
+I_j = Σ_i s_ij s_ijᵀ with s_ij = Σ_q w_iq ∂ log P_j(x_ij | θ_q)/∂η_j the person's score contribution (Louis 1982's
+identity: the gradient of the marginal log-likelihood is the posterior mean of the complete-data gradient), plus
+the prior's curvature; SE = √diag(I_j⁻¹). The item blocks are inverted separately (cross-item covariances and the
+group parameters' uncertainty are ignored, which is usually negligible for item SEs — checked by simulation in
+``tests/engines/irt/test_calibrate.py``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from naeq.engines.errors import ConvergenceWarning, EngineError
+from naeq.engines.irt.data import Responses
+from naeq.engines.irt.likelihood import log_probability_table, posterior
+from naeq.engines.irt.models import DICHOTOMOUS, FREE_SLOPE, MODELS, ItemParameters
+from naeq.engines.irt.mstep import Priors, fisher_step, free_mask, pack, prior_terms, score_table, unpack
+
+DEFAULT_PRIORS = Priors()
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """Estimates, diagnostics and the settings used.
+
+    Attributes
+    ----------
+    params : ItemParameters with a_se, b_se, c_se (NaN for fixed or non-estimated parameters)
+    log_likelihood : marginal log-likelihood at the estimates (without the priors)
+    iterations, converged : EM cycles run and whether the largest parameter change fell below ``tol``
+    warnings : human-readable warnings (non-convergence, extreme estimates)
+    group_labels, group_means, group_sds, group_sizes : the population distribution of each group
+    nodes, weights : the quadrature nodes (Q,) and each group's weights (G, Q) at the estimates
+    posterior : (P, Q) posterior weights of every person at the estimates (for EAP, fit and plausible values)
+    settings : the options used (models, priors, n_quad, theta_range, max_iter, tol, fixed items)
+    """
+
+    params: ItemParameters
+    log_likelihood: float
+    iterations: int
+    converged: bool
+    warnings: tuple[str, ...]
+    group_labels: tuple[Any, ...]
+    group_means: NDArray[np.float64]
+    group_sds: NDArray[np.float64]
+    group_sizes: NDArray[np.int64]
+    person_group: NDArray[np.int64]
+    nodes: NDArray[np.float64]
+    weights: NDArray[np.float64]
+    posterior: NDArray[np.float64] = field(repr=False)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_parameters(self) -> int:
+        """Estimated item parameters plus estimated group means and SDs (for AIC/BIC)."""
+        return int(self.settings.get("n_free_item_parameters", 0)) + int(self.settings.get("n_free_group", 0))
+
+    @property
+    def aic(self) -> float:
+        return float(-2 * self.log_likelihood + 2 * self.n_parameters)
+
+    @property
+    def bic(self) -> float:
+        return float(-2 * self.log_likelihood + np.log(len(self.person_group)) * self.n_parameters)
+
+
+def resolve_models(responses: Responses, models: Mapping[str, str] | str) -> NDArray[Any]:
+    """One model per item. A single name applies to all items: "rasch" means PCM for polytomous items and "2pl"
+    or "3pl" mean GPCM for them. A mapping must name every item, with a model that fits its categories."""
+    k = responses.n_categories
+    if isinstance(models, str):
+        if models not in MODELS:
+            raise EngineError(f"unknown model {models!r}; use one of {', '.join(MODELS)}", code="unknown_model")
+        poly = {"rasch": "pcm", "pcm": "pcm", "2pl": "gpcm", "3pl": "gpcm", "gpcm": "gpcm"}[models]
+        dich = {"pcm": "rasch", "gpcm": "2pl"}.get(models, models)
+        return np.where(k > 2, poly, dich).astype(str)
+    missing = [i for i in responses.items if i not in models]
+    if missing:
+        raise EngineError(f"no model given for items {', '.join(missing[:5])}", code="missing_model")
+    out = np.array([str(models[i]) for i in responses.items])
+    for j, m in enumerate(out):
+        if m not in MODELS:
+            raise EngineError(f"item {responses.items[j]}: unknown model {m!r}; use one of {', '.join(MODELS)}",
+                              code="unknown_model")
+        if (m in DICHOTOMOUS) != (k[j] == 2):
+            raise EngineError(f"item {responses.items[j]}: model {m} does not fit its {k[j]} score categories "
+                              "(rasch/2pl/3pl for 0/1 items, pcm/gpcm for more)", code="model_mismatch")
+    return out
+
+
+def _start_values(responses: Responses, model: NDArray[Any], counts: NDArray[np.float64]) -> ItemParameters:
+    """Starting values from the observed category proportions: b_v = −logit P(X ≥ v | X ≥ v−1 or X = v−1)."""
+    j = responses.n_items
+    kmax = responses.max_categories
+    b = np.full((j, max(kmax - 1, 1)), np.nan)
+    for v in range(1, kmax):
+        lower = counts[:, v - 1]
+        upper = counts[:, v]
+        b[:, v - 1] = -np.log((upper + 0.5) / (lower + 0.5))
+    a = np.ones(j)
+    c = np.where(model == "3pl", 0.2, 0.0)
+    a = np.where(np.isin(model, list(FREE_SLOPE)), 1.0, 1.0)
+    steps = np.arange(max(kmax - 1, 1))[None, :] < (responses.n_categories - 1)[:, None]
+    b = np.where(steps, np.clip(b, -4, 4), np.nan)
+    return ItemParameters(items=responses.items, model=model, a=a, b=b, c=c, n_categories=responses.n_categories)
+
+
+def _group_index(responses: Responses, groups: Any, reference_group: Any) -> tuple[NDArray[np.int64],
+                                                                                    tuple[Any, ...]]:
+    if groups is None:
+        return np.zeros(responses.n_persons, dtype=np.int64), (None,)
+    g = np.asarray(groups)
+    if len(g) != responses.n_persons:
+        raise ValueError(f"groups has {len(g)} entries, expected one per person ({responses.n_persons}), "
+                         "aligned with responses.persons")
+    labels, idx = np.unique(g, return_inverse=True)
+    lab = list(labels.tolist())
+    if reference_group is not None:
+        if reference_group not in lab:
+            raise EngineError(f"reference group {reference_group!r} has no persons", code="bad_group")
+        r = lab.index(reference_group)
+        order = [r] + [i for i in range(len(lab)) if i != r]
+        remap = np.empty(len(lab), dtype=np.int64)
+        remap[order] = np.arange(len(lab))
+        idx = remap[idx]
+        lab = [lab[i] for i in order]
+    return idx.astype(np.int64), tuple(lab)
+
+
+def _normal_log_weights(nodes: NDArray[np.float64], mean: NDArray[np.float64],
+                        sd: NDArray[np.float64]) -> NDArray[np.float64]:
+    z = -0.5 * ((nodes[None, :] - mean[:, None]) / sd[:, None]) ** 2
+    z -= np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)) + z.max(axis=1, keepdims=True)
+    return np.asarray(z)
+
+
+def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, groups: Any = None,
+              reference_group: Any = None, priors: Priors = DEFAULT_PRIORS, n_quad: int = 41,
+              theta_range: float = 6.0, max_iter: int = 500, tol: float = 1e-4, fixed: ItemParameters | None = None,
+              start: ItemParameters | None = None, compute_se: bool = True) -> CalibrationResult:
+    """Calibrate items by marginal maximum likelihood (EM, fixed quadrature; see the module docstring).
+
+    Parameters
+    ----------
+    responses : sparse responses (:func:`naeq.engines.irt.data.responses_from_long`)
+    models : one model name for all items, or item id → model (rasch, 2pl, 3pl, pcm, gpcm), mixed freely
+    groups : (P,) group label of every person (aligned with ``responses.persons``), e.g. grade or year
+    reference_group : the label whose distribution is fixed (default: the smallest label)
+    priors : :class:`naeq.engines.irt.mstep.Priors` (default: Beta(5, 17) on 3PL c only)
+    n_quad, theta_range : quadrature nodes, equally spaced in [−theta_range, theta_range]
+    max_iter, tol : EM stops when the largest change of any parameter in a cycle is below ``tol``
+    fixed : parameters of anchor items held fixed (by item id; other items in it are ignored)
+    start : starting values (by item id) for some or all items
+    compute_se : compute the cross-product standard errors
+
+    Returns
+    -------
+    CalibrationResult
+
+    Examples
+    --------
+    >>> from naeq.engines.irt.simulate import simulate
+    >>> s = simulate("2pl", 500, n_items=10, seed=3)
+    >>> fit = calibrate(s.responses, "2pl")
+    >>> fit.converged, round(float(np.corrcoef(fit.params.b[:, 0], s.params.b[:, 0])[0, 1]), 1)
+    (True, 1.0)
+    """
+    if n_quad < 5 or theta_range <= 0:
+        raise ValueError("n_quad must be >= 5 and theta_range > 0")
+    model = resolve_models(responses, models)
+    kmax = responses.max_categories
+    j_items = responses.n_items
+    person_group, labels = _group_index(responses, groups, reference_group)
+    n_groups = len(labels)
+    nodes = np.linspace(-theta_range, theta_range, n_quad)
+    x_ind = responses.indicator()
+    x_t = x_ind.T.tocsr()
+    obs = np.asarray(x_ind.sum(axis=0)).reshape(j_items, kmax)
+
+    estimate = np.ones(j_items, dtype=bool)
+    fixed_ids: tuple[str, ...] = ()
+    if fixed is not None:
+        fixed_ids = tuple(i for i in responses.items if i in set(fixed.items))
+        if not fixed_ids:
+            raise EngineError("none of the fixed anchor items occurs in the responses", code="no_anchor")
+    fixed_pos = {i: j for j, i in enumerate(fixed.items)} if fixed is not None else {}
+    for j, item in enumerate(responses.items):
+        if item in fixed_pos:
+            estimate[j] = False
+            f = fixed_pos[item]
+            if fixed is not None and (fixed.model[f] != model[j] or fixed.n_categories[f] != responses.n_categories[j]):
+                raise EngineError(f"anchor item {item}: fixed model {fixed.model[f]} with {fixed.n_categories[f]} "
+                                  f"categories does not match {model[j]} with {responses.n_categories[j]}",
+                                  code="anchor_mismatch")
+
+    empty = [responses.items[j] for j in range(j_items) if estimate[j] and obs[j].sum() == 0]
+    if empty:
+        raise EngineError(f"items without any response cannot be calibrated: {', '.join(empty[:5])}; drop them or "
+                          "hold them fixed", code="item_without_data")
+    kk = responses.n_categories
+    unseen = [responses.items[j] for j in range(j_items)
+              if estimate[j] and np.any(obs[j, : kk[j]] == 0)]
+    if unseen:
+        raise EngineError(f"items with a score category nobody obtained: {', '.join(unseen[:5])}"
+                          f"{' …' if len(unseen) > 5 else ''}; collapse the empty category (or drop the item) — "
+                          "its step cannot be estimated", code="empty_category")
+
+    params = _start_values(responses, model, obs)
+    x = pack(params)
+    for source in (start, fixed):
+        if source is None:
+            continue
+        pos = {i: j for j, i in enumerate(source.items)}
+        src = pack(source)
+        for j, item in enumerate(responses.items):
+            if item in pos:
+                width = min(src.shape[1] - 1, kmax)
+                x[j, :width] = src[pos[item], :width]
+                x[j, kmax] = src[pos[item], -1]
+    free = free_mask(params, estimate)
+    any_free_slope = bool(free[:, 0].any())
+    free_mean = np.ones(n_groups, dtype=bool)
+    free_sd = np.ones(n_groups, dtype=bool)
+    if fixed is None:
+        free_mean[0] = False
+        free_sd[0] = not any_free_slope
+    means = np.zeros(n_groups)
+    sds = np.ones(n_groups)
+    sizes = np.bincount(person_group, minlength=n_groups).astype(np.int64)
+    if np.any(sizes == 0):
+        raise EngineError("a group has no persons", code="bad_group")
+    g_ind = sparse.csr_matrix((np.ones(len(person_group)), (person_group, np.arange(len(person_group)))),
+                              shape=(n_groups, len(person_group)))
+
+    messages: list[str] = []
+    converged = False
+    iteration = 0
+    post = np.zeros((responses.n_persons, n_quad))
+    logml = np.zeros(responses.n_persons)
+    for iteration in range(1, max_iter + 1):
+        log_w = _normal_log_weights(nodes, means, sds)
+        table = log_probability_table(unpack(x, params), nodes, kmax)
+        loglik = np.asarray(x_ind @ table)
+        post, logml = posterior(loglik, log_w[person_group])
+        counts = np.asarray(x_t @ post).reshape(j_items, kmax, n_quad)
+        x_new = x
+        for _ in range(2):
+            x_new = fisher_step(x_new, free, params, counts, nodes, priors)
+        mass = np.asarray(g_ind @ post)                                              # (G, Q)
+        m_new = np.where(free_mean, (mass @ nodes) / sizes, means)
+        var = (mass @ nodes**2) / sizes - m_new**2
+        s_new = np.where(free_sd, np.sqrt(np.maximum(var, 1e-6)), sds)
+        change = max(float(np.max(np.abs(x_new - x))) if x.size else 0.0,
+                     float(np.max(np.abs(m_new - means))), float(np.max(np.abs(s_new - sds))))
+        x, means, sds = x_new, m_new, s_new
+        if change < tol:
+            converged = True
+            break
+    # final E-step at the estimates (log-likelihood, posterior for persons and SEs)
+    final = unpack(x, params)
+    log_w = _normal_log_weights(nodes, means, sds)
+    loglik = np.asarray(x_ind @ log_probability_table(final, nodes, kmax))
+    post, logml = posterior(loglik, log_w[person_group])
+    if not converged:
+        msg = (f"EM stopped after {max_iter} cycles without meeting tol={tol}; the estimates may be inaccurate — "
+               "raise max_iter or check the items reported as extreme")
+        messages.append(msg)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+    extreme = [responses.items[j] for j in range(j_items)
+               if estimate[j] and (x[j, 0] >= 19.9 or x[j, 0] <= 0.021 or np.any(np.abs(x[j, 1:kmax]) >= 29.9))]
+    if extreme:
+        messages.append(f"items with extreme estimates (slope or step at its bound): {', '.join(extreme[:10])}")
+
+    a_se = np.full(j_items, np.nan)
+    b_se = np.full((j_items, max(kmax - 1, 1)), np.nan)
+    c_se = np.full(j_items, np.nan)
+    if compute_se:
+        se = _xpd_standard_errors(responses, final, post, nodes, free, priors)
+        a_se = np.where(free[:, 0], se[:, 0], np.nan)
+        b_se = np.where(free[:, 1:kmax], se[:, 1:kmax], np.nan) if kmax > 1 else b_se
+        c_se = np.where(free[:, kmax], se[:, kmax], np.nan)
+    result_params = ItemParameters(items=final.items, model=final.model, a=final.a, b=final.b, c=final.c,
+                                   n_categories=final.n_categories, a_se=a_se, b_se=b_se, c_se=c_se)
+    settings = {"models": dict(zip(responses.items, model.tolist(), strict=True)), "priors": priors,
+                "n_quad": n_quad, "theta_range": theta_range, "max_iter": max_iter, "tol": tol,
+                "fixed_items": fixed_ids, "reference_group": labels[0],
+                "n_free_item_parameters": int(free.sum()),
+                "n_free_group": int(free_mean.sum() + free_sd.sum()),
+                "se_method": "cross-product (XPD) per item" if compute_se else "none"}
+    return CalibrationResult(params=result_params, log_likelihood=float(logml.sum()), iterations=iteration,
+                             converged=converged, warnings=tuple(messages), group_labels=labels,
+                             group_means=means, group_sds=sds, group_sizes=sizes, person_group=person_group,
+                             nodes=nodes, weights=np.exp(log_w), posterior=post, settings=settings)
+
+
+def _xpd_standard_errors(responses: Responses, params: ItemParameters, post: NDArray[np.float64],
+                         nodes: NDArray[np.float64], free: NDArray[np.bool_], priors: Priors) -> NDArray[np.float64]:
+    """(J, NP) standard errors from the per-item cross-product information (see the module docstring)."""
+    kmax = params.max_categories
+    npar = kmax + 1
+    table = score_table(params, nodes)                                    # (J, K, NP, Q)
+    key = responses.item * kmax + responses.score
+    order = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[order], np.arange(responses.n_items * kmax + 1))
+    person_sorted = responses.person[order]
+    info = np.zeros((responses.n_items, npar, npar))
+    chunk = 200_000
+    for cell in range(responses.n_items * kmax):
+        lo, hi = int(bounds[cell]), int(bounds[cell + 1])
+        if lo == hi:
+            continue
+        j, k = divmod(cell, kmax)
+        if not free[j].any():
+            continue
+        t = table[j, k]                                                   # (NP, Q)
+        for s in range(lo, hi, chunk):
+            sc = post[person_sorted[s: min(hi, s + chunk)]] @ t.T         # (n, NP)
+            info[j] += sc.T @ sc
+    _lp, _g, h = prior_terms(pack(params), free, kmax, priors)
+    idx = np.arange(npar)
+    info[:, idx, idx] += h
+    se = np.full((responses.n_items, npar), np.nan)
+    for j in range(responses.n_items):
+        f = np.flatnonzero(free[j])
+        if len(f) == 0:
+            continue
+        block = info[j][np.ix_(f, f)]
+        try:
+            cov = np.linalg.inv(block)
+        except np.linalg.LinAlgError:
+            continue
+        d = np.diag(cov)
+        se[j, f] = np.where(d > 0, np.sqrt(np.abs(d)), np.nan)
+    return se
