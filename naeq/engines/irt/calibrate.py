@@ -264,7 +264,8 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     iteration = 0
     post = np.zeros((responses.n_persons, n_quad))
     logml = np.zeros(responses.n_persons)
-    for iteration in range(1, max_iter + 1):
+    for _cycle in range(max_iter):
+        iteration += 1
         log_w = _normal_log_weights(nodes, means, sds)
         table = log_probability_table(unpack(x, params), nodes, kmax)
         loglik = np.asarray(x_ind @ table)
