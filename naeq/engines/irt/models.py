@@ -102,7 +102,16 @@ class ItemParameters:
             raise EngineError("lower asymptote c must lie in [0, 1)", code="bad_c")
         ses = []
         for name, se, shape in (("a_se", self.a_se, (n,)), ("b_se", self.b_se, b.shape), ("c_se", self.c_se, (n,))):
-            arr = np.full(shape, np.nan) if se is None else np.array(se, dtype=np.float64).reshape(shape)
+            arr = np.full(shape, np.nan)
+            if se is not None:
+                given = np.array(se, dtype=np.float64)
+                if name == "b_se":
+                    given = given.reshape(n, -1)[:, : shape[1]]
+                    arr[:, : given.shape[1]] = given
+                else:
+                    arr[:] = given.reshape(shape)
+            if name == "b_se":
+                arr[~steps] = np.nan
             ses.append((name, arr))
         out = [("items", items), ("model", model), ("a", a), ("b", b), ("c", c), ("n_categories", k), *ses]
         for name, value in out:
