@@ -34,7 +34,8 @@ def _missing() -> NotFound:
 
 
 def is_reader(actor: Any) -> bool:
-    return jurisdiction_of(actor).role in READERS
+    """National staff; ``None`` is the system (the command line, which is the national centre's own tool)."""
+    return actor is None or jurisdiction_of(actor).role in READERS
 
 
 def is_organiser(actor: Any) -> bool:
