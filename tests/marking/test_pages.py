@@ -99,7 +99,7 @@ def test_disagreement_goes_to_arbitration_page_and_is_resolved(client: Client, m
 
 
 def test_drift_page_and_suspension_withdraws_unfinished(client: Client, marking: Marking) -> None:
-    rx, ry = _ready(marking, double="0")
+    rx, _ry = _ready(marking, double="0")
     services.assign(actor=marking.admin, cycle=marking.cycle, instrument_code="mtest", item_code="E01", seed=5)
     pending = Assignment.objects.filter(rater=rx, status=AssignmentStatus.PENDING).count()
     assert pending > 0
