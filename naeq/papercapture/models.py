@@ -75,8 +75,8 @@ class ScanCard(models.Model):
                                    on_delete=models.PROTECT, related_name="+")
     path = models.CharField(max_length=32, blank=True, help_text="the test taker's school path, once known")
     booklet = models.PositiveSmallIntegerField(_("题本号"), null=True, blank=True)
-    marks = models.JSONField(_("识别结果"), default=dict)
-    values = models.JSONField(_("复核后结果"), default=dict)
+    marks = models.JSONField(_("识别结果"), default=dict, blank=True)
+    values = models.JSONField(_("复核后结果"), default=dict, blank=True)
     discarded = models.BooleanField(_("已作废"), default=False)
 
     class Meta:

@@ -98,6 +98,11 @@ def canonical(raw: str, f: CardField) -> str:
     return sep.join(ordered)
 
 
+def _upper(value: str, f: CardField) -> str:
+    """Typed marks in the options' case ("c" → "C" when the options are upper-case letters)."""
+    return value.upper() if all(o == o.upper() for o in f.options) else value
+
+
 def _mark_problem(value: str, f: CardField) -> tuple[str, str] | None:
     """The problem of a mark on an item of the booklet: (kind, detail) or None."""
     if value in {OMITTED, OUT_OF_RANGE}:
@@ -277,7 +282,7 @@ def _fix_test_id(actor: Any, ctx: _Context, card: ScanCard, value: str) -> None:
 def _correct_mark(ctx: _Context, item: str, value: str) -> str:
     f = ctx.layout.field(item)
     assert f is not None  # entries name items of the layout
-    mark = canonical(value, f)
+    mark = canonical(_upper(value, f), f)
     problem = _mark_problem(mark, f) if mark not in {OMITTED, OUT_OF_RANGE} else None
     if problem is not None or not mark:
         raise InvalidInput(_("第%(p)s题更正值“%(v)s”无效：应为%(opts)s之一%(multi)s。") % {
@@ -487,7 +492,7 @@ def _clean_keyed(layout: CardLayout, fields: Mapping[str, Any]) -> dict[str, str
             "nums": "、".join(str(n) for n in layout.booklets)}, field=_("题本号"), value=booklet))
     out["booklet"] = booklet
     for f in layout.bubble_fields:
-        raw = str(fields.get(f.item) or "").strip().upper()
+        raw = _upper(str(fields.get(f.item) or "").strip(), f)
         mark = canonical(raw, f)
         picks = split_marks(mark, f.options)
         if any(p not in f.options for p in picks) or len(set(picks)) != len(picks):
