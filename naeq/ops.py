@@ -186,6 +186,8 @@ def _demo_online(admin: object) -> list[str]:
     lines = [f"item bank: {len(bank['created'])} instruments published, {len(bank['skipped'])} already there",
              "test takers added: " + ", ".join(f"{k} {v}" for k, v in takers.items()),
              "formal sessions added: " + ", ".join(f"{k} {v}" for k, v in made.items())]
+    closed = _demo_close_past(cycle)
+    lines.append(f"formal sessions already over, closed as run to time: {closed}")
     school = _demo_anchors()["school"]
     head = User.objects.get(username=f"{DEMO_PREFIX}school_head")
     student = (TestTaker.objects.filter(cycle=cycle, school=school, kind=Respondent.STUDENT)
@@ -210,6 +212,53 @@ def _demo_online(admin: object) -> list[str]:
             session = session_open(actor=head, session_id=session.pk)
         lines.append(f"{title}: 测试编号 {taker.code}  登录码 {session.key}  (sign in at /t/)")
     return lines
+
+
+def _demo_close_past(cycle: Any) -> int:
+    """Close the demo province's formal sessions whose window is over (the demo cycle's test days lie a week
+    back), as run to time: opened at the start, actual start and end recorded, closed at the end. One school
+    (the last sample school of the province, never the demo school) has not closed its last day's sessions, so
+    its test days stay overdue on the timeline. Written as the system (no demo account runs every school),
+    audited; idempotent (closed sessions are left alone). Returns the number closed."""
+    import datetime as dt
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from naeq.core.audit import audit_record
+    from naeq.delivery.models import SessionKind, SessionStatus, TestSession
+
+    province = _demo_anchors()["province"]
+    now = timezone.now()
+    rows = list(TestSession.objects.filter(cycle=cycle, kind=SessionKind.FORMAL, path__startswith=province.path,
+                                           school__isnull=False, starts_at__lt=now - dt.timedelta(hours=12))
+                .select_related("school").order_by("path", "starts_at", "pk"))
+    if not rows:
+        return 0
+    demo_school = _demo_anchors()["school"]
+    # (Synthetic school names can repeat within a county: the laggard does not share the demo school's name.)
+    laggard = max((s for s in rows if s.school_id != getattr(demo_school, "pk", None)
+                   and getattr(s.school, "name", None) != getattr(demo_school, "name", None)),
+                  key=lambda s: s.school_id or 0, default=None)
+    last_day = max((s.starts_at.date() for s in rows if laggard and s.school_id == laggard.school_id),
+                   default=None)
+    n = 0
+    with transaction.atomic():
+        for s in rows:
+            if s.status != SessionStatus.SCHEDULED:
+                continue
+            if laggard is not None and s.school_id == laggard.school_id and s.starts_at.date() == last_day:
+                continue
+            end = s.ends_at or s.starts_at + dt.timedelta(hours=2)
+            before = {"status": s.status}
+            s.status, s.opened_at, s.closed_at = SessionStatus.CLOSED, s.starts_at - dt.timedelta(minutes=10), end
+            s.actual_start, s.actual_end = s.starts_at, end
+            s.save(update_fields=["status", "opened_at", "closed_at", "actual_start", "actual_end"])
+            audit_record(actor=None, action="delivery.session_close", object_type="delivery.TestSession",
+                         object_id=s.pk, before=before,
+                         after={"code": s.code, "status": s.status, "reason": "demo: window over"})
+            n += 1
+    return n
 
 
 @click.command()
@@ -246,6 +295,15 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
     click.echo("» cycle configurations", err=True)
     for c in load_shipped_cycles():
         click.echo(f"  {c.year} {c.name}", err=True)
+    from django.utils import timezone
+
+    from naeq.cycles.demo import demo_cycle_load
+
+    current = demo_cycle_load(today=timezone.localdate())
+    if current is None:
+        click.echo("  demo cycle skipped: its year already holds an official configuration", err=True)
+    else:
+        click.echo(f"  {current.year} {current.name} (current)", err=True)
     from naeq.accounts.models import User
     from naeq.accounts.roles import Role
     from naeq.sampling.services import sample_demo

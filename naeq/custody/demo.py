@@ -66,6 +66,9 @@ def _test_days(cycle: Cycle, county: Region, today: dt.date) -> list[dt.date]:
     days = sorted({local_date(s) for s in TestSession.objects.filter(
         cycle=cycle, county=county, school__isnull=False, kind=SessionKind.FORMAL).values_list("starts_at",
                                                                                              flat=True)})
+    if not days:  # no sessions generated there (no students drawn): the school days of the cycle's schedule
+        days = sorted({d.date for sched in cycle.config.schedules.values() for level, level_days in sched.items()
+                       if level in ("primary", "middle") for d in level_days})[:2]
     past = [d for d in days if d < today][:2]
     return past or [today - dt.timedelta(days=3), today - dt.timedelta(days=2)]
 

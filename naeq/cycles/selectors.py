@@ -6,6 +6,7 @@ Cycles are national configuration, readable by every signed-in user, so these se
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -40,6 +41,23 @@ class ScheduleEntry:
     local_time: bool  # True when the province runs on local time: the times are local times
     instruments: tuple[str, ...] = ()
     level: str = ""  # the configuration level this entry comes from: primary / middle / county
+
+
+#: ``source_name`` of a demo cycle: ``demo:<base year>.yaml<±weeks>w`` (see :mod:`naeq.cycles.demo`).
+DEMO_SOURCE_PREFIX = "demo:"
+_DEMO_SOURCE = re.compile(r"^demo:(\d{4})\.yaml[+-]\d+w$")
+
+
+def is_demo(cycle: Cycle) -> bool:
+    """A demo cycle (dates shifted from a shipped configuration by ``naeq demo``), never an official one."""
+    return cycle.source_name.startswith(DEMO_SOURCE_PREFIX)
+
+
+def base_year(cycle: Cycle) -> int:
+    """The year whose per-year configuration files (e.g. ``naeq/timeline/configs/<year>.yaml``) apply to
+    ``cycle``: its own year, or for a demo cycle the year it was derived from."""
+    m = _DEMO_SOURCE.match(cycle.source_name)
+    return int(m[1]) if m else cycle.year
 
 
 def cycle_current() -> Cycle | None:

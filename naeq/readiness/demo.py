@@ -98,8 +98,11 @@ def demo_readiness(cycle: Any, *, seed: int) -> None:
     schools_by_county: dict[int, list[School]] = {}
     for s in School.objects.filter(pk__in=school_ids).select_related("county").order_by("code"):
         schools_by_county.setdefault(s.county_id, []).append(s)
-    test_day = dt.date(cycle.year, 5, 22)
-    base = timezone.make_aware(dt.datetime(cycle.year, 5, 12, 9, 0))
+    # Dated from the cycle's first school test day (the demo cycle's days lie around today): county training
+    # 10–20 days before it, self-checks 10 to 5 days before it.
+    test_day = min((d.date for sched in cycle.config.schedules.values() for level, days in sched.items()
+                    if level in ("primary", "middle") for d in days), default=dt.date(cycle.year, 5, 22))
+    base = timezone.make_aware(dt.datetime.combine(test_day - dt.timedelta(days=10), dt.time(9, 0)))
     returned_done = not_started_done = False
     for ci, sc in enumerate(counties):
         county = sc.county

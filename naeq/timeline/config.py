@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from naeq.core.errors import ProblemCollector
 from naeq.cycles.config.yamlnodes import NodeReader, compose, join
 from naeq.cycles.models import Cycle
+from naeq.cycles.selectors import base_year
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -225,7 +226,7 @@ def cycle_test_days(cycle: Cycle) -> tuple[dt.date, dt.date]:
 
 def milestones_for(cycle: Cycle, *, config: TimelineConfig | None = None) -> list[Milestone]:
     """The cycle's milestones with their deadlines, sorted by deadline (then level, school first)."""
-    config = config or load(cycle.year)
+    config = config or load(base_year(cycle))
     first, last = cycle_test_days(cycle)
     out = []
     for m in config.milestones:

@@ -3,8 +3,10 @@
 Most units did every manual milestone on time (submitted a few days before the deadline, approved a day later); a
 few schools and counties are late (submitted after the deadline) or still owe a milestone (overdue); one county's
 implementation summary was returned for revision with a reason; the province's summary waits for the national
-centre. Derived milestones (registry, rosters, sessions, test-taker information) come from the data the other demo
-steps created. Names are the generated names of the synthetic world.
+centre. Nothing is dated after ``today``: a milestone due later is still open (a few units submitted early and wait
+for review), a summary not yet due is a draft (the returned county submitted early and was returned). Derived
+milestones (registry, rosters, sessions, test-taker information) come from the data the other demo steps created.
+Names are the generated names of the synthetic world.
 
 Written as rows with back-dated times (a service stamps "now"), each audited as the system, in one transaction.
 """
@@ -52,14 +54,16 @@ def _status(cycle: Cycle, unit: Unit, code: str, state: str, submitted: dt.date 
                  object_id=st.pk, before=None, after={"milestone": code, "unit": unit.code, "state": state})
 
 
-def _report(cycle: Cycle, unit: Unit, state: str, submitted: dt.date | None, reason: str = "") -> None:
+def _report(cycle: Cycle, unit: Unit, state: str, submitted: dt.date | None, reason: str = "",
+            today: dt.date | None = None) -> None:
     kind = REPORT_KIND_OF_LEVEL[unit.level]
     sections = {s.code: _TEXT.get(s.code, "—") for s in SECTIONS[kind]}
     rep, _created = Report.objects.update_or_create(
         cycle=cycle, kind=kind, region=unit.region, school=unit.school,
         defaults={"level": unit.level, "path": unit.path, "state": state, "reason": reason, "sections": sections,
                   "submitted_at": _at(submitted, 11) if submitted else None,
-                  "reviewed_at": _at(submitted + dt.timedelta(days=2), 15) if submitted and state in (
+                  "reviewed_at": _at(min(submitted + dt.timedelta(days=2), today or dt.date.max), 15)
+                  if submitted and state in (
                       State.APPROVED, State.RETURNED) else None})
     audit_record(actor=None, action="timeline.demo_report", object_type="timeline.Report", object_id=rep.pk,
                  before=None, after={"kind": kind, "unit": unit.code, "state": state})
@@ -71,19 +75,20 @@ def demo_timeline(cycle: Cycle, *, seed: int) -> None:
 
 
 @transaction.atomic
-def demo_fill(cycle: Cycle, *, seed: int) -> dict[str, int]:
-    """:func:`demo_timeline`, returning the number of manual milestones on time, late and owed, and of returned
-    reports."""
+def demo_fill(cycle: Cycle, *, seed: int, today: dt.date | None = None) -> dict[str, int]:
+    """:func:`demo_timeline`, returning the number of manual milestones on time, late, owed (overdue) and still
+    upcoming, and of returned reports. ``today`` (default: the local date) bounds every date written."""
+    today = today or timezone.localdate()
     rng = random.Random(seed)  # noqa: S311 - demo data, not security
     province = Region.objects.filter(level=RegionLevel.PROVINCE).order_by("code").first()
     if province is None:
         return {}
     units = sample_units(cycle, path=province.path)
     milestones = milestones_for(cycle)
-    counts = {"on_time": 0, "late": 0, "owed": 0, "returned": 0}
+    counts = {"on_time": 0, "late": 0, "owed": 0, "upcoming": 0, "returned": 0}
     returned_county = units.counties[rng.randrange(len(units.counties))].code if units.counties else ""
     # About one unit in eight (at least one county and one school) is a "problem" unit: one milestone submitted
-    # late and one still owed.
+    # late and one still owed, both among the milestones already due.
     problems: set[str] = set()
     for group in (units.counties, units.schools):
         pool = [u.code for u in group if u.code != returned_county]
@@ -92,32 +97,46 @@ def demo_fill(cycle: Cycle, *, seed: int) -> dict[str, int]:
     for unit in [*units.counties, *units.schools]:
         problem = unit.code in problems
         manual = [m for m in milestones if m.level == unit.level and m.manual]
-        late_code = rng.choice(manual[:len(manual) // 2]).code if problem and len(manual) > 1 else ""
-        owed_code = rng.choice(manual[len(manual) // 2:]).code if problem and manual else ""
+        due = [m for m in manual if m.due < today]
+        late_code = rng.choice(due[:len(due) // 2]).code if problem and len(due) > 1 else ""
+        owed_code = rng.choice(due[len(due) // 2:]).code if problem and due else ""
         for m in manual:
+            if m.due >= today:  # not due yet: open, or (one unit in four) submitted early, waiting for review
+                counts["upcoming"] += 1
+                if rng.random() < 0.25:
+                    sub = max(today - dt.timedelta(days=rng.randint(0, 2)), m.due - dt.timedelta(days=5))
+                    _status(cycle, unit, m.code, State.SUBMITTED, min(sub, today), None)
+                continue
             if m.code == owed_code:
                 counts["owed"] += 1
                 continue
             if m.code == late_code:
-                sub = m.due + dt.timedelta(days=rng.randint(1, 4))
-                _status(cycle, unit, m.code, State.APPROVED, sub, sub + dt.timedelta(days=1))
+                sub = min(m.due + dt.timedelta(days=rng.randint(1, 4)), today)
+                _status(cycle, unit, m.code, State.APPROVED, sub, min(sub + dt.timedelta(days=1), today))
                 counts["late"] += 1
                 continue
             sub = m.due - dt.timedelta(days=rng.randint(0, 4))
-            _status(cycle, unit, m.code, State.APPROVED, sub, sub + dt.timedelta(days=1))
+            _status(cycle, unit, m.code, State.APPROVED, sub, min(sub + dt.timedelta(days=1), today))
             counts["on_time"] += 1
         report_due = next((m.due for m in milestones if m.level == unit.level and m.derived == "report"), None)
         if report_due is None:
             continue
+        upcoming = report_due >= today
         if unit.code == returned_county:
-            _report(cycle, unit, State.RETURNED, report_due - dt.timedelta(days=1), reason=RETURN_REASON)
+            sub = min(report_due - dt.timedelta(days=1), today - dt.timedelta(days=2))
+            _report(cycle, unit, State.RETURNED, sub, reason=RETURN_REASON, today=today)
             counts["returned"] += 1
-        elif problem:
+        elif problem or (upcoming and rng.random() < 0.7):
             _report(cycle, unit, State.DRAFT, None)
+        elif upcoming:
+            _report(cycle, unit, State.SUBMITTED, today - dt.timedelta(days=rng.randint(0, 2)))
         else:
-            _report(cycle, unit, State.APPROVED, report_due - dt.timedelta(days=rng.randint(0, 2)))
+            _report(cycle, unit, State.APPROVED, report_due - dt.timedelta(days=rng.randint(0, 2)), today=today)
     for unit in units.provinces:
-        due = next((m.due for m in milestones if m.level == "province" and m.derived == "report"), None)
-        if due is not None:
-            _report(cycle, unit, State.SUBMITTED, due)
+        due_p = next((m.due for m in milestones if m.level == "province" and m.derived == "report"), None)
+        if due_p is not None:
+            if due_p < today:
+                _report(cycle, unit, State.SUBMITTED, due_p)
+            else:
+                _report(cycle, unit, State.DRAFT, None)
     return counts

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from naeq.accounts.models import User
 from naeq.core.audit import audit_record
 from naeq.cycles.models import Cycle
+from naeq.cycles.selectors import base_year
 from naeq.registry.review import CHAIN_ROLES
 from naeq.timeline.config import load, milestones_for
 from naeq.timeline.models import ReminderSent
@@ -60,7 +61,7 @@ def _accounts(unit: Unit) -> Q:
 
 def plan(cycle: Cycle, day: dt.date) -> list[Reminder]:
     """Who would get which items on ``day`` (nothing is sent)."""
-    config = load(cycle.year)
+    config = load(base_year(cycle))
     soon = config.remind_days_before
     units = sample_units(cycle)
     facts = facts_for(cycle)
