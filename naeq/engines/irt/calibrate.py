@@ -39,6 +39,7 @@ from scipy import sparse
 
 from naeq.engines.errors import ConvergenceWarning, EngineError
 from naeq.engines.irt.data import Responses
+from naeq.engines.irt.estep import EStep
 from naeq.engines.irt.likelihood import log_probability_table, posterior
 from naeq.engines.irt.models import DICHOTOMOUS, FREE_SLOPE, MODELS, ItemParameters
 from naeq.engines.irt.mstep import Priors, fisher_step, free_mask, pack, prior_terms, score_table, unpack
@@ -200,9 +201,10 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     person_group, labels = _group_index(responses, groups, reference_group)
     n_groups = len(labels)
     nodes = np.linspace(-theta_range, theta_range, n_quad)
-    x_ind = responses.indicator()
-    x_t = x_ind.T.tocsr()
-    obs = np.asarray(x_ind.sum(axis=0)).reshape(j_items, kmax)
+    estep = EStep(responses)
+    order = estep.person_rows()
+    obs = np.bincount(responses.item * kmax + responses.score, minlength=j_items * kmax).reshape(j_items, kmax)
+    obs = obs.astype(np.float64)
 
     estimate = np.ones(j_items, dtype=bool)
     fixed_ids: tuple[str, ...] = ()
@@ -256,8 +258,9 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     sizes = np.bincount(person_group, minlength=n_groups).astype(np.int64)
     if np.any(sizes == 0):
         raise EngineError("a group has no persons", code="bad_group")
-    g_ind = sparse.csr_matrix((np.ones(len(person_group)), (person_group, np.arange(len(person_group)))),
-                              shape=(n_groups, len(person_group)))
+    group_int = person_group[order]
+    g_ind = sparse.csr_matrix((np.ones(len(group_int)), (group_int, np.arange(len(group_int)))),
+                              shape=(n_groups, len(group_int)))
 
     messages: list[str] = []
     converged = False
@@ -267,10 +270,9 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     for _cycle in range(max_iter):
         iteration += 1
         log_w = _normal_log_weights(nodes, means, sds)
-        table = log_probability_table(unpack(x, params), nodes, kmax)
-        loglik = np.asarray(x_ind @ table)
-        post, logml = posterior(loglik, log_w[person_group])
-        counts = np.asarray(x_t @ post).reshape(j_items, kmax, n_quad)
+        table = log_probability_table(unpack(x, params), nodes, kmax).reshape(j_items, kmax, n_quad)
+        post, logml = posterior(estep.loglik(table), log_w[group_int])
+        counts = estep.counts(post)
         x_new = x
         for _ in range(2):
             x_new = fisher_step(x_new, free, params, counts, nodes, priors)
@@ -287,8 +289,10 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     # final E-step at the estimates (log-likelihood, posterior for persons and SEs)
     final = unpack(x, params)
     log_w = _normal_log_weights(nodes, means, sds)
-    loglik = np.asarray(x_ind @ log_probability_table(final, nodes, kmax))
-    post, logml = posterior(loglik, log_w[person_group])
+    table = log_probability_table(final, nodes, kmax).reshape(j_items, kmax, n_quad)
+    post_int, logml = posterior(estep.loglik(table), log_w[group_int])
+    post = np.empty_like(post_int)
+    post[order] = post_int
     if not converged:
         msg = (f"EM stopped after {max_iter} cycles without meeting tol={tol}; the estimates may be inaccurate — "
                "raise max_iter or check the items reported as extreme")
