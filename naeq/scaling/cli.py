@@ -1,10 +1,141 @@
-"""``naeq scaling``: Calibration runs: IRT scaling, plausible values, linking and proficiency levels on the platform."""
+"""``naeq scaling``: calibration runs on the platform's database (run, list, show, export).
+
+``run`` starts a recorded run as the named national account (``--as``) and follows its progress; in the embedded
+default the job runs in this process, with REDIS_URL a Celery worker runs it and the bar follows the run's stored
+progress.
+"""
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+from typing import Any
+
 import click
+
+
+def _django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naeq.settings")
+    import django
+
+    django.setup()
+
+
+def _actor(username: str) -> Any:
+    from django.contrib.auth import get_user_model
+
+    from naeq.core.errors import NotFound
+
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise NotFound(f"没有账户“{username}”。")
+    return user
 
 
 @click.group(name="scaling")
 def scaling_group() -> None:
     """Calibration runs: IRT scaling, plausible values, linking and proficiency levels on the platform."""
+
+
+@scaling_group.command(name="run")
+@click.option("--as", "username", required=True, help="National account that starts the run (audited).")
+@click.option("--year", type=int, required=True, help="Cycle year.")
+@click.option("--instrument", "instrument_code", required=True, help="Instrument (test) code of the cycle.")
+@click.option("--seed", type=click.IntRange(min=0), required=True)
+@click.option("--model", type=click.Choice(("rasch", "2pl", "3pl")), default="2pl", show_default=True)
+@click.option("--poly-model", type=click.Choice(("pcm", "gpcm")), default="gpcm", show_default=True)
+@click.option("--quad", "n_quad", type=click.IntRange(11, 201), default=41, show_default=True)
+@click.option("--pvs", "n_pv", type=click.IntRange(0, 20), default=5, show_default=True)
+@click.option("--dif", default="sex,urban_rural", show_default=True, help="DIF variables: sex, urban_rural.")
+@click.option("--by-grade", is_flag=True, help="Multiple-group calibration by grade.")
+@click.option("--cuts", default="", help="Three cut scores on the reporting scale.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run_cmd(username: str, year: int, instrument_code: str, seed: int, model: str, poly_model: str, n_quad: int,
+            n_pv: int, dif: str, by_grade: bool, cuts: str, quiet: bool) -> None:
+    """Start a calibration run of an instrument's scores and follow it to the end."""
+    _django_setup()
+    from django.db import transaction
+
+    from naeq.core.errors import NotFound
+    from naeq.cycles.models import Cycle
+    from naeq.scaling.cli_calibrate import ProgressBar
+    from naeq.scaling.models import CalibrationRun
+    from naeq.scaling.services import calibration_start
+
+    actor = _actor(username)
+    cycle = Cycle.objects.filter(year=year).first()
+    if cycle is None:
+        raise NotFound(f"没有{year}年度的监测周期。")
+    options = {"model": model, "poly_model": poly_model, "n_quad": n_quad, "n_pv": n_pv, "cuts": cuts,
+               "dif": [d for d in dif.split(",") if d], "group_by": "grade" if by_grade else ""}
+    bar = ProgressBar(enabled=not quiet, desc=f"{instrument_code}")
+    try:
+        with transaction.atomic():
+            run = calibration_start(actor=actor, cycle=cycle, instrument_code=instrument_code, seed=seed,
+                                    options=options)
+        run.refresh_from_db()
+        while not run.finished:
+            bar(run.stage or "queued", run.progress)
+            time.sleep(1.0)
+            run.refresh_from_db()
+        bar(run.stage, run.progress)
+    finally:
+        bar.close()
+    _show(CalibrationRun.objects.get(pk=run.pk))
+    if run.status == "failed":
+        raise click.exceptions.Exit(1)
+
+
+def _show(run: Any) -> None:
+    s = run.summary or {}
+    click.echo(f"#{run.pk} {run.cycle.year} {run.instrument_code} {run.model_spec} seed={run.seed} {run.status}")
+    click.echo(f"  inputs sha256 {run.inputs_hash or '-'}; {run.code_version}")
+    if s:
+        click.echo(f"  {s.get('n_items')} items, {s.get('n_persons')} persons, {s.get('n_responses')} responses; "
+                   f"{'converged' if s.get('converged') else 'not converged'} after {s.get('iterations')} cycles; "
+                   f"fit flagged {s.get('fit_flagged')}, DIF (C) {s.get('dif_flagged')}")
+    for w in run.warnings:
+        click.echo(f"  warning: {w}")
+    if run.error:
+        click.echo(f"  error: {run.error}")
+
+
+@scaling_group.command(name="list")
+@click.option("--as", "username", required=True)
+@click.option("--year", type=int, default=None)
+def list_cmd(username: str, year: int | None) -> None:
+    """The calibration runs (newest first)."""
+    _django_setup()
+    from naeq.scaling.selectors import run_list
+
+    qs = run_list(actor=_actor(username))
+    if year is not None:
+        qs = qs.filter(cycle__year=year)
+    for run in qs[:200]:
+        click.echo(f"#{run.pk}\t{run.cycle.year}\t{run.instrument_code}\t{run.model_spec}\tseed={run.seed}\t"
+                   f"{run.status}\t{round(100 * run.progress)}%\t{run.inputs_hash[:12]}")
+
+
+@scaling_group.command(name="show")
+@click.option("--as", "username", required=True)
+@click.argument("run_id", type=int)
+def show_cmd(username: str, run_id: int) -> None:
+    """One run's record and summary."""
+    _django_setup()
+    from naeq.scaling.selectors import run_get
+
+    _show(run_get(actor=_actor(username), run_id=run_id))
+
+
+@scaling_group.command(name="export")
+@click.option("--as", "username", required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
+@click.argument("run_id", type=int)
+def export_cmd(username: str, out_dir: str, run_id: int) -> None:
+    """Write a run's items.csv, persons.csv (test IDs, no names) and run.json."""
+    _django_setup()
+    from naeq.scaling.exports import export_run
+
+    names = export_run(actor=_actor(username), run_id=run_id, out_dir=Path(out_dir))
+    click.echo(f"written: {', '.join(names)} → {out_dir}")

@@ -1,0 +1,128 @@
+"""Demo of the calibration runs: synthetic scored responses with known truth for the demo test, and one run.
+
+``demo_scaling(cycle, seed=...)`` draws item parameters and abilities with the engine's simulation helpers
+(:mod:`naeq.engines.irt.simulate`: 2PL for 0/1 items, GPCM for items worth more), spreads ``n_persons``
+synthetic test takers (codes ``SCD…``, no names) over formal demo sessions at up to ten schools, assigns the
+instrument's booklets at random, writes submitted attempts with their item scores, and starts one calibration run.
+Idempotent: an existing demo session means the responses exist, and an existing finished run of the instrument
+means nothing more is done. The known truth is kept in the run's options (``demo_truth``-free: it is returned).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from naeq.accounts.roles import Role
+from naeq.core.errors import InvalidInput
+from naeq.cycles.models import Cycle
+from naeq.delivery.models import (
+    Attempt,
+    AttemptStatus,
+    Booklet,
+    Item,
+    ItemScore,
+    Respondent,
+    SessionKind,
+    SessionStatus,
+    TestSession,
+    TestTaker,
+)
+from naeq.engines.irt.simulate import simulate_items, simulate_responses
+from naeq.registry.models import School
+from naeq.scaling import adapters
+from naeq.scaling.models import CalibrationRun, RunStatus
+
+TITLE = "量尺校准演示（模拟作答）"
+
+
+def _design(inst: Any, items: list[str]) -> tuple[list[int], np.ndarray]:
+    """Booklet numbers and the (B, J) design of the instrument's booklets over ``items``."""
+    blocks = dict(Item.objects.filter(instrument=inst, code__in=items).values_list("code", "block"))
+    booklets = list(Booklet.objects.filter(instrument=inst).order_by("number").values_list("number", "blocks"))
+    if not booklets:
+        return [1], np.ones((1, len(items)), dtype=bool)
+    design = np.array([[blocks.get(i) in set(b) for i in items] for _n, b in booklets], dtype=bool)
+    return [n for n, _b in booklets], design
+
+
+@transaction.atomic
+def demo_responses(cycle: Cycle, *, seed: int, instrument_code: str = "math", n_persons: int = 600) -> dict[str, Any]:
+    """Write the synthetic scored responses (once); returns the known truth (items, parameters, abilities)."""
+    inst = adapters.instrument_of(cycle, instrument_code)
+    table = adapters.item_table_for(inst, default_model="2pl", poly_model="gpcm")
+    items = table.items.tolist()
+    models = ["2pl" if k == 1 else "gpcm" for k in table.max_score.tolist()]
+    rng = np.random.default_rng([seed, 0x5CA1])
+    params = simulate_items(models, seed=rng, n_categories=(table.max_score + 1).tolist())
+    params = type(params)(items=tuple(items), model=params.model, a=params.a, b=params.b, c=params.c,
+                          n_categories=params.n_categories)
+    theta = rng.normal(0.0, 1.0, n_persons)
+    numbers, design = _design(inst, items)
+    booklet_idx = rng.integers(0, len(numbers), n_persons)
+    truth = {"items": items, "a": params.a.tolist(), "b": params.b.tolist(), "theta_mean": float(theta.mean()),
+             "theta_sd": float(theta.std())}
+    prefix = f"SCD{cycle.year % 100:02d}"
+    if TestSession.objects.filter(cycle=cycle, title=TITLE).exists():
+        truth["created"] = 0
+        return truth
+    responses = simulate_responses(params, theta, seed=rng, design=design, booklet=booklet_idx)
+    schools = list(School.objects.order_by("code")[:10])
+    if not schools:
+        raise InvalidInput("演示需要学校（先载入名录）。", code="no_schools")
+    start = timezone.now() - dt.timedelta(days=1)
+    sessions = []
+    for k, school in enumerate(schools):
+        sessions.append(TestSession.objects.create(
+            cycle=cycle, county=school.county, school=school, path=school.path, level="middle", grade=8,
+            respondent=Respondent.STUDENT, kind=SessionKind.FORMAL, title=TITLE, instruments=[instrument_code],
+            starts_at=start, ends_at=start + dt.timedelta(minutes=80), code=f"SC{cycle.year % 100:02d}{k:02d}"
+            f"{seed % 10000:04d}"[:12], key="DEMO00", status=SessionStatus.CLOSED, opened_at=start, closed_at=start))
+    takers = TestTaker.objects.bulk_create([TestTaker(
+        cycle=cycle, kind=Respondent.STUDENT, code=f"{prefix}{i:06d}", county=schools[i % len(schools)].county,
+        school=schools[i % len(schools)], path=schools[i % len(schools)].path, grade=8,
+        booklets={instrument_code: numbers[int(booklet_idx[i])]}) for i in range(n_persons)])
+    if takers[0].pk is None:  # backends without RETURNING ids
+        by_code = dict(TestTaker.objects.filter(cycle=cycle, code__startswith=prefix).values_list("code", "pk"))
+        taker_ids = [by_code[f"{prefix}{i:06d}"] for i in range(n_persons)]
+    else:
+        taker_ids = [t.pk for t in takers]
+    attempts = Attempt.objects.bulk_create([Attempt(
+        session=sessions[i % len(sessions)], test_taker_id=taker_ids[i], instrument=inst,
+        booklet=numbers[int(booklet_idx[i])], status=AttemptStatus.SUBMITTED, started_at=start, submitted_at=start)
+        for i in range(n_persons)])
+    if attempts[0].pk is None:
+        by_taker = dict(Attempt.objects.filter(instrument=inst, test_taker_id__in=taker_ids)
+                        .values_list("test_taker_id", "pk"))
+        attempt_ids = [by_taker[t] for t in taker_ids]
+    else:
+        attempt_ids = [a.pk for a in attempts]
+    ItemScore.objects.bulk_create([ItemScore(attempt_id=attempt_ids[p], item=items[j], code=str(s), score=float(s))
+                                   for p, j, s in zip(responses.person.tolist(), responses.item.tolist(),
+                                                      responses.score.tolist(), strict=True)], batch_size=5000)
+    truth["created"] = n_persons
+    return truth
+
+
+def demo_scaling(cycle: Cycle, *, seed: int, instrument_code: str = "math", n_persons: int = 600) -> dict[str, Any]:
+    """Synthetic responses (once) and one finished calibration run of the demo test (once)."""
+    from naeq.scaling.services import calibration_start
+
+    truth = demo_responses(cycle, seed=seed, instrument_code=instrument_code, n_persons=n_persons)
+    done = CalibrationRun.objects.filter(cycle=cycle, instrument_code=instrument_code, status=RunStatus.DONE).first()
+    if done is not None:
+        return {"run": done.pk, "created": False, "truth": truth}
+    actor = get_user_model().objects.filter(role=Role.NATIONAL_ANALYST, is_active=True).order_by("pk").first() or \
+        get_user_model().objects.filter(role=Role.NATIONAL_ADMIN, is_active=True).order_by("pk").first()
+    if actor is None:
+        raise InvalidInput("演示需要一个国家监测中心账户。", code="no_national_account")
+    with transaction.atomic():
+        run = calibration_start(actor=actor, cycle=cycle, instrument_code=instrument_code, seed=seed,
+                                options={"dif": ["urban_rural"], "cuts": [420, 500, 580]})
+    run.refresh_from_db()
+    return {"run": run.pk, "created": True, "status": run.status, "truth": truth}
