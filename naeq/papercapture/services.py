@@ -595,21 +595,14 @@ def card_reconcile(*, actor: Any, keyed_id: int, choices: Mapping[str, str]) -> 
 
 
 @transaction.atomic
-def booklet_print(*, actor: Any, instrument_id: int, number: int, county_code: str | None = None,
-                  printed_by_system: bool = False) -> tuple[bytes, str]:
+def booklet_print(*, actor: Any, instrument_id: int, number: int, county_code: str | None = None
+                  ) -> tuple[bytes, str]:
     """The PDF of one booklet (secret item content). National staff, or a county officer for their own county's
-    printing; every download is audited. ``printed_by_system`` is the national centre's command line."""
+    printing; every download is audited."""
     from naeq.papercapture.documents import BookletItem, booklet_code, booklet_pdf
 
-    if printed_by_system:
-        instrument = Instrument.objects.select_related("cycle").filter(pk=instrument_id).first()
-        from naeq.registry.models import Region
-        county = Region.objects.filter(code=county_code, level="county").first() if county_code else None
-        if instrument is None or (county_code and county is None):
-            raise InvalidInput(_("没有找到该工具或县（区）。"), code="booklet_missing")
-    else:
-        instrument = access.instrument_get(actor=actor, instrument_id=instrument_id)
-        county = access.booklet_printer(actor=actor, county_code=county_code)
+    instrument = access.instrument_get(actor=actor, instrument_id=instrument_id)
+    county = access.booklet_printer(actor=actor, county_code=county_code)
     book = instrument.booklets.filter(number=number).first()
     if book is None:
         raise InvalidInput(_("%(inst)s没有第%(n)s册。") % {"inst": instrument.code, "n": number},
@@ -641,22 +634,13 @@ def booklet_print(*, actor: Any, instrument_id: int, number: int, county_code: s
 
 
 @transaction.atomic
-def cards_print(*, actor: Any, instrument_id: int, school_code: str, printed_by_system: bool = False
-                ) -> tuple[bytes, str]:
+def cards_print(*, actor: Any, instrument_id: int, school_code: str) -> tuple[bytes, str]:
     """The answer cards of one school for an instrument: one per test taker assigned it, in test ID order."""
     from naeq.papercapture.documents import CardHolder, answer_cards_pdf
-    from naeq.registry.models import School
 
-    if printed_by_system:
-        instrument = Instrument.objects.select_related("cycle").filter(pk=instrument_id).first()
-        school = School.objects.filter(code=school_code).first()
-        if instrument is None or school is None:
-            raise InvalidInput(_("没有找到该工具或学校。"), code="cards_missing")
-        takers = TestTaker.objects.filter(cycle=instrument.cycle, booklets__has_key=instrument.code)
-    else:
-        instrument = access.instrument_get(actor=actor, instrument_id=instrument_id)
-        school = access.card_printer(actor=actor, code=school_code)
-        takers = _takers(actor, instrument.cycle, instrument)
+    instrument = access.instrument_get(actor=actor, instrument_id=instrument_id)
+    school = access.card_printer(actor=actor, code=school_code)
+    takers = _takers(actor, instrument.cycle, instrument)
     rows = list(takers.filter(school=school).order_by("code").values_list("code", "grade"))
     layout = layout_for(instrument)
     pdf = answer_cards_pdf(title=_("%(name)s 答题卡") % {"name": instrument.name}, school_name=school.name,
