@@ -7,7 +7,8 @@ Dichotomous items — Mantel–Haenszel (Holland & Thayer 1988)
     with A_s, B_s the reference group's right/wrong counts, C_s, D_s the focal group's and N_s the total::
 
         α_MH = Σ A_s D_s / N_s  /  Σ B_s C_s / N_s,        MH D-DIF = −2.35 ln α_MH
-        MH χ² = (|Σ A_s − Σ E(A_s)| − ½)² / Σ Var(A_s)     (1 df, continuity corrected)
+        MH χ² = (|Σ A_s − Σ E(A_s)| − ½)² / Σ Var(A_s)     (1 df, continuity corrected; no correction when
+                                                          the deviation is below ½, as R's mantelhaen.test)
         E(A_s) = n_Rs m_1s / N_s,  Var(A_s) = n_Rs n_Fs m_1s m_0s / (N_s² (N_s − 1))
 
     SE(ln α_MH) by Robins, Breslow & Greenland (1986). ETS classification (Zwick 2012): **A** when |D| < 1 or
@@ -126,8 +127,9 @@ def mantel_haenszel(responses: Responses, groups: Any, *, reference: Any, focal:
             alpha = sr / ss if ss > 0 and sr > 0 else np.nan
             e_a = n_g[:, 0] * m1 / n_s
             v_a = n_g[:, 0] * n_g[:, 1] * m1 * m0 / (n_s**2 * (n_s - 1))
-            chi = (abs(a_.sum() - e_a.sum()) - 0.5) ** 2 / v_a.sum() if v_a.sum() > 0 else np.nan
-            chi = max(chi, 0.0) if np.isfinite(chi) else chi
+            dev = abs(a_.sum() - e_a.sum())
+            yates = 0.5 if dev >= 0.5 else 0.0                      # as R's mantelhaen.test
+            chi = (dev - yates) ** 2 / v_a.sum() if v_a.sum() > 0 else np.nan
             p_val = stats.chi2.sf(chi, 1) if np.isfinite(chi) else np.nan
             # Robins-Breslow-Greenland variance of ln(alpha)
             pp = (a_ + d_) / n_s

@@ -56,6 +56,21 @@ def main() -> None:
     p = simulate_items("gpcm", 10, seed=501, n_categories=[3, 4] * 5)
     theta = np.random.default_rng(502).normal(0.0, 1.0, 2000)
     write("gpcm", p, simulate_responses(p, theta, seed=503))
+    # DIF: 12 2PL items, 3,000 persons in two groups (focal = 1, mean 0.3 lower); item i003 is 0.8 logits harder
+    # for the focal group. First column "group".
+    p = simulate_items("2pl", 12, seed=601)
+    rng = np.random.default_rng(602)
+    group = rng.integers(0, 2, 3000)
+    theta = rng.normal(-0.3 * group, 1.0)
+    b_focal = p.b.copy()
+    b_focal[2, 0] += 0.8
+    focal = type(p)(items=p.items, model=p.model, a=p.a, b=b_focal, c=p.c, n_categories=p.n_categories)
+    ref_resp = simulate_responses(p, theta, seed=603).dense()
+    foc_resp = simulate_responses(focal, theta, seed=604).dense()
+    dense = np.where(group[:, None] == 1, foc_resp, ref_resp)
+    lines = ["group," + ",".join(p.items)] + [f"{g}," + ",".join(str(v) for v in row)
+                                               for g, row in zip(group, dense, strict=True)]
+    (HERE / "dif.csv").write_text("\n".join(lines) + "\n")
     _ = rotated_booklets  # the larger booklet designs are exercised in test_calibrate.py
 
 

@@ -33,3 +33,21 @@ writeLines(versions, file.path(here, "erm_pcm.csv"))
 suppressWarnings(write.table(out, file.path(here, "erm_pcm.csv"), sep = ",", row.names = FALSE, quote = FALSE,
                              append = TRUE))
 cat("wrote erm_rasch.csv and erm_pcm.csv\n")
+
+# Mantel-Haenszel DIF (base R's mantelhaen.test, continuity corrected) on dif.csv: reference group 0, focal 1,
+# strata = total score over the 12 items (strata with fewer than 2 persons dropped, as mantelhaen.test requires).
+dif <- read.csv(file.path(here, "dif.csv"))
+items <- setdiff(colnames(dif), "group")
+total <- rowSums(dif[, items])
+rows <- lapply(items, function(it) {
+  tab <- table(factor(dif$group, levels = c(0, 1)), factor(dif[[it]], levels = c(1, 0)), total)
+  tab <- tab[, , apply(tab, 3, sum) >= 2, drop = FALSE]
+  mh <- mantelhaen.test(tab, correct = TRUE)
+  data.frame(item = it, odds_ratio = sprintf("%.8f", mh$estimate), chi2 = sprintf("%.8f", mh$statistic),
+             p = sprintf("%.8g", mh$p.value))
+})
+out <- do.call(rbind, rows)
+writeLines(sprintf("# R stats::mantelhaen.test; %s", R.version.string), file.path(here, "r_mantelhaen.csv"))
+suppressWarnings(write.table(out, file.path(here, "r_mantelhaen.csv"), sep = ",", row.names = FALSE,
+                             quote = FALSE, append = TRUE))
+cat("wrote r_mantelhaen.csv\n")
