@@ -219,6 +219,8 @@ def questionnaire_index(responses: Responses, *, reverse: Sequence[str] = (), mo
         raise ValueError(f"reference has {len(ref)} entries, expected {n_p} (one per person)")
     coded = reverse_code(responses, reverse) if reverse else responses
     warnings_: tuple[str, ...] = ()
+    prior_mean: Any
+    prior_sd: Any
     if params is None:
         fit = calibrate(coded, model)
         params = fit.params
