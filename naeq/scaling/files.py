@@ -281,6 +281,9 @@ def read_long_responses(path: str | Path, item_table: ItemTable, *, group_column
         g_codes, groups = _ids(c, table, group_column, first)
         group = _per_person(c, p_codes, len(persons), g_codes, group_column, first, persons)
     c.raise_if_any(_("作答数据有误，未做任何计算。"))
+    # Canonical row order (person, item): the same responses in any row order give bit-identical results.
+    canon = np.argsort(p_codes * max(len(item_table.items), 1) + item, kind="stable")
+    p_codes, item, score = p_codes[canon], item[canon], score[canon]
     return LongResponses(persons=persons, items=item_table.items, person=p_codes, item=item, score=score,
                          booklet=booklet, group=group, groups=groups, sha256=file_sha256(path))
 
