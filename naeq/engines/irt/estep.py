@@ -25,7 +25,7 @@ from naeq.engines.irt.patterns import booklet_patterns
 
 MAX_PATTERNS = 256
 # Below this many indicator cells the sparse product is as fast and avoids BLAS threading overhead on small data.
-MIN_DENSE_CELLS = 2_000_000
+MIN_DENSE_CELLS = 200_000
 
 
 @dataclass

@@ -210,7 +210,7 @@ def fisher_step(x: NDArray[np.float64], free: NDArray[np.bool_], template: ItemP
     step = np.ones(x.shape[0])
     new = x.copy()
     for _ in range(6):
-        new = _constrain(x + step[:, None] * delta, free, kmax)
+        new = constrain(x + step[:, None] * delta, free, kmax)
         nobj = objective(new, template, counts, nodes)
         nlp = prior_terms(new, free, kmax, priors)[0]
         worse = (nobj + nlp) < base - 1e-9 * np.maximum(1.0, np.abs(base))
@@ -222,7 +222,7 @@ def fisher_step(x: NDArray[np.float64], free: NDArray[np.bool_], template: ItemP
     return new
 
 
-def _constrain(x: NDArray[np.float64], free: NDArray[np.bool_], kmax: int) -> NDArray[np.float64]:
+def constrain(x: NDArray[np.float64], free: NDArray[np.bool_], kmax: int) -> NDArray[np.float64]:
     out = x.copy()
     out[:, 0] = np.where(free[:, 0], np.clip(out[:, 0], 0.02, 20.0), out[:, 0])
     out[:, 1:kmax] = np.where(free[:, 1:kmax], np.clip(out[:, 1:kmax], -30.0, 30.0), out[:, 1:kmax])
