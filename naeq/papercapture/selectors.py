@@ -34,6 +34,14 @@ def instrument_list(*, cycle: Cycle) -> QuerySet[Instrument]:
             .prefetch_related("booklets").order_by("code"))
 
 
+def own_county_code(*, actor: Any) -> str:
+    """The code of the county a county account stands over ("" for others)."""
+    j = access.staff(actor)
+    if j.level != "county":
+        return ""
+    return Region.objects.filter(path=j.path, level="county").values_list("code", flat=True).first() or ""
+
+
 def batch_list(*, actor: Any, cycle: Cycle) -> QuerySet[ScanBatch]:
     return (access.batches_visible(actor=actor).filter(cycle=cycle).select_related("instrument", "uploaded_by")
             .annotate(open_entries=Count("entries", filter=Q(entries__resolved_at__isnull=True)))
