@@ -145,7 +145,8 @@ def simulate(models: Sequence[str] | str, n_persons: int, *, seed: int, n_items:
     params = simulate_items(models, n_items, seed=rng, n_categories=n_categories)
     n_groups = len(group_means)
     group = np.arange(n_persons) % n_groups
-    theta = rng.normal(np.asarray(group_means)[group], np.asarray(group_sds)[group])
+    sds = np.broadcast_to(np.asarray(group_sds, dtype=np.float64), (n_groups,))
+    theta = rng.normal(np.asarray(group_means, dtype=np.float64)[group], sds[group])
     design = (rotated_booklets(len(params), n_booklets, min(blocks_per_booklet, n_booklets))
               if n_booklets > 1 else None)
     booklet = rng.integers(0, n_booklets, n_persons)
