@@ -215,8 +215,8 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     nodes = np.linspace(-theta_range, theta_range, n_quad)
     estep = EStep(responses)
     order = estep.person_rows()
-    obs = np.bincount(responses.item * kmax + responses.score, minlength=j_items * kmax).reshape(j_items, kmax)
-    obs = obs.astype(np.float64)
+    obs = np.bincount(responses.item * kmax + responses.score,
+                      minlength=j_items * kmax).reshape(j_items, kmax).astype(np.float64)
 
     estimate = np.ones(j_items, dtype=bool)
     fixed_ids: tuple[str, ...] = ()

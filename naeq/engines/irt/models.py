@@ -59,9 +59,9 @@ class ItemParameters:
     b: NDArray[np.float64]
     c: NDArray[np.float64]
     n_categories: NDArray[np.int64]
-    a_se: NDArray[np.float64] = field(default=None)  # type: ignore[assignment]
-    b_se: NDArray[np.float64] = field(default=None)  # type: ignore[assignment]
-    c_se: NDArray[np.float64] = field(default=None)  # type: ignore[assignment]
+    a_se: NDArray[np.float64] = field(default=None)  # type: ignore[arg-type]
+    b_se: NDArray[np.float64] = field(default=None)  # type: ignore[arg-type]
+    c_se: NDArray[np.float64] = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         items = tuple(str(i) for i in self.items)
