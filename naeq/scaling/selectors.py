@@ -20,8 +20,15 @@ PAGE = 50
 
 
 def run_list(*, actor: Any, cycle: Cycle | None = None) -> QuerySet[CalibrationRun]:
+    access.require_analyst(actor=actor)
     qs = access.runs_visible(actor=actor).select_related("cycle", "created_by").defer("summary")
     return qs.filter(cycle=cycle) if cycle is not None else qs
+
+
+def run_statuses(*, actor: Any) -> QuerySet[CalibrationRun]:
+    """The newest runs' progress only (what the polling list page asks for)."""
+    access.require_analyst(actor=actor)
+    return access.runs_visible(actor=actor).only("id", "status", "progress", "stage", "error")[:100]
 
 
 def run_get(*, actor: Any, run_id: int) -> CalibrationRun:

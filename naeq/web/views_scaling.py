@@ -50,8 +50,7 @@ def scaling_runs(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def scaling_runs_status(request: HttpRequest) -> JsonResponse:
-    runs = selectors.run_list(actor=request.user).only("id", "status", "progress", "stage", "error")[:100]
-    return JsonResponse({"runs": [_status(r) for r in runs]})
+    return JsonResponse({"runs": [_status(r) for r in selectors.run_statuses(actor=request.user)]})
 
 
 def _form_options(post: Any) -> dict[str, Any]:
