@@ -8,8 +8,6 @@ or a mark that is not an option)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from naeq.core.errors import InvalidInput, NotFound, PermissionDenied

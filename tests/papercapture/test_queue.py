@@ -46,7 +46,8 @@ def test_nothing_is_scored_until_the_queue_is_empty_then_delivery_rules_score_it
     batch = _batch(pw)
     with pytest.raises(InvalidInput) as exc:
         services.batch_release(actor=pw.user(ADMIN), batch_id=batch.pk)
-    assert exc.value.code == "batch_queue_open" and exc.value.message == "复核队列中还有9个问题未处理，处理完之前不评分。"
+    assert exc.value.code == "batch_queue_open"
+    assert exc.value.message == "复核队列中还有9个问题未处理，处理完之前不评分。"
     assert not PaperResponse.objects.exists()
 
     # A duplicate in the file: discarding the second sheet withdraws the first one's entry too.
