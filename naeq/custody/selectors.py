@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from naeq.core.errors import NotFound
 from naeq.custody import alerts as alerts_mod
 from naeq.custody.access import (
     counties_visible,
@@ -127,6 +128,18 @@ def event_list(*, actor: Any, cycle: Cycle) -> QuerySet[CustodyEvent]:
 def session_records(*, actor: Any, session_id: int) -> tuple[TestSession, list[SessionRecord]]:
     session = record_session_access(actor=actor, session_id=session_id)
     return session, list(records_visible(actor=actor).filter(session=session).order_by("room"))
+
+
+def session_record_rooms(*, actor: Any, session: TestSession) -> list[str] | None:
+    """The rooms of the session's 测试情况记录表 the actor may read, or None when the session has no records form
+    (county sessions) or the actor may not see it."""
+    if session.school_id is None:
+        return None
+    try:
+        record_session_access(actor=actor, session_id=session.pk)
+    except NotFound:
+        return None
+    return list(records_visible(actor=actor).filter(session=session).order_by("room").values_list("room", flat=True))
 
 
 def session_attendance(session: TestSession) -> dict[str, Any]:

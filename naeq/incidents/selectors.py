@@ -59,6 +59,14 @@ def case_detail(*, actor: Any, case_id: int) -> CaseView:
         overdue_to=overdue_level(case), overdue_to_name=str(LEVEL_NAMES.get(overdue_level(case), "")))
 
 
+def cases_of_incidents(*, actor: Any, incident_ids: list[int]) -> dict[int, IncidentCase]:
+    """The cases of session incidents (incident id -> case) among those the actor may see; an incident whose case
+    is outside the actor's jurisdiction is simply absent."""
+    if not incident_ids:
+        return {}
+    return {c.incident_id: c for c in access.cases_visible(actor=actor).filter(incident_id__in=incident_ids)}
+
+
 def overdue_level(case: IncidentCase, now: dt.datetime | None = None) -> str:
     from naeq.incidents.config import level_rank
 

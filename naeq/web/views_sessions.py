@@ -23,9 +23,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.core.errors import InvalidInput, NotFound
+from naeq.custody.selectors import session_record_rooms
 from naeq.delivery import selectors, sessions, signin, teacher_roles
 from naeq.delivery.access import SCHOOL_RUNNERS, may_approve_resets, session_access
 from naeq.delivery.models import Attempt, AttemptStatus, Incident, Respondent, SessionStatus
+from naeq.incidents.selectors import cases_of_incidents
 
 # ------------------------------------------------------------------------------------------- test takers
 
@@ -206,8 +208,11 @@ def session_list(request: HttpRequest) -> HttpResponse:
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     view = selectors.proctor_view(actor=request.user, session_id=session_id)
     names = {i.code: i.name for i in view.session.cycle.config.instruments}
+    cases = cases_of_incidents(actor=request.user, incident_ids=[i.pk for i in view.incidents])
     return render(request, "web/sessions/detail.html", {
         "v": view, "s": view.session, "instrument_names": [(c, names.get(c, c)) for c in view.session.instruments],
+        "incident_cases": [(i, cases.get(i.pk)) for i in view.incidents],
+        "record_rooms": session_record_rooms(actor=request.user, session=view.session),
         "categories": Incident.Category.choices, "is_info_officer": jurisdiction_of(request.user).role ==
         "school_info_officer"})
 

@@ -128,3 +128,30 @@ def test_home_lists_closed_sessions_without_a_record(client: Client, world: Worl
     assert r.status_code == 302
     client.force_login(world.users["province_coordinator@A"])
     assert "学生数学测试（待填报）" not in client.get("/custody/").content.decode()
+
+
+def test_session_detail_links_each_incident_to_its_case_and_the_record_form(client: Client, world: World,
+                                                                           cycle: Any) -> None:
+    """The proctor's session page leads to the case of every incident recorded there and to the session's
+    测试情况记录表 (with the rooms already filed); another county's liaison gets the same NotFound as for a
+    missing session."""
+    from naeq.delivery.sessions import incident_record
+    from naeq.incidents.models import IncidentCase
+
+    school = world.schools["A1a-1"]
+    session = make_session(cycle, school, instruments=["math"], grade=8, status="open", starts_at=at(DAY, 8))
+    head = world.users["school_head@A"]
+    incident_record(actor=head, session_id=session.pk, category="power", grade=1, description="停电十分钟",
+                    at=at(DAY, 8, 20))
+    case = IncidentCase.objects.get()
+    client.force_login(head)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert f'href="/incidents/{case.pk}/"' in page and f"处置记录 #{case.pk}" in page
+    assert f'href="/custody/sessions/{session.pk}/record/"' in page and "尚未填报。" in page
+    SessionRecord.objects.create(session=session, path=session.path, room="第2测试室", actual_start=at(DAY, 8),
+                                 actual_end=at(DAY, 9), expected=0, present=0)
+    client.force_login(world.users["county_liaison@A"])
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "已填报：第2测试室。" in page and f'href="/incidents/{case.pk}/"' in page
+    client.force_login(world.users["county_liaison@B"])
+    assert client.get(f"/sessions/{session.pk}/").status_code == 404
