@@ -278,7 +278,7 @@ def scores_for_scaling(*, cycle: Cycle, instrument_code: str | None = None) -> I
     for tid, code, inst, item, score in (qs.order_by("instrument_code", "item_code", "test_taker__code")
                                          .values_list("test_taker_id", "test_taker__code", "instrument_code",
                                                       "item_code", "final_score").iterator(chunk_size=5000)):
-        yield {"test_taker_id": tid, "test_id": code, "instrument": inst, "item": item, "score": int(score)}
+        yield {"test_taker_id": tid, "test_id": code, "instrument": inst, "item": item, "score": int(score or 0)}
 
 
 def export_rows(*, actor: Any, cycle: Cycle, instrument_code: str | None = None) -> Iterator[list[Any]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -94,6 +94,7 @@ def settings_update(*, actor: Any, cycle: Cycle, **values: Any) -> MarkingSettin
         if name not in SETTING_FIELDS:
             raise ValueError(f"unknown setting {name}")
         f = MarkingSettings._meta.get_field(name)
+        assert isinstance(f, models.Field)  # every setting is a concrete column
         try:
             value: Any = raw if name == "adjacent_rule" else f.to_python(raw)
         except Exception:
@@ -499,7 +500,7 @@ def _resolve(response: MarkResponse, cfg: MarkingSettings) -> None:
         return
     live = list(response.assignments.exclude(status=AssignmentStatus.WITHDRAWN).values_list("status", "score"))
     need = 2 if response.double else 1
-    scores = [s for st, s in live if st == AssignmentStatus.SCORED]
+    scores = [int(s) for st, s in live if st == AssignmentStatus.SCORED and s is not None]
     if len(scores) < need or len(live) > len(scores):
         return
     outcome = rules.final_score(scores[:2], max_score=response.max_score,

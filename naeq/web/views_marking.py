@@ -70,7 +70,7 @@ def marking_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("评分设置已保存。"))
         return redirect("web:marking_settings")
     cfg = services.settings_for(cycle)
-    fields = [(f, MarkingSettings._meta.get_field(f).verbose_name, getattr(cfg, f))
+    fields = [(f, getattr(MarkingSettings._meta.get_field(f), "verbose_name", f), getattr(cfg, f))
               for f in services.SETTING_FIELDS if f != "adjacent_rule"]
     return render(request, "web/marking/settings.html", {
         "cycle": cycle, "cfg": cfg, "fields": fields, "rules": AdjacentRule.choices,
@@ -318,7 +318,7 @@ def marking_export(request: HttpRequest) -> StreamingHttpResponse:
     rows = selectors.export_rows(actor=request.user, cycle=_cycle(request),
                                  instrument_code=(request.GET.get("instrument") or None))
     first = next(rows)  # runs the access check before the response starts
-    writer = csv.writer(_Echo())  # type: ignore[arg-type]
+    writer = csv.writer(_Echo())
 
     def stream() -> Iterator[str]:
         yield "\ufeff" + writer.writerow(first)
