@@ -62,50 +62,71 @@ def _per_person(values: Any, n: int) -> NDArray[np.float64]:
     return arr
 
 
-def derivatives(responses: Responses, params: ItemParameters, theta: NDArray[np.float64]) -> tuple[
+class _Tables:
+    """Per-item constants for the per-response derivatives: z_k = a·k·θ + C_k with C_k = −a Σ_{v≤k} b_v
+    (−inf beyond the item's categories)."""
+
+    def __init__(self, params: ItemParameters) -> None:
+        kmax = params.max_categories
+        steps = np.nan_to_num(params.b[:, : kmax - 1], nan=0.0)
+        cum_b = np.concatenate([np.zeros((len(params), 1)), np.cumsum(steps, axis=1)], axis=1)
+        self.k = np.arange(kmax, dtype=np.float64)
+        self.const = -params.a[:, None] * cum_b
+        self.const[self.k[None, :] >= params.n_categories[:, None]] = -np.inf
+        self.a = params.a
+        self.c = params.c
+        self.b0 = np.nan_to_num(params.b[:, 0], nan=0.0)
+        self.kk = np.stack([self.k, self.k**2, self.k**3], axis=1)          # (K, 3)
+
+
+def _response_terms(tab: _Tables, item: NDArray[np.int64], x: NDArray[np.float64],
+                    t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Score, information and Warm's J of each response at its person's θ (t aligned with the responses)."""
+    a = tab.a[item]
+    z = (a * t)[:, None] * tab.k[None, :] + tab.const[item]
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    mom = p @ tab.kk                                                       # E[X], E[X²], E[X³]
+    m, m2, m3 = mom[:, 0], mom[:, 1], mom[:, 2]
+    v = m2 - m * m
+    mu3 = m3 - 3 * m * m2 + 2 * m**3
+    s = a * (x - m)
+    info = a * a * v
+    jj = a**3 * mu3
+    c = tab.c[item]
+    three = c > 0
+    if three.any():
+        aa, cc = a[three], c[three]
+        ps = 1.0 / (1.0 + np.exp(-aa * (t[three] - tab.b0[item[three]])))
+        pr = np.clip(cc + (1 - cc) * ps, 1e-12, 1 - 1e-12)
+        d1 = aa * (1 - cc) * ps * (1 - ps)
+        d2 = aa * d1 * (1 - 2 * ps)
+        q = pr * (1 - pr)
+        s[three] = (x[three] - pr) * d1 / q
+        info[three] = d1 * d1 / q
+        jj[three] = d1 * d2 / q
+    return s, info, jj
+
+
+def derivatives(responses: Responses, params: ItemParameters, theta: NDArray[np.float64], *,
+                rows: NDArray[np.int64] | None = None) -> tuple[
         NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Per person at its own θ: score ∂ log L/∂θ, test information I(θ) and Warm's J(θ); each (P,)."""
+    """Per person at its own θ: score ∂ log L/∂θ, test information I(θ) and Warm's J(θ); each (P,).
+
+    ``rows`` restricts the sums to those responses (persons without any of them get 0)."""
     params = _aligned(responses, params)
+    tab = _Tables(params)
     n_p = responses.n_persons
-    kmax = params.max_categories
-    steps = np.nan_to_num(params.b[:, : kmax - 1], nan=0.0)
-    cum_b = np.concatenate([np.zeros((len(params), 1)), np.cumsum(steps, axis=1)], axis=1)  # (J, K)
-    k = np.arange(kmax, dtype=np.float64)
     s_tot = np.zeros(n_p)
     i_tot = np.zeros(n_p)
     j_tot = np.zeros(n_p)
-    for lo in range(0, len(responses), _CHUNK):
-        sl = slice(lo, lo + _CHUNK)
-        item = responses.item[sl]
-        person = responses.person[sl]
-        x = responses.score[sl].astype(np.float64)
-        t = theta[person]
-        a = params.a[item]
-        z = a[:, None] * (k[None, :] * t[:, None] - cum_b[item])
-        z[k[None, :] >= params.n_categories[item][:, None]] = -np.inf
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        m = p @ k
-        dev = k[None, :] - m[:, None]
-        v = np.einsum("nk,nk->n", p, dev**2)
-        mu3 = np.einsum("nk,nk->n", p, dev**3)
-        s = a * (x - m)
-        info = a * a * v
-        jj = a**3 * mu3
-        c = params.c[item]
-        three = c > 0
-        if three.any():
-            ps = 1.0 / (1.0 + np.exp(-a[three] * (t[three] - params.b[item[three], 0])))
-            cc = c[three]
-            aa = a[three]
-            pr = np.clip(cc + (1 - cc) * ps, 1e-12, 1 - 1e-12)
-            d1 = aa * (1 - cc) * ps * (1 - ps)
-            d2 = aa * aa * (1 - cc) * ps * (1 - ps) * (1 - 2 * ps)
-            q = pr * (1 - pr)
-            s[three] = (x[three] - pr) * d1 / q
-            info[three] = d1 * d1 / q
-            jj[three] = d1 * d2 / q
+    n = len(responses) if rows is None else len(rows)
+    for lo in range(0, n, _CHUNK):
+        idx = slice(lo, lo + _CHUNK) if rows is None else rows[lo: lo + _CHUNK]
+        person = responses.person[idx]
+        s, info, jj = _response_terms(tab, responses.item[idx], responses.score[idx].astype(np.float64),
+                                      theta[person])
         s_tot += np.bincount(person, weights=s, minlength=n_p)
         i_tot += np.bincount(person, weights=info, minlength=n_p)
         j_tot += np.bincount(person, weights=jj, minlength=n_p)
@@ -150,11 +171,14 @@ def eap(responses: Responses, params: ItemParameters, *, prior_mean: Any = 0.0, 
 def _newton(responses: Responses, params: ItemParameters, start: NDArray[np.float64], *, kind: str,
             mu: NDArray[np.float64], sd: NDArray[np.float64], bound: float, max_iter: int,
             tol: float) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
+    """Damped Fisher scoring for all persons at once; converged persons drop out (their responses are no longer
+    evaluated), so later iterations cost only what is still moving."""
     theta = np.clip(start.copy(), -bound, bound)
     active = np.ones(len(theta), dtype=bool)
+    rows: NDArray[np.int64] | None = None
     converged = False
     for _ in range(max_iter):
-        s, info, jj = derivatives(responses, params, theta)
+        s, info, jj = derivatives(responses, params, theta, rows=rows)
         if kind == "map":
             g = s - (theta - mu) / sd**2
             h = info + 1 / sd**2
@@ -169,6 +193,7 @@ def _newton(responses: Responses, params: ItemParameters, start: NDArray[np.floa
         if not active.any():
             converged = True
             break
+        rows = np.flatnonzero(active[responses.person])
     _s, info, _j = derivatives(responses, params, theta)
     return theta, info, converged
 
