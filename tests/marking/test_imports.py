@@ -1,6 +1,9 @@
 """Imports with real files: the rubric workbook (template round trip; every kind of row error, nothing written)
 and scanned paper responses (manifest + zip: unknown test ID, unknown item, missing image, not an image,
-duplicates, a bad zip, a missing column; images land in the secret store, never under the static or media roots)."""
+duplicates, a bad zip, a missing column; images land in the secret store, never under the static or media roots).
+
+Why paper matters (2024-nanchang-city-plan.txt): "学生数学测试卷	客观题在线作答；主观题电子呈现，纸笔作答" — the
+constructed responses of the online test are written on paper cards, so they reach raters as scanned images."""
 
 from __future__ import annotations
 
