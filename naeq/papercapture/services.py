@@ -222,6 +222,18 @@ def batch_import(*, actor: Any, cycle: Cycle, instrument: Instrument, name: str,
     """Import one scan file: every sheet becomes a card, every problem a review entry. A structurally broken file
     is refused whole (:mod:`naeq.papercapture.importer`)."""
     j = access.importer(actor)
+    return _import(actor, j.path, _takers(actor, cycle, instrument), cycle, instrument, name, data)
+
+
+@transaction.atomic
+def batch_import_system(*, cycle: Cycle, instrument: Instrument, name: str, data: bytes, path: str) -> ScanBatch:
+    """The same import written as the system (the demo): test takers under ``path``, the batch held at ``path``."""
+    takers = TestTaker.objects.filter(cycle=cycle, booklets__has_key=instrument.code, path__startswith=path)
+    return _import(None, path, takers, cycle, instrument, name, data)
+
+
+def _import(actor: Any, path: str, candidates: Any, cycle: Cycle, instrument: Instrument, name: str,
+            data: bytes) -> ScanBatch:
     if instrument.cycle_id != cycle.pk:
         raise InvalidInput(_("%(inst)s不是%(year)s年监测周期的工具。") % {"inst": instrument.code, "year": cycle.year},
                            code="scan_instrument")
@@ -236,9 +248,9 @@ def batch_import(*, actor: Any, cycle: Cycle, instrument: Instrument, name: str,
         raise InvalidInput(_("%(name)s已于%(at)s导入（扫描批次#%(id)s），未重复导入。") % {
             "name": name, "at": timezone.localtime(earlier.uploaded_at).strftime("%Y-%m-%d %H:%M"),
             "id": earlier.pk}, code="scan_duplicate_file", problems=[Problem(reason=_("文件重复"), file=name)])
-    takers = {t.code: t for t in _takers(actor, cycle, instrument).filter(code__in={r.test_id for r in rows})}
+    takers = {t.code: t for t in candidates.filter(code__in={r.test_id for r in rows})}
     labels = list(dict.fromkeys(r.batch for r in rows))
-    batch = ScanBatch(cycle=cycle, instrument=instrument, path=j.path, label="、".join(labels)[:200],
+    batch = ScanBatch(cycle=cycle, instrument=instrument, path=path, label="、".join(labels)[:200],
                       source=name[:200], sha256=digest, sheets=len(rows),
                       uploaded_by=actor if getattr(actor, "pk", None) else None)
     batch.full_clean()
