@@ -86,6 +86,22 @@ def require_custodian(*, actor: Any, code: str) -> Region:
     return county
 
 
+def may_write_test_takers(*, actor: Any) -> bool:
+    """Who may turn a school's 测试情况记录表 into its test-taker information: whoever may write the school's test
+    takers in the sampling issue (its school writers), within their jurisdiction (checked by
+    :func:`school_access`)."""
+    from naeq.sampling.access import SCHOOL_WRITERS
+
+    return jurisdiction_of(actor).role in SCHOOL_WRITERS
+
+
+def require_test_taker_writer(*, actor: Any, code: str) -> School:
+    school = school_access(actor=actor, code=code)
+    if not may_write_test_takers(actor=actor):
+        raise PermissionDenied(_("您的账户只能查看，不能修改测试生信息。"))
+    return school
+
+
 def school_access(*, actor: Any, code: str) -> School:
     """A school whose custody the actor may read: its own staff, or region staff over it."""
     j = _staff(actor)

@@ -27,9 +27,11 @@ from django.utils.translation import gettext as _
 from naeq.core.audit import audit_record
 from naeq.core.errors import InvalidInput, ProblemCollector
 from naeq.custody.access import (
+    records_visible,
     require_custodian,
     require_keep_decider,
     require_record_writer,
+    require_test_taker_writer,
 )
 from naeq.custody.config import custody_config
 from naeq.custody.models import (
@@ -366,3 +368,65 @@ def record_save(*, actor: Any, session_id: int, room: str, actual_start: dt.date
     audit_record(actor=actor, action="custody.record_save", object_type="custody.SessionRecord",
                  object_id=record.pk, before=before, after=record_state(record))
     return record
+
+
+# ------------------------------------------------------------------- session records → test-taker information
+
+
+def attendance_statuses(records: list[SessionRecord], students: list[tuple[str, int]]) -> dict[str, str]:
+    """The test-taker status (sampling's 到考 / 缺考 / 体育免测) of each sampled student ``(test ID, grade)``
+    that the formal student sessions' 测试情况记录表 speak about. The seeds ask the school to upload its records
+    ("样本校按照要求上传测试情况记录表", collected-county-and-school-plans.txt) and to count its PE-exempt students
+    ("统计测试年级体育免测生", 2024-nanchang-city-plan.txt) but do not say how the records become 测试生信息; the
+    rule here is a design choice:
+
+    * 缺考 — listed absent in every recorded session of the student's grade;
+    * 体育免测 — otherwise, listed PE-exempt in any record;
+    * 到考 — otherwise (the student sat at least one recorded session).
+
+    A student of a grade without any record is left out (the school still reports them by hand)."""
+    by_grade: dict[int, list[SessionRecord]] = {}
+    for r in records:
+        if r.session.grade is not None:
+            by_grade.setdefault(r.session.grade, []).append(r)
+    out: dict[str, str] = {}
+    for code, grade in students:
+        recs = by_grade.get(grade)
+        if not recs:
+            continue
+        sessions = {r.session_id for r in recs}
+        absent_in = {r.session_id for r in recs if any(a.get("code") == code for a in r.absentees)}
+        if absent_in == sessions:
+            out[code] = "absent"
+        elif any(p.get("code") == code for r in recs for p in r.pe_exempt):
+            out[code] = "pe_exempt"
+        else:
+            out[code] = "present"
+    return out
+
+
+@transaction.atomic
+def records_to_test_takers(*, actor: Any, cycle: Cycle, school_code: str) -> dict[str, int]:
+    """Write what the school's 测试情况记录表 say (absent, PE-exempt, present) into the sampling issue's test-taker
+    information of its sampled students, through :func:`naeq.sampling.services.test_takers_set` (which checks
+    the actor may write the school's test takers and that the submission is still a draft or returned, and
+    audits the change). Returns the number of students per status and how many changed."""
+    from naeq.sampling.selectors import school_sample
+    from naeq.sampling.services import test_takers_set
+
+    require_test_taker_writer(actor=actor, code=school_code)
+    sample = school_sample(actor=actor, code=school_code, year=cycle.year)
+    students = [(s.test_id, s.grade) for s in sample.students]
+    records = list(records_visible(actor=actor).filter(
+        session__cycle=cycle, session__school__code=school_code, session__kind="formal",
+        session__respondent="student").select_related("session"))
+    if not records:
+        raise InvalidInput(_("该校尚未填报学生测试场次的测试情况记录表，无法生成测试生信息。"), code="no_records")
+    statuses = attendance_statuses(records, students)
+    if not statuses:
+        raise InvalidInput(_("测试情况记录表中没有本校样本学生所在年级的场次。"), code="no_students_recorded")
+    changed = test_takers_set(actor=actor, year=cycle.year, school_code=school_code, statuses=statuses)
+    counts = {k: sum(1 for v in statuses.values() if v == k) for k in ("present", "absent", "pe_exempt")}
+    audit_record(actor=actor, action="custody.records_to_test_takers", object_type="School",
+                 object_id=school_code, after={**counts, "changed": changed, "records": len(records)})
+    return {**counts, "changed": changed, "unrecorded": len(students) - len(statuses)}

@@ -14,5 +14,6 @@ urlpatterns: list[URLPattern] = [
     path("custody/counties/<str:code>/keeps/", v.keep_request, name="custody_keep_request"),
     path("custody/counties/<str:code>/ledger.xlsx", v.ledger_export, name="custody_ledger_export"),
     path("custody/schools/<str:code>/", v.school, name="custody_school"),
+    path("custody/schools/<str:code>/test-takers/", v.records_to_takers, name="custody_records_to_takers"),
     path("custody/sessions/<int:session_id>/record/", v.session_record, name="custody_session_record"),
 ]

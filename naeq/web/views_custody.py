@@ -139,7 +139,21 @@ def school(request: HttpRequest, code: str) -> HttpResponse:
     cycle = _cycle()
     data = selectors.school_custody(actor=request.user, cycle=cycle, school_code=code)
     return render(request, "web/custody/school.html", {
-        "cycle": cycle, "s": data, "sessions": [(x, data.recorded.get(x.pk, 0)) for x in data.sessions]})
+        "cycle": cycle, "s": data, "sessions": [(x, data.recorded.get(x.pk, 0)) for x in data.sessions],
+        "can_write_takers": access.may_write_test_takers(actor=request.user)})
+
+
+@require_POST
+@login_required
+def records_to_takers(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        n = services.records_to_test_takers(actor=request.user, cycle=_cycle(), school_code=code)
+    except InvalidInput as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("已按测试情况记录表更新测试生信息：到考%(present)s人，缺考%(absent)s人，"
+                                    "体育免测%(pe_exempt)s人（其中%(changed)s人有变化）。") % n)
+    return redirect("web:custody_school", code=code)
 
 
 @require_GET

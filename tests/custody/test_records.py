@@ -7,11 +7,12 @@ Seeds: collected-county-and-school-plans.txt — "样本校按照要求上传测
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
-from naeq.core.errors import InvalidInput, PermissionDenied
+from naeq.core.errors import InvalidInput, NotFound, PermissionDenied
 from naeq.core.models import AuditEvent
 from naeq.custody import selectors, services
 from tests.custody.conftest import DAY, at
@@ -102,3 +103,53 @@ def test_session_attendance_sums_the_rooms(world: World, sitting: Any) -> None:
     assert a["absentees"] == [{"code": f"{code}403", "reason": "病假", "room": "第1测试室"}]
     assert a["pe_exempt"] == [{"code": f"{code}402", "reason": "心脏病", "room": "第2测试室"}]
     assert len(a["deviations"]) == 2 and a["complete"] is True
+
+
+def test_records_feed_the_test_taker_information(world: World, cycle: Any, client: Any) -> None:
+    """Absent in every recorded session → 缺考; PE-exempt in a record → 体育免测; otherwise → 到考; a grade without
+    records is left to the school. Written through sampling's test_takers_set (audited there and here)."""
+    from naeq.delivery.models import TestSession
+    from naeq.sampling.models import SampledStudent
+    from tests.delivery.sessions_world import generate, make_test_id
+
+    generate(world, cycle)
+    school = world.schools["A1a-1"]
+    head = world.users["school_head@A"]
+    g8 = list(TestSession.objects.filter(cycle=cycle, school=school, kind="formal", respondent="student",
+                                         grade=8).order_by("starts_at")[:2])
+    assert len(g8) == 2
+    one, two = make_test_id(school, 8, 1), make_test_id(school, 8, 2)
+    TestSession.objects.filter(pk__in=[s.pk for s in g8]).update(status="closed")
+    for i, s in enumerate(g8):
+        services.record_save(actor=head, session_id=s.pk, room="第1测试室", actual_start=s.starts_at,
+                             actual_end=s.starts_at + dt.timedelta(minutes=60), expected=2, present=1,
+                             absentees=[{"code": two, "reason": "病假"}],
+                             pe_exempt=[{"code": one, "reason": "腿部骨折"}] if i == 0 else [], deviations=[])
+    with pytest.raises(PermissionDenied):
+        services.records_to_test_takers(actor=world.users["city_viewer@A"], cycle=cycle, school_code=school.code)
+    with pytest.raises(NotFound):
+        services.records_to_test_takers(actor=world.users["county_liaison@B"], cycle=cycle,
+                                        school_code=school.code)
+    n = services.records_to_test_takers(actor=head, cycle=cycle, school_code=school.code)
+    assert n == {"present": 0, "absent": 1, "pe_exempt": 1, "changed": 2, "unrecorded": 2}
+    status = dict(SampledStudent.objects.filter(sampled_school__school=school).values_list("test_id", "status"))
+    assert status == {one: "pe_exempt", two: "absent", make_test_id(school, 4, 1): "pending",
+                      make_test_id(school, 4, 2): "pending"}
+    assert AuditEvent.objects.filter(action="sampling.test_takers_set", object_id=school.code).count() == 1
+    assert AuditEvent.objects.get(action="custody.records_to_test_takers").after["changed"] == 2
+    # The page: the liaison presses the button; nothing changes now, and the message says so.
+    client.force_login(world.users["county_liaison@A"])
+    page = client.post(f"/custody/schools/{school.code}/test-takers/", follow=True).content.decode()
+    assert "到考0人，缺考1人，体育免测1人（其中0人有变化）" in page
+
+
+def test_attendance_statuses_rule() -> None:
+    """The rule alone: absent from only one of two sessions is 到考; PE-exempt and absent everywhere is 缺考."""
+    from types import SimpleNamespace
+
+    s1, s2 = SimpleNamespace(grade=8), SimpleNamespace(grade=8)
+    recs = [SimpleNamespace(session=s1, session_id=1, absentees=[{"code": "a"}, {"code": "b"}],
+                            pe_exempt=[{"code": "b"}, {"code": "c"}]),
+            SimpleNamespace(session=s2, session_id=2, absentees=[{"code": "b"}], pe_exempt=[])]
+    out = services.attendance_statuses(recs, [("a", 8), ("b", 8), ("c", 8), ("d", 8), ("e", 4)])  # type: ignore[arg-type]
+    assert out == {"a": "present", "b": "absent", "c": "pe_exempt", "d": "present"}

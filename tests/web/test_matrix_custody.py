@@ -25,6 +25,7 @@ from naeq.accounts.roles import Role
 from naeq.custody.models import TwoDayKeep
 from tests.delivery.factories import make_session
 from tests.personas import World
+from tests.staffing.conftest import build_staffing_sample
 
 OK, REDIRECT, FORBIDDEN, MISSING = m.OK, m.REDIRECT, m.FORBIDDEN, m.MISSING
 ALL, TREE, OWN, NONE = m.ALL, m.TREE, m.OWN, m.NONE
@@ -60,6 +61,7 @@ PAGES = [
     Page("school", lambda o: f"/custody/schools/{o.code}/", "school"),
     Page("record_get", lambda o: f"/custody/sessions/{o.pk}/record/", "session"),
     Page("record_post", lambda o: f"/custody/sessions/{o.pk}/record/", "session", "POST", RECORD),
+    Page("to_takers", lambda o: f"/custody/schools/{o.code}/test-takers/", "school", "POST", {}),
 ]
 
 RUN = (REDIRECT, MISSING, MISSING)
@@ -86,6 +88,12 @@ EXPECT: dict[str, dict[str, Any]] = {
     "record_post": {**by_role(national=(FORBIDDEN,) * 3, province=TREE_FORBIDDEN, city=TREE_FORBIDDEN,
                               county=OWN_FORBIDDEN, taker=NONE),
                     **{r.value: RUN for r in RUNNERS}, R.INSPECTOR.value: OWN_FORBIDDEN},
+    # Sampling's school writers (naeq/sampling/access.py SCHOOL_WRITERS), within their jurisdiction; a permitted
+    # press without records is refused with a message (302 back to the school page).
+    "to_takers": {**by_role(national=(FORBIDDEN,) * 3, province=(REDIRECT, REDIRECT, MISSING),
+                            city=TREE_FORBIDDEN, county=OWN_FORBIDDEN, school=OWN_FORBIDDEN, taker=NONE),
+                  R.NATIONAL_ADMIN.value: (REDIRECT,) * 3, R.COUNTY_LIAISON.value: RUN,
+                  R.COUNTY_INFO_OFFICER.value: RUN, R.SCHOOL_HEAD.value: RUN, R.SCHOOL_INFO_OFFICER.value: RUN},
 }
 
 
@@ -100,6 +108,7 @@ def test_every_custody_page_has_a_row_for_every_role() -> None:
 
 @pytest.fixture
 def objects(world: World, cycle: Any) -> dict[str, dict[str, Any]]:
+    build_staffing_sample(world, cycle)  # the "-1" schools are participating sample schools
     out: dict[str, dict[str, Any]] = {"county": {}, "school": {}, "keep": {}, "session": {}}
     for key in ("A1a", "A1b", "B1a", "B1b"):
         school = world.schools[f"{key}-1"]
