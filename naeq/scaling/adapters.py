@@ -167,7 +167,8 @@ def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> 
     if replaced:
         warnings.append(_("%(n)d条得分有多个来源（在线、纸笔、评分员），按优先级采用了后者。") % {"n": replaced})
     chosen = order[last]
-    taker, item_idx, score = taker[chosen], item_idx[chosen], score[chosen].astype(np.int64)
+    taker, item_idx = taker[chosen], item_idx[chosen]
+    int_score = score[chosen].astype(np.int64)
     persons, person = np.unique(taker, return_inverse=True)
     person = person.astype(np.int64).reshape(-1)
     booklet = np.zeros(len(persons), dtype=np.int64)
@@ -181,13 +182,13 @@ def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> 
         grade = dict(TestTaker.objects.filter(pk__in=persons.tolist()).values_list("pk", "grade"))
         labels = np.array([str(grade.get(int(p)) or "") for p in persons.tolist()], dtype=np.str_)
         groups, group = np.unique(labels, return_inverse=True)
-    responses = LongResponses(persons=persons, items=table.items, person=person, item=item_idx, score=score,
+    responses = LongResponses(persons=persons, items=table.items, person=person, item=item_idx, score=int_score,
                               booklet=booklet, group=group, groups=groups)
-    counts["used"] = len(score)
+    counts["used"] = len(int_score)
     return Gathered(responses=responses, table=table, warnings=warnings, counts=counts)
 
 
-def dif_groups(persons: NDArray[np.int64], variable: str) -> NDArray[np.str_]:
+def dif_groups(persons: NDArray[Any], variable: str) -> NDArray[np.str_]:
     """Per test taker: sex (``M``/``F``) or urban/rural (``urban``/``rural``: the 1x codes are urban and town, the
     2x codes rural), '' where unknown."""
     ids = persons.tolist()

@@ -65,8 +65,8 @@ def test_information_svg(summary: dict[str, Any]) -> str:
         ax2 = ax.twinx()
         if not info.get("booklets"):
             ax.plot(theta, info["pool"], linewidth=1.8, color="#333333", label=_("全部题目"))
-            ax2.plot(theta, [1 / v**0.5 if v > 0 else None for v in info["pool"]], linestyle="--", color="#999999",
-                     linewidth=1, label=_("标准误"))
+            se = [1 / v**0.5 if v > 0 else float("nan") for v in info["pool"]]
+            ax2.plot(theta, se, linestyle="--", color="#999999", linewidth=1, label=_("标准误"))
             ax2.set_ylabel(_("标准误"))
         else:
             ax2.set_visible(False)

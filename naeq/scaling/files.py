@@ -35,7 +35,7 @@ class LongResponses:
     """Responses in the engine's long layout: row r says person ``person[r]`` scored ``score[r]`` on item
     ``item[r]`` (indices into ``persons`` / ``items``); absent pairs were not administered."""
 
-    persons: NDArray[np.str_]
+    persons: NDArray[Any]  # labels (files: text; platform: test-taker ids)
     items: NDArray[np.str_]
     person: NDArray[np.int64]
     item: NDArray[np.int64]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -61,23 +61,34 @@ PERSON_HEADER = ["person", "booklet", "n_items", "raw_score", "max_score", "eap"
                  "eap_scale", "eap_scale_se", "wle_scale", "wle_scale_se"]
 
 
-def person_rows(out: Output) -> Iterator[list[str]]:
+def _arrow_csv(path: Path, columns: dict[str, Any]) -> None:
+    """Columns written by Arrow's CSV writer (shortest round-trip doubles, NaN as an empty cell), without a
+    Python loop over rows: 200,000 persons × 20 columns in well under a second."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    arrays = {}
+    for name, col in columns.items():
+        a = np.asarray(col)
+        arrays[name] = pa.array(a, mask=np.isnan(a)) if a.dtype.kind == "f" else pa.array(a)
+    pacsv.write_csv(pa.table(arrays), path, pacsv.WriteOptions(quoting_style="needed"))
+
+
+def person_columns(out: Output) -> dict[str, Any]:
     A, B = out.scale.A, out.scale.B
-    for i, person in enumerate(out.persons.tolist()):
-        yield [str(person), str(int(out.booklet[i])), str(int(out.n_items[i])), str(int(out.raw[i])),
-               str(int(out.max_raw[i])), num(out.eap[i]), num(out.eap_se[i]), num(out.wle[i]), num(out.wle_se[i]),
-               num(A * out.eap[i] + B), num(A * out.eap_se[i]), num(A * out.wle[i] + B), num(A * out.wle_se[i])]
+    return {"person": np.asarray(out.persons).astype(str), "booklet": out.booklet, "n_items": out.n_items,
+            "raw_score": out.raw, "max_score": out.max_raw, "eap": out.eap, "eap_se": out.eap_se, "wle": out.wle,
+            "wle_se": out.wle_se, "eap_scale": A * out.eap + B, "eap_scale_se": A * out.eap_se,
+            "wle_scale": A * out.wle + B, "wle_scale_se": A * out.wle_se}
 
 
-def pv_header(m: int) -> list[str]:
-    return ["person", *(f"pv{k}" for k in range(1, m + 1)), *(f"pv{k}_scale" for k in range(1, m + 1))]
-
-
-def pv_rows(out: Output) -> Iterator[list[str]]:
-    assert out.pvs is not None
+def pv_columns(out: Output) -> dict[str, Any]:
+    if out.pvs is None:
+        raise ValueError("no plausible values in this result")
+    m = out.pvs.shape[1]
     scaled = out.scale.A * out.pvs + out.scale.B
-    for i, person in enumerate(out.persons.tolist()):
-        yield [str(person), *(num(v) for v in out.pvs[i]), *(num(v) for v in scaled[i])]
+    return {"person": np.asarray(out.persons).astype(str), **{f"pv{k + 1}": out.pvs[:, k] for k in range(m)},
+            **{f"pv{k + 1}_scale": scaled[:, k] for k in range(m)}}
 
 
 def dif_rows(out: Output) -> tuple[list[str], list[list[str]]]:
@@ -118,7 +129,7 @@ def write_results(out_dir: Path, out: Output, run: dict[str, Any], *, write_timi
     header, rows = item_rows(out)
     _write(out_dir / "items.csv", header, rows)
     names.append("items.csv")
-    _write(out_dir / "persons.csv", PERSON_HEADER, person_rows(out))
+    _arrow_csv(out_dir / "persons.csv", person_columns(out))
     names.append("persons.csv")
     fit_keys = sorted({k for row in out.fit for k in row if k != "item"})
     _write(out_dir / "fit.csv", ["item", *fit_keys, "fit_flag"],
@@ -127,7 +138,7 @@ def write_results(out_dir: Path, out: Output, run: dict[str, Any], *, write_timi
             for j in range(len(out.fit))))
     names.append("fit.csv")
     if out.pvs is not None:
-        _write(out_dir / "pvs.csv", pv_header(out.pvs.shape[1]), pv_rows(out))
+        _arrow_csv(out_dir / "pvs.csv", pv_columns(out))
         names.append("pvs.csv")
     if out.dif:
         header, rows = dif_rows(out)

@@ -158,8 +158,11 @@ def run(long: LongResponses, table: ItemTable, options: dict[str, Any], *, seed:
     nodes = result.nodes
 
     stage("persons")
-    est = estimate_persons(responses, params, "eap", calibration=result, n_quad=max(int(options["n_quad"]), 61))
-    eap, eap_se = np.asarray(est.theta), np.asarray(est.se)
+    # EAP under each person's group distribution: the posterior of the calibration's final E-step (Bock &
+    # Mislevy 1982), the same quadrature the item parameters were estimated on.
+    post = result.posterior
+    eap = post @ nodes
+    eap_se = np.sqrt(np.maximum(post @ nodes**2 - eap**2, 0.0))
     w = estimate_persons(responses, params, "wle")
     wle, wle_se = np.asarray(w.theta), np.asarray(w.se)
     if np.any(w.at_bound):
