@@ -130,20 +130,43 @@ class Responses:
     @classmethod
     def from_dense(cls, matrix: Any, items: Any = None, *, n_categories: Any = None,
                    persons: Any = None) -> Responses:
-        """From a (P, J) matrix with NaN (or a negative number) where not administered."""
+        """From a (P, J) matrix with NaN (or a negative number) where not administered; ``n_categories``
+        defaults to each item's observed maximum + 1 (at least 2). Scores must be whole numbers below
+        ``n_categories``; a bad cell raises :class:`ResponseDataError` naming its row (1-based) and item."""
         m = np.asarray(matrix, dtype=np.float64)
         if m.ndim != 2:
             raise ValueError("matrix must be 2-D (persons × items)")
         p, j = m.shape
         items = tuple(f"i{k + 1}" for k in range(j)) if items is None else tuple(str(i) for i in items)
-        persons = np.arange(p) if persons is None else np.asarray(persons)
+        if len(items) != j or len(set(items)) != j:
+            raise ValueError(f"need {j} distinct item ids")
+        ids = np.arange(p) if persons is None else np.asarray(persons)
+        if len(ids) != p:
+            raise ValueError(f"persons has {len(ids)} ids, expected {p}")
         given = np.isfinite(m) & (m >= 0)
-        pi, ji = np.nonzero(given)
+        if np.isposinf(m).any():
+            row, col = (int(v[0]) for v in np.nonzero(np.isposinf(m)))
+            raise ResponseDataError(f"row {row + 1}, item {items[col]}: infinite score", rows=(row + 1,),
+                                    column=items[col], reason="non_finite")
         if n_categories is None:
-            n_categories = np.nanmax(np.where(given, m, np.nan), axis=0).astype(np.int64) + 1
-            n_categories = np.maximum(n_categories, 2)
-        return responses_from_long(persons[pi], np.asarray(items, dtype=object)[ji], m[pi, ji],
-                                   dict(zip(items, np.asarray(n_categories) - 1, strict=True)))
+            top = np.where(given, m, 0.0).max(axis=0) if p else np.zeros(j)
+            kcat = np.maximum(top.astype(np.int64) + 1, 2)
+        else:
+            kcat = np.asarray(n_categories, dtype=np.int64).reshape(-1)
+        bad = given & ((m != np.round(m)) | (m > (kcat - 1)[None, :]))
+        if bad.any():
+            row, col = (int(v[0]) for v in np.nonzero(bad))
+            raise ResponseDataError(f"{int(bad.sum())} cell(s) with a score that is not a whole number in "
+                                    f"0..max: first at row {row + 1}, item {items[col]}",
+                                    rows=tuple(int(r) + 1 for r in np.unique(np.nonzero(bad)[0])),
+                                    column=items[col], reason="out_of_range")
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        if p > 1 and np.any(sorted_ids[1:] == sorted_ids[:-1]):
+            raise ResponseDataError("person ids must be unique", reason="duplicate")
+        pi, ji = np.nonzero(given[order])
+        return cls(person=pi.astype(np.int64), item=ji.astype(np.int64),
+                   score=m[order][pi, ji].astype(np.int64), persons=sorted_ids, items=items, n_categories=kcat)
 
 
 def responses_from_long(person_ids: Any, item_ids: Any, scores: Any, max_scores: Mapping[str, int]) -> Responses:
