@@ -64,7 +64,8 @@ def cases_of_incidents(*, actor: Any, incident_ids: list[int]) -> dict[int, Inci
     is outside the actor's jurisdiction is simply absent."""
     if not incident_ids:
         return {}
-    return {c.incident_id: c for c in access.cases_visible(actor=actor).filter(incident_id__in=incident_ids)}
+    return {c.incident_id: c for c in access.cases_visible(actor=actor).filter(incident_id__in=incident_ids)
+            if c.incident_id is not None}
 
 
 def overdue_level(case: IncidentCase, now: dt.datetime | None = None) -> str:
