@@ -76,9 +76,10 @@ def posterior(loglik: NDArray[np.float64], log_prior: NDArray[np.float64]) -> tu
 
     ``log_prior`` is (Q,) or (P, Q) (log quadrature weights of the person's group). Returns (post (P, Q), logml (P,)).
     """
-    z = loglik + log_prior
-    m = z.max(axis=1, keepdims=True)
-    w = np.exp(z - m)
+    w = np.add(loglik, log_prior)                 # one new (P, Q) array, then in place
+    m = w.max(axis=1, keepdims=True)
+    w -= m
+    np.exp(w, out=w)
     s = w.sum(axis=1, keepdims=True)
-    w /= s
+    w *= 1.0 / s
     return w, (m + np.log(s)).reshape(-1)

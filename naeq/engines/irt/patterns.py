@@ -17,7 +17,10 @@ def booklet_patterns(responses: Responses) -> tuple[NDArray[np.int64], NDArray[n
     appearance order of the sorted unique item sets (deterministic, row-order free)."""
     dense = np.zeros((responses.n_persons, responses.n_items), dtype=bool)
     dense[responses.person, responses.item] = True
-    packed = np.packbits(dense, axis=1)
-    uniq, inverse = np.unique(packed, axis=0, return_inverse=True)
-    design = np.unpackbits(uniq, axis=1, count=responses.n_items).astype(bool)
+    packed = np.ascontiguousarray(np.packbits(dense, axis=1))
+    width = packed.shape[1]
+    rows = packed.view(np.dtype((np.void, width))).reshape(-1) if width else np.zeros(len(packed), "V1")
+    uniq, inverse = np.unique(rows, return_inverse=True)                   # one row = one opaque key: fast
+    design = np.unpackbits(np.frombuffer(uniq.tobytes(), dtype=np.uint8).reshape(len(uniq), -1)[:, :width],
+                           axis=1, count=responses.n_items).astype(bool)
     return inverse.reshape(-1).astype(np.int64), design
