@@ -1,10 +1,10 @@
 """The scan import: a real CSV and a real .xlsx with every error a scanner produces go to the review queue; a
 structurally broken file is refused whole with a precise message and changes nothing.
 
-DOMAIN.md (seed 2023-national-briefing.txt): primary-school tests are on paper with separate booklet and answer card
-(题卡分离) — "学生将题本号填涂在答题卡上" — so the booklet number on the card is the student's copy and can differ from
-the one assigned. Missing codes: 99 omitted (blank), 97 out of range (here: multiple marks on a single-choice item
-or a mark that is not an option)."""
+Seed 2023-national-briefing.txt: "学生科学测试卷：纸笔测试，题卡分离；共6套题本", and for the constructed responses of
+the middle school "测试生对照计算机界面上的题本号填涂答题卡上的题本号" — the booklet number on the card is the
+student's copy and can differ from the one assigned. Missing codes (DOMAIN.md): 99 omitted (blank), 97 out of range
+(here: multiple marks on a single-choice item or a mark that is not an option)."""
 
 from __future__ import annotations
 
