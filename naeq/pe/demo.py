@@ -7,9 +7,9 @@ The mix (``seed`` draws the values):
   the demo has those accounts, else the county's information officer and liaison;
 * the province's entry window is open from yesterday for two weeks;
 * the demo school: its first room submitted and awaiting the head's review, its last room in draft with one
-  out-of-bounds value flagged (a height typed as 1352 for 135.2);
-* the other schools' rooms confirmed (locked), except one submitted; one confirmed room misses the 15 m shuttle for
-  the whole room (timer failure);
+  out-of-bounds value flagged (a height typed as 1352 for 135.2), the others confirmed;
+* the other schools' rooms confirmed (locked), except the last room of the first of them, submitted; the first
+  confirmed room misses the 15 m shuttle for the whole room (timer failure);
 * one PE-exempt student (体育免测生, with a reason) and one absent student per school.
 
 Values are drawn per grade and sex around plausible means, kept inside the bounds of ``configs/items.yaml`` and
@@ -59,7 +59,7 @@ def _values(rng: np.random.Generator, grade: int, sex: str) -> dict[str, Any]:
         if item.code == "vision":
             base = float(rng.choice(VISION, p=VISION_P / VISION_P.sum()))
             out["vision_l"] = base
-            out["vision_r"] = float(np.clip(base + rng.choice([-0.1, 0.0, 0.0, 0.1]), lo, hi))
+            out["vision_r"] = round(float(np.clip(base + rng.choice([-0.1, 0.0, 0.0, 0.1]), lo, hi)), 1)
             continue
         mean, sd = m[item.code]
         first = float(np.clip(rng.normal(mean, sd), lo, hi))
@@ -143,8 +143,8 @@ def demo_pe(cycle: Cycle, *, seed: int) -> dict[str, int]:
             services.entry_save_system(room=room, data=data)
             room.refresh_from_db()
             if is_demo:
-                status = RoomStatus.SUBMITTED if k == 0 and not last else RoomStatus.DRAFT
-            elif not submitted_elsewhere and k == len(rooms) - 1 and len(schools) > 2:
+                status = RoomStatus.DRAFT if last else RoomStatus.SUBMITTED if k == 0 else RoomStatus.CONFIRMED
+            elif not submitted_elsewhere and last:
                 status, submitted_elsewhere = RoomStatus.SUBMITTED, True
             else:
                 status = RoomStatus.CONFIRMED
