@@ -5,7 +5,6 @@ and the query counts of the list pages (constant in the number of rows)."""
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -25,13 +24,13 @@ def _scenario(pw: PeWorld) -> None:
     g4, g8 = pw.staffed_rooms()
     rec, head = pw.user("school_info_officer@A"), pw.user("school_head@A")
     data = fill(g4)
-    first = list(data)[0]
+    first = next(iter(data))
     data[first] = {"attendance": "exempt", "exempt_reason": "因病"}
     services.entry_save(actor=rec, room_id=g4.pk, data=data, submit=True, now=NOW)
     services.room_confirm(actor=head, room_id=g4.pk)
     data8 = dict(list(fill(g8).items())[:2])
-    data8[list(data8)[0]]["vc_1"] = -1
-    data8[list(data8)[0]]["vc_2"] = -1
+    data8[next(iter(data8))]["vc_1"] = -1
+    data8[next(iter(data8))]["vc_2"] = -1
     services.entry_save(actor=rec, room_id=g8.pk, data=data8, now=NOW)
     services.rooms_generate(actor=None, cycle=pw.cycle, school=pw.world.schools["A1b-1"])
 

@@ -75,7 +75,8 @@ def test_broken_standard_file_names_every_fault(tmp_path: Path) -> None:
     text = (CONFIG_DIR / "standard.yaml").read_text(encoding="utf-8")
     # A published table with one threshold out of order, and one table without its source.
     text = text.replace("M: [2600, 2500, 2400,", "M: [2600, 2500, 2700,", 1)
-    text = text.replace('      source: "《国家学生体质健康标准（2014年修订）》初中二年级立定跳远单项评分表（厘米）"\n', "", 1)
+    source = '      source: "《国家学生体质健康标准（2014年修订）》初中二年级立定跳远单项评分表（厘米）"\n'
+    text = text.replace(source, "", 1)
     p = tmp_path / "standard.yaml"
     p.write_text(text, encoding="utf-8")
     with pytest.raises(InvalidInput) as exc:

@@ -1,10 +1,10 @@
 """Entry per exam room: bounds by grade and sex, −1 for missing, whole-room missing items, PE-exempt students,
 recorder ≠ reviewer, review, lock and audited unlock, the provincial entry window.
 
-Seed 2024-nanchang-city-plan.txt: "学生体育现场测试记录卡为纸笔记录，用于记录学生身高、体重、握力、视力、肺活量、50米跑、
-立定跳远、15米折返跑共计8个测试项目的测试数据" and the PE proctors "按要求测试并如实记录学生测试数据，协助信息员将体育
-测试数据录入系统中，核查体育测试数据录入的准确性"; the test-day preparation "统计测试年级体育免测生". DOMAIN.md ("The
-platform as it exists"): "PE entry per exam room by a recorder and a reviewer; −1 means missing; a submitted room is
+Seed 2024-nanchang-city-plan.txt: "学生体育现场测试记录卡为纸笔记录，用于记录学生身高、体重、握力、视力、肺活量、
+50米跑、立定跳远、15米折返跑共计8个测试项目的测试数据" and the PE proctors "按要求测试并如实记录学生测试数据，
+协助信息员将体育测试数据录入系统中，核查体育测试数据录入的准确性"; the test-day preparation
+"统计测试年级体育免测生". DOMAIN.md ("The platform as it exists"): "PE entry per exam room by a recorder and a reviewer; −1 means missing; a submitted room is
 locked; a province-wide entry window".
 """
 
@@ -126,7 +126,7 @@ def test_minus_one_means_missing_and_unreadable_values_save_nothing(pw: PeWorld)
 def test_blanks_block_submission_but_later_jump_trials_are_optional(pw: PeWorld) -> None:
     room = pw.staffed_rooms()[0]
     data = fill(room)
-    code = list(data)[0]
+    code = next(iter(data))
     data[code]["jump_2"] = ""
     data[code]["jump_3"] = ""  # "standing long jump (≤3 trials)": one trial is enough
     data[code]["shuttle"] = ""
@@ -164,7 +164,7 @@ def test_exempt_students_are_exempt_not_missing(pw: PeWorld) -> None:
     assert (rec.attendance, rec.exempt_reason) == ("exempt", "学生测试情况：体育免测")
     data = fill(room)
     data[upstream.code] = {"attendance": "present", "height": 140}  # cannot be overridden here
-    other = [c for c in data if c != upstream.code][0]
+    other = next(c for c in data if c != upstream.code)
     data[other] = {"attendance": "exempt", "exempt_reason": ""}
     with pytest.raises(InvalidInput, match="体育免测须填写原因"):
         _save(pw, room, data)
@@ -229,7 +229,7 @@ def test_confirmed_rooms_are_locked_and_unlocked_only_by_the_county_with_a_reaso
     assert event.actor == pw.user("county_liaison@A")
     assert event.before["status"] == "confirmed" and event.after["reason"] == "身高记录卡抄错一位"
     assert audit_verify().ok
-    _save(pw, room, {list(fill(room))[0]: {"height": 141.0}})  # the recorder corrects
+    _save(pw, room, {next(iter(fill(room))): {"height": 141.0}})  # the recorder corrects
 
 
 def test_the_reviewer_returns_with_a_reason(pw: PeWorld) -> None:
@@ -275,7 +275,7 @@ def test_entry_outside_the_provincial_window_is_refused_with_the_window(pw: PeWo
 def test_implausible_but_legal_patterns_are_warnings_only(pw: PeWorld) -> None:
     room = pw.staffed_rooms()[0]
     data = fill(room)
-    code = list(data)[0]
+    code = next(iter(data))
     data[code]["grip_2"] = data[code]["grip_1"]
     _n, findings = _save(pw, room, data, submit=True)  # submitted despite the warnings
     warnings = [f.reason for f in findings if not f.blocking]
@@ -291,7 +291,8 @@ def test_heaping_on_round_numbers_is_a_room_warning(pw: PeWorld) -> None:
     rows = [Row(code=f"C{k}", seq=k, grade=4, sex="M", attendance="present",
                 values={"height": 130.0 + (k % 2) * 0.5}) for k in range(12)]
     findings = check_rows(rows, items_config(), missing_items={}, for_submit=False)
-    assert [f.reason for f in findings if f.code == ""] == ["身高 有 100% 的成绩末位为0或5，疑似估读取整，请核对记录卡。"]
+    heaping = "身高 有 100% 的成绩末位为0或5，疑似估读取整，请核对记录卡。"
+    assert [f.reason for f in findings if f.code == ""] == [heaping]
     assert not any(f.blocking for f in findings)
     mixed = [Row(code=f"C{k}", seq=k, grade=4, sex="M", attendance="present", values={"height": 130.1 + k / 10})
              for k in range(12)]

@@ -31,7 +31,8 @@ def _filled(room: Any, edit: Any = None) -> bytes:
         row = documents.HEADER_ROW + 1 + k
         values = good_values(room.grade, rec.test_taker.sampled_student.student.sex, k)
         for f, v in values.items():
-            ws.cell(row=row, column=header.index(rec._meta.get_field(f).verbose_name) + 1).value = v if v != "" else None
+            column = header.index(rec._meta.get_field(f).verbose_name) + 1
+            ws.cell(row=row, column=column).value = v if v != "" else None
     if edit:
         edit(ws, header)
     buf = io.BytesIO()
@@ -71,7 +72,8 @@ def test_out_of_bounds_values_import_as_draft_and_block_submission(pw: PeWorld) 
     n, findings = _import(pw, room, data)
     assert n == 4
     code = services.room_records(room)[0].test_taker.code
-    assert [f.reason for f in findings if f.blocking] == [f"测试编号 {code}：身高 1352 超出四年级男生的范围 90–170 厘米。"]
+    expected = f"测试编号 {code}：身高 1352 超出四年级男生的范围 90–170 厘米。"
+    assert [f.reason for f in findings if f.blocking] == [expected]
 
 
 def _wb_bytes(rows: list[list[Any]]) -> bytes:
@@ -98,11 +100,13 @@ def test_every_error_kind_is_named_and_nothing_is_saved(pw: PeWorld) -> None:
     assert "无法读取文件card.xlsx" in problems(b"PK not really a zip")[0][2]
     # Another room's template.
     other = _wb_bytes([["t"], ["考场号", room.number + 7], ["序号", "测试编号"]])
-    assert problems(other) == [(2, "考场号", f"该文件是第{room.number + 7}考场的模板，不是第{room.number}考场的；请下载本考场的模板。")]
+    wrong = f"该文件是第{room.number + 7}考场的模板，不是第{room.number}考场的；请下载本考场的模板。"
+    assert problems(other) == [(2, "考场号", wrong)]
     # No test-ID column.
     assert problems(_wb_bytes([["t"], ["考场号", room.number], ["序号", "身高"], [1, 140]]))[0][:2] == (3, "测试编号")
     # No rows.
-    assert problems(_wb_bytes([["t"], ["考场号", room.number], ["序号", "测试编号"]])) == [(4, None, "文件中没有学生成绩行。")]
+    empty = _wb_bytes([["t"], ["考场号", room.number], ["序号", "测试编号"]])
+    assert problems(empty) == [(4, None, "文件中没有学生成绩行。")]
 
     def edit(ws: Any, h: list[Any]) -> None:
         ws.cell(row=5, column=2).value = None  # blank test ID
