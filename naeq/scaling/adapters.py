@@ -30,7 +30,7 @@ from naeq.core.errors import InvalidInput, Problem
 from naeq.cycles.models import Cycle
 from naeq.delivery.models import AttemptStatus, Instrument, Item, ItemScore, SessionKind, TestTaker
 from naeq.registry.models import urban_rural_class
-from naeq.scaling.files import DICHOTOMOUS, MODELS, ItemTable, LongResponses
+from naeq.scaling.files import DICHOTOMOUS, MODELS, Background, ItemTable, LongResponses
 
 CHUNK = 50_000
 #: The external score sources, in priority order after the online scores (later wins).
@@ -198,6 +198,15 @@ def dif_groups(persons: NDArray[Any], variable: str) -> NDArray[np.str_]:
     got = dict(TestTaker.objects.filter(pk__in=ids).values_list("pk", "school__urban_rural"))
     return np.array(["" if not got.get(p) else ("rural" if urban_rural_class(got[p]) == "rural" else "urban")
                      for p in ids], dtype=np.str_)
+
+
+def conditioning(persons: NDArray[Any], labels: dict[str, NDArray[np.str_]]) -> Background | None:
+    """The platform's background for plausible values: sex and urban/rural as categorical variables (unknown =
+    missing, with its indicator), those with at least two known levels; None when neither has."""
+    keep = {k: v for k, v in labels.items() if len(set(v.tolist()) - {""}) >= 2}
+    if not keep:
+        return None
+    return Background(persons=persons, variables=keep, categorical=tuple(keep))
 
 
 def inputs_hash(responses: LongResponses, table: ItemTable, extra: dict[str, Any] | None = None) -> str:

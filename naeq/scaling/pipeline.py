@@ -203,9 +203,10 @@ def run(long: LongResponses, table: ItemTable, options: dict[str, Any], *, seed:
         except EngineError as exc:
             raise _engine_error(exc) from exc
         pvs = pv.values
+        pop["conditioning"] = list(bg.columns) if bg is not None else []
         if pv.model is not None:
-            pop = {"group_means": np.asarray(pv.model.group_mean).tolist() if hasattr(pv.model, "group_mean") else [],
-                   "group_sds": np.asarray(pv.model.group_sd).tolist()}
+            pop.update(group_means=np.asarray(pv.model.group_mean).tolist(),
+                       group_sds=np.asarray(pv.model.group_sd).tolist())
 
     stage("scale")
     if options.get("scale_slope") and options.get("scale_intercept") is not None:

@@ -113,10 +113,12 @@ def _execute(run: CalibrationRun, t0: float) -> str:
     long = gathered.responses
     if len(long.score) == 0:
         raise InvalidInput(_("该工具在本周期还没有任何得分。"), code="no_scores")
-    dif = {v: adapters.dif_groups(long.persons, v) for v in opts["dif"]}
-    inputs_hash = adapters.inputs_hash(long, table)
+    labels = {v: adapters.dif_groups(long.persons, v) for v in PLATFORM_DIF}
+    dif = {v: labels[v] for v in opts["dif"]}
+    background = adapters.conditioning(long.persons, labels)
+    inputs_hash = adapters.inputs_hash(long, table, extra={k: v.astype("U8") for k, v in labels.items()})
     gather_s = time.perf_counter() - t0
-    out = pipeline.run(long, table, opts, seed=run.seed, dif=dif, draw_pvs=True,
+    out = pipeline.run(long, table, opts, seed=run.seed, dif=dif, draw_pvs=True, background=background,
                        progress=lambda stage, f: _progress(run.pk, stage, 0.05 + 0.85 * f))
     _progress(run.pk, "store", 0.92)
     t_store = time.perf_counter()

@@ -46,6 +46,9 @@ def test_a_run_is_recorded_and_its_results_stored(sw: ScalingWorld, django_captu
     assert s["n_persons"] == N_PERSONS and s["n_items"] == 12 and s["converged"]
     assert sorted(b["booklet"] for b in s["booklets"]) == [1, 2, 3]
     assert set(s["information"]["booklets"]) == {"1", "2", "3"}
+    # PVs conditioned on urban/rural (sex is unknown for these synthetic takers, so it is left out)
+    assert any(c.startswith("urban_rural") for c in s["population"]["conditioning"])
+    assert not any(c.startswith("sex") for c in s["population"]["conditioning"])
     # audited: started and finished, by the analyst
     actions = list(AuditEvent.objects.filter(object_type="scaling.CalibrationRun", object_id=str(run.pk))
                    .values_list("action", "actor_id"))
