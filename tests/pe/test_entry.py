@@ -4,8 +4,8 @@ recorder ≠ reviewer, review, lock and audited unlock, the provincial entry win
 Seed 2024-nanchang-city-plan.txt: "学生体育现场测试记录卡为纸笔记录，用于记录学生身高、体重、握力、视力、肺活量、
 50米跑、立定跳远、15米折返跑共计8个测试项目的测试数据" and the PE proctors "按要求测试并如实记录学生测试数据，
 协助信息员将体育测试数据录入系统中，核查体育测试数据录入的准确性"; the test-day preparation
-"统计测试年级体育免测生". DOMAIN.md ("The platform as it exists"): "PE entry per exam room by a recorder and a reviewer; −1 means missing; a submitted room is
-locked; a province-wide entry window".
+"统计测试年级体育免测生". DOMAIN.md ("The platform as it exists"): "PE entry per exam room by a recorder and a
+reviewer; −1 means missing; a submitted room is locked; a province-wide entry window".
 """
 
 from __future__ import annotations
