@@ -136,6 +136,27 @@ def test_standard_errors_match_replication_spread() -> None:
     assert 0.8 < float(np.mean(ratio_b)) < 1.25
 
 
+def test_gpcm_standard_errors_match_replication_spread() -> None:
+    # The polytomous path of the cross-product SEs (slope and every step): 25 replications of 800 persons × 5
+    # GPCM items with 3–4 categories; same reasoning and bounds as the 2PL check (relative SE of a replication SD
+    # ≈ 0.14 per parameter, pooled over 5 slopes or 17 steps).
+    params = simulate_items("gpcm", 5, seed=17, n_categories=[3, 4, 4, 3, 4])
+    rng = np.random.default_rng(18)
+    est_a, est_b, se_a, se_b = [], [], [], []
+    for _ in range(25):
+        r = simulate_responses(params, rng.normal(size=800), seed=rng)
+        fit = calibrate(r, "gpcm", priors=NO_PRIORS)
+        est_a.append(fit.params.a)
+        est_b.append(fit.params.b)
+        se_a.append(fit.params.a_se)
+        se_b.append(fit.params.b_se)
+    steps = np.isfinite(params.b)
+    ratio_a = np.mean(se_a, axis=0) / np.std(est_a, axis=0, ddof=1)
+    ratio_b = (np.mean(se_b, axis=0) / np.std(est_b, axis=0, ddof=1))[steps]
+    assert 0.8 < float(np.mean(ratio_a)) < 1.25
+    assert 0.8 < float(np.mean(ratio_b)) < 1.25
+
+
 def test_dense_and_sparse_e_steps_agree() -> None:
     s = simulate(["2pl", "gpcm", "3pl"] * 10, 500, n_booklets=3, seed=9, n_categories=4)
     dense = EStep(s.responses, min_dense_cells=0)
