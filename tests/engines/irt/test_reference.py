@@ -4,7 +4,8 @@ make_reference.R (eRm) and make_reference_girth.py (girth), versions in each CSV
 Criterion of issue 6: correlations of at least 0.999 after putting both on the same identification. On top,
 absolute differences are bounded: the estimators differ (CML vs MML for eRm; different quadrature and optimisers
 for girth), so agreement to ~0.03 logits — a third of the smallest SE in these data — is what two correct
-implementations reach; a wrong gradient, a sign or a shifted category would break it by far more.
+implementations reach; a wrong gradient, a sign or a shifted category would break it by far more. Observed when
+written: eRm RM 0.008, eRm PCM 0.015, girth 2PL 0.002, 1PL 0.002, GPCM 0.015 logits (max abs difference).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def test_rasch_matches_erm_cml_on_a_two_booklet_design(reference_responses: dict
     fit = calibrate(r, "rasch", n_quad=61)
     b = fit.params.b[:, 0]
     assert np.corrcoef(b, b_ref)[0, 1] >= 0.999
-    # CML and MML differ by far less than the SEs (≈0.07–0.11 here): 0.05 logits.
-    assert np.max(np.abs(_centred(b) - _centred(b_ref))) < 0.05
+    # CML and MML differ by far less than the SEs (≈0.07–0.11 here): 0.03 logits.
+    assert np.max(np.abs(_centred(b) - _centred(b_ref))) < 0.03
     # and eRm's SEs agree with the cross-product SEs to within 15 % (different estimators, different information).
     se_ref = np.array([float(row["se"]) if row["se"] not in ("NA", "") else np.nan for row in ref])
     ok = np.isfinite(se_ref)
@@ -47,7 +48,7 @@ def test_pcm_matches_erm_thresholds(reference_responses: dict[str, Responses]) -
     ours = np.array([fit.params.b[r.items.index(row["item"]), int(row["step"]) - 1] for row in ref])
     theirs = np.array([float(row["b"]) for row in ref])
     assert np.corrcoef(ours, theirs)[0, 1] >= 0.999
-    assert np.max(np.abs(_centred(ours) - _centred(theirs))) < 0.06
+    assert np.max(np.abs(_centred(ours) - _centred(theirs))) < 0.04
 
 
 def test_2pl_matches_girth(reference_responses: dict[str, Responses]) -> None:
@@ -59,8 +60,9 @@ def test_2pl_matches_girth(reference_responses: dict[str, Responses]) -> None:
     b_ref = np.array([float(row["b"]) for row in ref])
     assert np.corrcoef(fit.params.a, a_ref)[0, 1] >= 0.999
     assert np.corrcoef(fit.params.b[:, 0], b_ref)[0, 1] >= 0.999
-    assert np.max(np.abs(fit.params.a - a_ref)) < 0.03
-    assert np.max(np.abs(fit.params.b[:, 0] - b_ref)) < 0.03
+    # same estimator, different quadrature rule on ±6 (ours equally spaced) and optimiser: 0.01 logits
+    assert np.max(np.abs(fit.params.a - a_ref)) < 0.01
+    assert np.max(np.abs(fit.params.b[:, 0] - b_ref)) < 0.01
 
 
 def test_rasch_matches_girth_onepl_after_rescaling(reference_responses: dict[str, Responses]) -> None:
@@ -72,8 +74,8 @@ def test_rasch_matches_girth_onepl_after_rescaling(reference_responses: dict[str
     b_ref = a * np.array([float(row["b"]) for row in ref])
     fit = calibrate(r, "rasch", n_quad=61)
     assert np.corrcoef(fit.params.b[:, 0], b_ref)[0, 1] >= 0.999
-    assert np.max(np.abs(fit.params.b[:, 0] - b_ref)) < 0.03
-    assert abs(fit.group_sds[0] - a) < 0.02
+    assert np.max(np.abs(fit.params.b[:, 0] - b_ref)) < 0.01
+    assert abs(fit.group_sds[0] - a) < 0.01
 
 
 def test_gpcm_matches_girth_pcm_mml(reference_responses: dict[str, Responses]) -> None:
@@ -88,4 +90,5 @@ def test_gpcm_matches_girth_pcm_mml(reference_responses: dict[str, Responses]) -
     assert np.corrcoef(fit.params.b[j, steps], b_ref)[0, 1] >= 0.999
     first = np.unique(j, return_index=True)[1]
     assert np.corrcoef(fit.params.a[j[first]], a_ref[first])[0, 1] >= 0.999
-    assert np.max(np.abs(fit.params.b[j, steps] - b_ref)) < 0.05
+    # girth bounds slopes to [0.25, 4] and steps to ±6 and stops on its own criterion: 0.04 logits
+    assert np.max(np.abs(fit.params.b[j, steps] - b_ref)) < 0.04
