@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -300,6 +300,10 @@ class PopulationModel:
         (mean of the predictions; SD from residual variance plus the variance of the predictions)
     loglik : the marginal log-likelihood at the final parameters; ``n_iter``, ``converged``
     components : the principal components used (None without background variables)
+    gamma_cov : (p, p) covariance of ``gamma`` from the observed information of the regression coefficients
+        and residual variances (Louis 1982; see :func:`_gamma_covariance`); it treats the weights as frequency
+        weights normalised to the sample size, so it understates the variance of unequally weighted samples
+    design : (N, p) the conditioning matrix ``C`` (rows as given)
     """
 
     gamma: NDArray[np.float64]
@@ -316,6 +320,57 @@ class PopulationModel:
     n_iter: int
     converged: bool
     components: PrincipalComponents | None
+    gamma_cov: NDArray[np.float64] = field(repr=False, default=None)  # type: ignore[assignment]
+    design: NDArray[np.float64] = field(repr=False, default=None)  # type: ignore[assignment]
+
+    def draw_prior_means(self, n_draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
+        """(N, M) prior means ``c_i'Γ^(m)`` with ``Γ^(m) ~ N(Γ̂, gamma_cov)``: one regression per plausible
+        value, so the values carry the uncertainty of the conditioning model (Mislevy 1991; von Davier et al.
+        2006, §4.3)."""
+        chol = _psd_factor(np.asarray(self.gamma_cov))
+        draws = self.gamma[None, :] + rng.standard_normal((n_draws, len(self.gamma))) @ chol.T
+        return np.asarray(self.design @ draws.T)
+
+
+def _gamma_covariance(p: NDArray[np.float64], nodes: NDArray[np.float64], c: NDArray[np.float64],
+                      mu: NDArray[np.float64], sd: NDArray[np.float64], gidx: NDArray[np.int64], n_groups: int,
+                      w: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Covariance of Γ̂ from the observed information of (Γ, σ²_1..σ²_G) by Louis's (1982) formula
+    ``I = Σ_i w̃_i (E[−∂²ℓ_ci] − Var[∂ℓ_ci])`` (posterior expectations per person; ``w̃`` the weights normalised to
+    the number of persons with positive weight). With δ = θ − μ_i and its posterior moments ``m_k = E[δ^k]``::
+
+        I_ΓΓ  = Σ w̃ c c' (1/σ² − (m2 − m1²)/σ⁴)
+        I_Γσ² = Σ w̃ c (m1/σ⁴ − (m3 − m1 m2)/(2σ⁶))
+        I_σ²σ² = Σ w̃ (−1/(2σ⁴) + m2/σ⁶ − (m4 − m2²)/(4σ⁸))
+
+    The Γ block of the inverse is returned: it accounts for the correlation of the intercept with the residual
+    variance (non-zero when the posteriors are skewed, as with short tests)."""
+    wn = w * (np.count_nonzero(w) / w.sum())
+    d = nodes[None, :] - mu[:, None]
+    d2 = d * d
+    m1 = np.einsum("iq,iq->i", p, d)
+    m2 = np.einsum("iq,iq->i", p, d2)
+    m3 = np.einsum("iq,iq->i", p, d2 * d)
+    m4 = np.einsum("iq,iq->i", p, d2 * d2)
+    s2 = sd**2
+    k = c.shape[1]
+    info = np.zeros((k + n_groups, k + n_groups))
+    info[:k, :k] = c.T @ (c * (wn * (1.0 / s2 - (m2 - m1 * m1) / s2**2))[:, None])
+    cross = wn * (m1 / s2**2 - (m3 - m1 * m2) / (2.0 * s2**3))
+    ss = wn * (-0.5 / s2**2 + m2 / s2**3 - (m4 - m2 * m2) / (4.0 * s2**4))
+    for g in range(n_groups):
+        sel = gidx == g
+        info[:k, k + g] = info[k + g, :k] = c[sel].T @ cross[sel]
+        info[k + g, k + g] = ss[sel].sum()
+    cov = np.linalg.pinv(info, hermitian=True)[:k, :k]
+    return np.asarray(0.5 * (cov + cov.T))
+
+
+def _psd_factor(cov: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A factor ``L`` with ``L Lᵀ = cov`` for a symmetric positive semi-definite matrix (eigen-decomposition, so a
+    singular covariance is fine)."""
+    vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+    return np.asarray(vecs * np.sqrt(np.clip(vals, 0.0, None))[None, :])
 
 
 def _posterior(ll: NDArray[np.float64], nodes: NDArray[np.float64], log_width: NDArray[np.float64],
@@ -445,13 +500,15 @@ class LatentRegression:
         p, lml = _posterior(ll, th, log_width, mu, sd_i)
         pm = p @ th
         pv = np.maximum(p @ (th * th) - pm * pm, 0.0)
+        gamma_cov = _gamma_covariance(p, th, c, mu, sd_i, gidx, n_groups, w)
         gmean = np.bincount(gidx, weights=w * mu, minlength=n_groups) / wg
         gvar = np.bincount(gidx, weights=w * (mu - gmean[gidx]) ** 2, minlength=n_groups) / wg + sigma**2
         return PopulationModel(
             gamma=_readonly(gamma), columns=tuple(names), groups=labels, sigma=_readonly(sigma),
             prior_mean=_readonly(mu), prior_sd=_readonly(np.array(sd_i)), posterior_mean=_readonly(pm),
             posterior_sd=_readonly(np.sqrt(pv)), group_mean=_readonly(gmean), group_sd=_readonly(np.sqrt(gvar)),
-            loglik=float(w @ lml), n_iter=it, converged=converged, components=comps)
+            loglik=float(w @ lml), n_iter=it, converged=converged, components=comps,
+            gamma_cov=_readonly(gamma_cov), design=_readonly(c))
 
 
 # ---------------------------------------------------------------------------------------------- plausible values
@@ -488,10 +545,34 @@ def _rng(seed: Any) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+def _draw(block: NDArray[np.float64], grid: NDArray[np.float64], lo: NDArray[np.float64], width: NDArray[np.float64],
+          log_width: NDArray[np.float64], mu: NDArray[np.float64], sd: NDArray[np.float64], u: NDArray[np.float64]
+          ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Draws (n, k) from the posteriors of n persons given uniforms u (n, k, 2); and the posterior moments."""
+    p, _ = _posterior(block, grid, log_width, mu, sd)
+    m = p @ grid
+    v = np.maximum(p @ (grid * grid) - m * m, 0.0)
+    jitter_var = p @ (width * width) / 12.0
+    shrink = np.sqrt(v / (v + jitter_var))
+    cdf = np.cumsum(p, axis=1)
+    cdf[:, -1] = 1.0
+    # node index = number of cdf values below u, for every row at once: offset row r's cdf (values in [0, 1]) by
+    # 2r so that the flattened array is sorted, and search it once
+    rows = np.arange(cdf.shape[0], dtype=np.float64)
+    flat = (cdf + rows[:, None] * 2.0).ravel()
+    pos = np.searchsorted(flat, u[:, :, 0] + 2.0 * rows[:, None], side="left")
+    idx = np.minimum(pos - (np.arange(cdf.shape[0]) * len(grid))[:, None], len(grid) - 1)
+    raw = lo[idx] + u[:, :, 1] * width[idx]
+    return m[:, None] + shrink[:, None] * (raw - m[:, None]), m, v
+
+
 def draw_plausible_values(loglik: Any, nodes: Any, prior_mean: Any, prior_sd: Any, *, n_draws: int = 5,
                           seed: Any, keys: Any = None, fine: float | None = 0.05,
                           chunk: int = 20_000) -> PlausibleValues:
     """Draw ``n_draws`` values from every person's posterior ``∝ exp(ℓ_i(θ)) φ(θ; μ_i, s_i²)``.
+
+    ``prior_mean`` is a scalar, (N,), or (N, M) for a different prior mean per draw (one draw of the regression
+    coefficients per plausible value, :meth:`PopulationModel.draw_prior_means`); ``prior_sd`` scalar or (N,).
 
     Method: node ``q`` with probability ``w_iq``, then ``θ_q + (u − ½) Δ_q`` with ``u ~ U(0, 1)``, then the
     shrinkage ``m_i + k_i (θ̃ − m_i)`` with ``k_i = √(v_i / (v_i + Σ_q w_iq Δ_q²/12))`` that removes the jitter's
@@ -516,7 +597,11 @@ def draw_plausible_values(loglik: Any, nodes: Any, prior_mean: Any, prior_sd: An
     if n_draws < 1:
         raise ValueError("n_draws must be at least 1")
     n = ll.shape[0]
-    mu = np.array(np.broadcast_to(np.asarray(prior_mean, dtype=np.float64), (n,)))
+    pm_in = np.asarray(prior_mean, dtype=np.float64)
+    per_draw = pm_in.ndim == 2
+    if per_draw and pm_in.shape != (n, n_draws):
+        raise ValueError(f"per-draw prior means must have shape ({n}, {n_draws}), got {pm_in.shape}")
+    mu = np.array(pm_in if per_draw else np.broadcast_to(pm_in, (n,)))
     sd = np.array(np.broadcast_to(np.asarray(prior_sd, dtype=np.float64), (n,)))
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sd)) and np.all(sd > 0)):
         raise EngineError("prior means must be finite and prior SDs positive", code="bad_prior")
@@ -549,21 +634,18 @@ def draw_plausible_values(loglik: Any, nodes: Any, prior_mean: Any, prior_sd: An
     for start in range(0, n, chunk):
         sl = slice(start, min(start + chunk, n))
         block = ll[sl] if spline is None else ll[sl] @ basis.T
-        p, _ = _posterior(block, grid, log_width, mu[sl], sd[sl])
-        m = p @ grid
-        v = np.maximum(p @ (grid * grid) - m * m, 0.0)
-        jitter_var = p @ (width * width) / 12.0
-        shrink = np.sqrt(v / (v + jitter_var))
-        cdf = np.cumsum(p, axis=1)
-        cdf[:, -1] = 1.0
-        # node index = number of cdf values below u, for every row at once: offset row r's cdf (values in
-        # [0, 1]) by r so that the flattened array is sorted, and search it once
-        rows = np.arange(cdf.shape[0], dtype=np.float64)
-        flat = (cdf + rows[:, None] * 2.0).ravel()
-        pos = np.searchsorted(flat, u[sl, :, 0] + 2.0 * rows[:, None], side="left")
-        idx = np.minimum(pos - (np.arange(cdf.shape[0]) * len(grid))[:, None], len(grid) - 1)
-        raw = lo[idx] + u[sl, :, 1] * width[idx]
-        out[sl] = m[:, None] + shrink[:, None] * (raw - m[:, None])
+        if not per_draw:
+            out[sl], m, v = _draw(block, grid, lo, width, log_width, mu[sl], sd[sl], u[sl])
+        else:
+            ms, vs = [], []
+            for d in range(n_draws):
+                out[sl, d : d + 1], m_d, v_d = _draw(block, grid, lo, width, log_width, mu[sl, d], sd[sl],
+                                                    u[sl, d : d + 1])
+                ms.append(m_d)
+                vs.append(v_d)
+            # the draws come from the mixture over the regression draws: its mean and variance
+            m = np.mean(ms, axis=0)
+            v = np.mean(vs, axis=0) + np.var(ms, axis=0)
         pm_all[sl] = m
         psd_all[sl] = np.sqrt(v)
     desc = seed if not isinstance(seed, np.random.Generator) else "Generator"
@@ -573,11 +655,14 @@ def draw_plausible_values(loglik: Any, nodes: Any, prior_mean: Any, prior_sd: An
 
 def plausible_values(loglik: Any, nodes: Any, background: Any = None, *, groups: Any = None, weights: Any = None,
                      n_draws: int = 5, seed: Any, keys: Any = None, fine: float | None = 0.05,
-                     regression: LatentRegression | None = None) -> PlausibleValues:
+                     draw_coefficients: bool = True, regression: LatentRegression | None = None) -> PlausibleValues:
     """Fit the conditioning model and draw plausible values (5 by default): the whole NAEP/PISA step.
 
     ``background`` None gives plausible values from the ``N(μ_g, σ_g)`` population of each group. See
-    :meth:`LatentRegression.fit` for the arguments and :func:`draw_plausible_values` for the draws.
+    :meth:`LatentRegression.fit` for the arguments and :func:`draw_plausible_values` for the draws. With
+    ``draw_coefficients`` (default) every plausible value uses its own draw ``Γ^(m) ~ N(Γ̂, gamma_cov)`` of the
+    regression coefficients (NAEP's procedure), so that Rubin's between-PV variance includes the uncertainty of
+    the population model — without it the intervals of group means are too short in small samples.
 
     Examples
     --------
@@ -593,7 +678,10 @@ def plausible_values(loglik: Any, nodes: Any, background: Any = None, *, groups:
     ((200, 5), True)
     """
     model = (regression or LatentRegression()).fit(loglik, nodes, background, groups=groups, weights=weights)
-    pv = draw_plausible_values(loglik, nodes, model.prior_mean, model.prior_sd, n_draws=n_draws, seed=seed,
-                               keys=keys, fine=fine)
+    rng = _rng(seed)
+    means = model.draw_prior_means(n_draws, rng) if draw_coefficients else model.prior_mean
+    pv = draw_plausible_values(loglik, nodes, means, model.prior_sd, n_draws=n_draws, seed=rng, keys=keys,
+                               fine=fine)
+    desc = seed if not isinstance(seed, np.random.Generator) else "Generator"
     return PlausibleValues(values=pv.values, posterior_mean=pv.posterior_mean, posterior_sd=pv.posterior_sd,
-                           model=model, seed=pv.seed)
+                           model=model, seed=desc)
