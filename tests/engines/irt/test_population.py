@@ -101,8 +101,9 @@ def test_rubin_intervals_for_the_population_mean_cover_95_percent() -> None:
 def test_posterior_intervals_of_persons_cover_their_true_theta() -> None:
     """Each person's 95% posterior interval (from 200 draws under the fitted conditioning model) covers the
     person's true θ 93–97% of the time (4,000 persons: Monte Carlo SE 0.35 points; with 200 draws the empirical
-    2.5–97.5% quantile interval holds ≈ 94.1% of the distribution it samples, well inside the band). Would catch: a posterior that is too narrow or too wide (wrong σ, missing jitter correction on a
-    coarse grid, a regression that ignores the background), or draws that are not from the posterior."""
+    2.5–97.5% quantile interval holds ≈ 94.1% of the distribution it samples, well inside the band). Would
+    catch: a posterior that is too narrow or too wide (wrong σ, missing jitter correction on a coarse grid, a
+    regression that ignores the background), or draws that are not from the posterior."""
     rng = np.random.default_rng(5)
     n = 4000
     a, b = _items(10, rng)
