@@ -142,6 +142,41 @@ def session_record_rooms(*, actor: Any, session: TestSession) -> list[str] | Non
     return list(records_visible(actor=actor).filter(session=session).order_by("room").values_list("room", flat=True))
 
 
+def test_rooms(cycle: Cycle, *, county_id: int | None = None, school_id: int | None = None,
+               county_ids: list[int] | None = None) -> dict[tuple[int, dt.date], int]:
+    """The number of distinct test rooms per (school id, local test day) named in the 测试情况记录表 of the formal
+    student sessions of a county or a school: for the staffing rule "one proctor per test room". No actor: only
+    counts, handed by the web layer to a jurisdiction-checked staffing selector."""
+    from naeq.custody.services import local_date
+
+    qs = SessionRecord.objects.filter(session__cycle=cycle, session__kind="formal", session__respondent="student")
+    if county_id is not None:
+        qs = qs.filter(session__county_id=county_id)
+    if school_id is not None:
+        qs = qs.filter(session__school_id=school_id)
+    if county_ids is not None:
+        qs = qs.filter(session__county_id__in=county_ids)
+    seen: dict[tuple[int, dt.date], set[str]] = {}
+    for sid, starts, room in qs.values_list("session__school_id", "session__starts_at", "room"):
+        seen.setdefault((sid, local_date(starts)), set()).add(room)
+    return {k: len(v) for k, v in seen.items()}
+
+
+def test_rooms_of(*, year: int | None, county_code: str = "", school_code: str = ""
+                  ) -> dict[tuple[int, dt.date], int]:
+    """:func:`test_rooms` of the county or school with this code in the cycle of ``year`` (default: current)."""
+    from naeq.cycles.selectors import cycle_current
+
+    cycle = Cycle.objects.filter(year=year).first() if year is not None else cycle_current()
+    if cycle is None:
+        return {}
+    if county_code:
+        county = Region.objects.filter(code=county_code).values_list("pk", flat=True).first()
+        return test_rooms(cycle, county_id=county) if county is not None else {}
+    school = School.objects.filter(code=school_code).values_list("pk", flat=True).first()
+    return test_rooms(cycle, school_id=school) if school is not None else {}
+
+
 def session_attendance(session: TestSession) -> dict[str, Any]:
     """The attendance of a session summed over its rooms' 测试情况记录表, for the test-taker information the school
     reports after the test (sampling issue). No actor: the caller has already decided access to ``session``.

@@ -21,7 +21,7 @@ from naeq.core.errors import InvalidInput, ProblemCollector
 CONFIG_DIR = Path(__file__).parent / "configs"
 LEVELS = ("county", "school")
 SENDERS = ("county", "school")
-RULES = ("other_school", "not_tested_subject")
+RULES = ("other_school", "not_tested_subject", "one_per_room")
 POST_KEYS = {"code", "name", "level", "sent_by", "min", "max", "rules", "source"}
 CONFLICT_KEYS = {"posts", "reason", "source"}
 

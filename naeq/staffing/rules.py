@@ -27,8 +27,11 @@ overlap (全天 overlaps 上午 and 下午).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
@@ -46,6 +49,7 @@ RULE_NAMES = {
     "tested_subject": N_("不得由测试学科教师担任"),
     "conflict": N_("同一时段兼任冲突岗位"),
     "two_schools": N_("同日在两所学校任职"),
+    "per_room": N_("每个测试教室1人"),
     "unknown_post": N_("岗位不在岗位目录中"),
 }
 TWO_SCHOOLS_SOURCE = ("2024-nanchang-city-plan.txt：现场测试工作人员须佩戴工作胸牌。"
@@ -97,8 +101,33 @@ def _counts(catalogue: Catalogue, level: str, unit: str, school_id: int | None,
     return out
 
 
-def violations(cycle: Cycle, county: Region) -> list[Violation]:
-    """Every rule the county's staff list breaks in ``cycle``, county team first, then school by school."""
+def _per_room(catalogue: Catalogue, rows: list[StaffAssignment], school: Any,
+              rooms: Mapping[tuple[int, dt.date], int]) -> list[Violation]:
+    out = []
+    for post in catalogue.posts_at("school"):
+        if "one_per_room" not in post.rules:
+            continue
+        for (sid, day), n_rooms in sorted(rooms.items(), key=lambda kv: kv[0][1]):
+            if sid != school.pk:
+                continue
+            n = len({a.person_id for a in rows if a.post == post.code and a.day in (None, day)})
+            if n < n_rooms:
+                out.append(Violation(
+                    unit=school.name, school_id=school.pk, post=post.name, person="", rule_code="per_room",
+                    message_zh=_("“%(post)s”每个测试教室1人：%(day)s有%(rooms)s个测试教室（测试情况记录表），"
+                                 "只安排了%(n)s人。") % {"post": post.name, "day": day.isoformat(),
+                                                        "rooms": n_rooms, "n": n},
+                    seed_source=post.source))
+    return out
+
+
+def violations(cycle: Cycle, county: Region, *,
+               rooms: Mapping[tuple[int, dt.date], int] | None = None) -> list[Violation]:
+    """Every rule the county's staff list breaks in ``cycle``, county team first, then school by school.
+
+    ``rooms`` — the number of test rooms per (school id, test day), from the schools' 测试情况记录表 (the custody
+    app, a sibling this module may not import: the caller passes them); without it the one-per-room rule is not
+    checked."""
     catalogue = catalogue_for(cycle.year)
     rows = list(StaffAssignment.objects.filter(cycle=cycle, county=county)
                 .select_related("person", "school").order_by("school__code", "post", "id"))
@@ -114,7 +143,10 @@ def violations(cycle: Cycle, county: Region) -> list[Violation]:
                                  seed_source=catalogue.file))
     out += _counts(catalogue, "county", county.name, None, [a for a in rows if a.school_id is None])
     for school in sample_schools(cycle, county):
-        out += _counts(catalogue, "school", school.name, school.pk, [a for a in rows if a.school_id == school.pk])
+        mine = [a for a in rows if a.school_id == school.pk]
+        out += _counts(catalogue, "school", school.name, school.pk, mine)
+        if rooms:
+            out += _per_room(catalogue, mine, school, rooms)
     for a in rows:
         post = catalogue.post(a.post)
         if post is None or a.school is None:

@@ -6,6 +6,8 @@ activated replacements, not refused or reserve ones): those are the units that n
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +89,8 @@ def _rows(catalogue: Catalogue, level: str, assignments: list[StaffAssignment], 
             for p in catalogue.posts_at(level)]
 
 
-def county_staff(*, actor: Any, code: str, year: int | None = None) -> CountyStaff:
+def county_staff(*, actor: Any, code: str, year: int | None = None,
+                 rooms: Mapping[tuple[int, dt.date], int] | None = None) -> CountyStaff:
     from naeq.staffing.access import may_edit_county
 
     county = county_access(actor=actor, code=code)
@@ -96,7 +99,7 @@ def county_staff(*, actor: Any, code: str, year: int | None = None) -> CountySta
     team = list(StaffAssignment.objects.filter(cycle=cycle, county=county, school__isnull=True)
                 .select_related("person").order_by("post", "id"))
     editable = may_edit_county(actor=actor, county=county)
-    found = violations(cycle, county)
+    found = violations(cycle, county, rooms=rooms)
     schools = sample_schools(cycle, county)
     counts: dict[int, int] = {}
     for sid in StaffAssignment.objects.filter(cycle=cycle, county=county, school__isnull=False).values_list(
@@ -111,7 +114,8 @@ def county_staff(*, actor: Any, code: str, year: int | None = None) -> CountySta
                        people=people_visible(actor=actor).filter(county=county).select_related("home_school"))
 
 
-def school_staff(*, actor: Any, code: str, year: int | None = None) -> SchoolStaff:
+def school_staff(*, actor: Any, code: str, year: int | None = None,
+                 rooms: Mapping[tuple[int, dt.date], int] | None = None) -> SchoolStaff:
     from naeq.staffing.access import may_edit_post
 
     school = school_access(actor=actor, code=code)
@@ -119,7 +123,7 @@ def school_staff(*, actor: Any, code: str, year: int | None = None) -> SchoolSta
     catalogue = catalogue_for(cycle.year)
     assigned = list(StaffAssignment.objects.filter(cycle=cycle, school=school)
                     .select_related("person", "person__home_school").order_by("post", "id"))
-    found = [v for v in violations(cycle, school.county) if v.school_id == school.pk]
+    found = [v for v in violations(cycle, school.county, rooms=rooms) if v.school_id == school.pk]
     people = list(people_visible(actor=actor).filter(county_id=school.county_id).select_related("home_school")
                   .order_by("name", "id"))
     return SchoolStaff(cycle=cycle, school=school, catalogue=catalogue,

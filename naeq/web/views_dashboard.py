@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.core.errors import NotFound, PermissionDenied
 from naeq.custody.selectors import alerts as custody_alerts
+from naeq.custody.selectors import test_rooms
 from naeq.cycles.selectors import cycle_current
 from naeq.incidents.selectors import hotline_counts, incident_counts
 from naeq.readiness.selectors import readiness_summary
@@ -74,9 +75,10 @@ def _rows(actor: Any, cycle: Any, today: Any, now: Any) -> tuple[list[CountyRow]
             rows[c["county"]].calls, rows[c["county"]].calls_open = c["total"], c["open"]
     entered = set(StaffAssignment.objects.filter(cycle=cycle, county__in=[r.county for r in rows.values()])
                   .values_list("county_id", flat=True).distinct())
+    rooms = test_rooms(cycle, county_ids=[r.county.pk for r in rows.values()])
     for row in rows.values():  # every county here came from a jurisdiction-checked selector
         row.staff_entered = row.county.pk in entered
-        row.staff_violations = len(violations(cycle, row.county)) if row.staff_entered else 0
+        row.staff_violations = len(violations(cycle, row.county, rooms=rooms)) if row.staff_entered else 0
     ordered = sorted(rows.values(), key=lambda r: r.county.code)
     totals = {
         "overdue": len(late), "incidents": counts.by_grade, "incidents_open": counts.open_by_grade,

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.core.errors import InvalidInput, NotFound, PermissionDenied
+from naeq.custody.selectors import test_rooms_of
 from naeq.registry.models import School
 from naeq.staffing import access, documents, selectors, services
 from naeq.staffing.config import catalogue_for
@@ -77,7 +78,9 @@ def staffing_home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def staffing_county(request: HttpRequest, code: str) -> HttpResponse:
-    data = selectors.county_staff(actor=request.user, code=code, year=_year(request))
+    year = _year(request)
+    data = selectors.county_staff(actor=request.user, code=code, year=year,
+                                  rooms=test_rooms_of(year=year, county_code=code))
     editable = access.may_edit_county(actor=request.user, county=data.county)
     return render(request, "web/staffing/county.html", {
         "d": data, "editable": editable, "genders": Gender.choices, "subjects": data.cycle.config.subjects,
@@ -91,7 +94,9 @@ def staffing_county(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 @login_required
 def staffing_school(request: HttpRequest, code: str) -> HttpResponse:
-    data = selectors.school_staff(actor=request.user, code=code, year=_year(request))
+    year = _year(request)
+    data = selectors.school_staff(actor=request.user, code=code, year=year,
+                                  rooms=test_rooms_of(year=year, school_code=code))
     editable_posts = [r for r in data.rows if r.editable]
     j = jurisdiction_of(request.user)
     return render(request, "web/staffing/school.html", {

@@ -122,3 +122,42 @@ def test_one_person_at_two_schools_on_the_same_day(sw: Any) -> None:
                                person_id=who.pk, school=sw.world.schools["A1a-2"], day=DAY1)
     found = [v for v in violations(sw.cycle, county) if v.rule_code == "two_schools"]
     assert len(found) == 1 and found[0].person == who.name
+
+
+def test_one_proctor_per_test_room(sw: Any) -> None:
+    """One 监测员 per test room (DOMAIN.md; 2023-dongli-district-rules.txt leaves the number to the manual:
+    "具体人数要求根据组织手册确定"): with three rooms in the school's 测试情况记录表 on the first day and one proctor,
+    the rule is broken for that day only; a second proctor for that day and a third for the whole test fix it."""
+    staff_school(sw)
+    school = sw.world.schools["A1a-1"]
+    rooms = {(school.pk, DAY1): 3, (school.pk, DAY2): 1}
+    found = [v for v in violations(sw.cycle, sw.world.regions["A1a"], rooms=rooms) if v.school_id == school.pk]
+    assert [(v.rule_code, v.post) for v in found] == [("per_room", "监测员")]
+    assert found[0].message_zh == "“监测员”每个测试教室1人：2024-05-22有3个测试教室（测试情况记录表），只安排了1人。"
+    assert "具体人数要求根据组织手册确定" in found[0].seed_source and found[0].rule_name == "每个测试教室1人"
+    assert _codes(sw) == []  # without rooms (no record yet) only "at least one" is checked
+    county = sw.world.regions["A1a"]
+    for name, day in (("监测员甲", DAY1), ("监测员乙", None)):
+        who = person(sw, "school_head@A", "A1a", name=name, home=school)
+        services.assignment_create(actor=sw.user("school_head@A"), cycle=sw.cycle, county=county,
+                                   post_code="proctor", person_id=who.pk, school=school, day=day)
+    assert [v for v in violations(sw.cycle, county, rooms=rooms) if v.school_id == school.pk] == []
+
+
+def test_rooms_come_from_the_session_records(sw: Any, client: Any) -> None:
+    """The staffing pages count the rooms of the school's 测试情况记录表 (custody) per test day."""
+    from naeq.custody.models import SessionRecord
+    from tests.custody.conftest import at
+    from tests.delivery.factories import make_session
+
+    staff_school(sw)
+    school = sw.world.schools["A1a-1"]
+    session = make_session(sw.cycle, school, instruments=["math"], grade=8, status="closed", starts_at=at(DAY1, 8))
+    for room in ("第1测试室", "第2测试室"):
+        SessionRecord.objects.create(session=session, path=session.path, room=room, actual_start=at(DAY1, 8),
+                                     actual_end=at(DAY1, 9), expected=0, present=0)
+    client.force_login(sw.user("county_liaison@A"))
+    page = client.get(f"/staffing/schools/{school.code}/").content.decode()
+    assert "2024-05-22有2个测试教室（测试情况记录表），只安排了1人。" in page
+    page = client.get("/staffing/counties/310101/").content.decode()
+    assert "2024-05-22有2个测试教室" in page
