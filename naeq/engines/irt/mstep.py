@@ -37,17 +37,20 @@ _EPS = 1e-10
 class Priors:
     """Optional priors on free item parameters (None = no prior).
 
-    ``a``: lognormal (mean of log a, SD of log a) on free slopes; ``b``: normal (mean, SD) on difficulties and
-    steps; ``c``: beta (α, β) on 3PL lower asymptotes. The default puts only Beta(5, 17) on c (mode 0.2, the guessing
-    rate of a five-option item, as BILOG-MG does): without it the 3PL asymptote is barely identified.
+    ``a``: lognormal (mean of log a, SD of log a) on the free slopes of 2PL and GPCM items; ``a_3pl``: the same on
+    3PL slopes; ``b``: normal (mean, SD) on difficulties and steps; ``c``: beta (α, β) on 3PL lower asymptotes.
+    The defaults regularise the 3PL only: Beta(5, 17) on c (mode 0.2, the guessing rate of a five-option item) and
+    lognormal(0, 0.5) on its slope — without them the asymptote is barely identified and the slope of a hard 3PL
+    item can run off to infinity (a ridge of the likelihood), as seen in simulation.
     """
 
     a: tuple[float, float] | None = None
     b: tuple[float, float] | None = None
     c: tuple[float, float] | None = (5.0, 17.0)
+    a_3pl: tuple[float, float] | None = (0.0, 0.5)
 
 
-NO_PRIORS = Priors(a=None, b=None, c=None)
+NO_PRIORS = Priors(a=None, b=None, c=None, a_3pl=None)
 
 
 def pack(params: ItemParameters) -> NDArray[np.float64]:
@@ -165,15 +168,17 @@ def prior_terms(x: NDArray[np.float64], free: NDArray[np.bool_], kmax: int, prio
     lp = np.zeros(j)
     g = np.zeros((j, npar))
     h = np.zeros((j, npar))
-    if priors.a is not None:
-        mu, sd = priors.a
+    three = free[:, kmax]                      # c is free exactly for the estimated 3PL items
+    for spec, m in ((priors.a, free[:, 0] & ~three), (priors.a_3pl, free[:, 0] & three)):
+        if spec is None or not m.any():
+            continue
+        mu, sd = spec
         a = np.maximum(x[:, 0], _EPS)
         la = np.log(a)
-        m = free[:, 0]
         lp += np.where(m, -la - (la - mu) ** 2 / (2 * sd * sd), 0.0)
-        g[:, 0] = np.where(m, -1 / a - (la - mu) / (sd * sd * a), 0.0)
+        g[:, 0] = np.where(m, -1 / a - (la - mu) / (sd * sd * a), g[:, 0])
         curv = (1 / (sd * sd) - 1 - (la - mu) / (sd * sd)) / (a * a)
-        h[:, 0] = np.where(m, np.maximum(curv, 1 / (sd * sd * a * a)), 0.0)
+        h[:, 0] = np.where(m, np.maximum(curv, 1 / (sd * sd * a * a)), h[:, 0])
     if priors.b is not None:
         mu, sd = priors.b
         bs = x[:, 1:kmax]

@@ -216,3 +216,15 @@ def test_responses_type_is_the_engine_layout() -> None:
     assert isinstance(s.responses, Responses)
     design = rotated_booklets(12, 4, 2)
     assert design.sum(axis=0).tolist() == [2] * 12 and design.sum(axis=1).tolist() == [6] * 4
+
+
+def test_default_3pl_priors_keep_a_hard_item_finite() -> None:
+    # Seed 3 has a hard 3PL item (b = 3.3) whose slope runs along a likelihood ridge to the bound of 20 without a
+    # slope prior (and EM crawls for ~150 cycles); the default lognormal(0, 0.5) keeps it finite and EM short.
+    s = simulate("3pl", 3000, n_items=20, seed=3)
+    fit = calibrate(s.responses, "3pl")
+    assert fit.converged and fit.iterations < 60 and not fit.warnings
+    assert fit.params.a.max() < 3.0
+    assert _rmse(fit.params.c, s.params.c) < 0.06
+    loose = calibrate(s.responses, "3pl", priors=NO_PRIORS, max_iter=200)
+    assert loose.params.a.max() > 10 and any("extreme" in w for w in loose.warnings)
