@@ -226,5 +226,6 @@ def test_default_3pl_priors_keep_a_hard_item_finite() -> None:
     assert fit.converged and fit.iterations < 60 and not fit.warnings
     assert fit.params.a.max() < 3.0
     assert _rmse(fit.params.c, s.params.c) < 0.06
-    loose = calibrate(s.responses, "3pl", priors=NO_PRIORS, max_iter=200)
-    assert loose.params.a.max() > 10 and any("extreme" in w for w in loose.warnings)
+    with pytest.warns(ConvergenceWarning):
+        loose = calibrate(s.responses, "3pl", priors=NO_PRIORS, max_iter=30, compute_se=False)
+    assert not loose.converged and loose.params.a.max() > 5       # still climbing after 30 cycles
