@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from naeq.core.audit import audit_record
-from naeq.core.errors import InvalidInput, Problem
+from naeq.core.errors import InvalidInput, NotFound, Problem
 from naeq.cycles.models import Cycle
 from naeq.delivery.models import TestTaker
 from naeq.pe import access
@@ -223,7 +223,7 @@ def record_move(*, actor: Any, record_id: int, room_id: int) -> PeRecord:
     """Move a student to another room of the same school and grade (both rooms in draft)."""
     rec = access.records_visible(actor=actor).select_related("room", "room__school").filter(pk=record_id).first()
     if rec is None:
-        raise InvalidInput(_("没有找到该学生的体育测试记录。"), code="no_record")
+        raise NotFound(_("没有找到该学生的体育测试记录。"))
     access.require_room_manager(actor=actor, school=rec.room.school)
     target = access.rooms_visible(actor=actor).filter(pk=room_id, school=rec.room.school,
                                                       grade=rec.room.grade).first()

@@ -43,7 +43,8 @@ def _run(cycle: Any, stage: str, school: Any = None) -> SampleRun:
                                     status=RunStatus.DONE)
 
 
-def build_pe_sample(world: World, cycle: Any, *, per_grade: int = PER_GRADE) -> dict[str, list[TestTaker]]:
+def build_pe_sample(world: World, cycle: Any, *, per_grade: int = PER_GRADE,
+                    sampled: dict[str, tuple[int, ...]] | None = None) -> dict[str, list[TestTaker]]:
     county_run = _run(cycle, Stage.COUNTY)
     for region in world.regions.values():
         if region.level == "county":
@@ -51,7 +52,7 @@ def build_pe_sample(world: World, cycle: Any, *, per_grade: int = PER_GRADE) -> 
                                          participation=CountyParticipation.SAMPLE, pi=0.5, weight=2)
     school_run = _run(cycle, Stage.SCHOOL)
     out: dict[str, list[TestTaker]] = {}
-    for key, grades in SAMPLED.items():
+    for key, grades in (sampled or SAMPLED).items():
         school = world.schools[key]
         student_run = _run(cycle, Stage.STUDENT, school)
         for g in grades:
