@@ -179,3 +179,22 @@ def test_pv_level_shares_recover_the_true_shares_and_eap_shares_do_not() -> None
     from_eap = level_shares(s.theta(pv.posterior_mean), LEVELS).combined.estimate
     assert np.allclose(from_pv, truth, atol=0.02)
     assert from_eap[0] + from_eap[3] < truth[0] + truth[3] - 0.04
+
+
+def test_the_runnable_example_of_the_docs_runs() -> None:
+    """docs/irt-scaling.md's example executes and gives what its comments say (scale mean 500; the later year's
+    constants near A = 1.1/0.97 ≈ 1.13 and B ≈ 0: the base population has mean 0.2 and SD 0.97, the later
+    N(0.2, 1.1²), each calibration standardising its own; tolerance 0.1 as in test_linking)."""
+    import contextlib
+    import io
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "irt-scaling.md").read_text(encoding="utf-8")
+    start = text.index("```python", text.index("## A runnable example")) + len("```python")
+    code = text[start : text.index("```", start)]
+    names: dict[str, object] = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(code, "docs/irt-scaling.md", "exec"), names)  # noqa: S102  (our own documentation)
+    linked = names["linked"]
+    assert abs(linked.A - 1.1 / 0.97) < 0.1 and abs(linked.B) < 0.1  # type: ignore[attr-defined]
+    assert float(pv_mean_sd(names["scale"].theta(names["pv"].values))[0].estimate) == pytest.approx(500.0)  # type: ignore[attr-defined]
