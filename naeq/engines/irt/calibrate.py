@@ -175,7 +175,7 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
               reference_group: Any = None, priors: Priors = DEFAULT_PRIORS, n_quad: int = 41,
               theta_range: float = 6.0, max_iter: int = 500, tol: float = 1e-4, fixed: ItemParameters | None = None,
               start: ItemParameters | None = None, compute_se: bool = True,
-              accelerate: bool = True) -> CalibrationResult:
+              accelerate: bool = True, weights: Any = None) -> CalibrationResult:
     """Calibrate items by marginal maximum likelihood (EM, fixed quadrature; see the module docstring).
 
     Parameters
@@ -190,6 +190,9 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     fixed : parameters of anchor items held fixed (by item id; other items in it are ignored)
     start : starting values (by item id) for some or all items
     compute_se : compute the cross-product standard errors
+    weights : (P,) non-negative case weights aligned with ``responses.persons`` (e.g. final student weights,
+        rescaled as the analyst wishes); frequency-weight semantics: an integer weight w is the same as w copies of
+        the person (log-likelihood, expected counts, group moments and the cross-product SEs are weighted sums)
     accelerate : SQUAREM extrapolation of the EM sequence (Varadhan & Roland 2008); same fixed point, fewer
         cycles. ``max_iter`` counts EM cycles either way.
 
@@ -271,6 +274,21 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     if np.any(sizes == 0):
         raise EngineError("a group has no persons", code="bad_group")
     group_int = person_group[order]
+    if weights is None:
+        w_int = None
+        wsizes = sizes.astype(np.float64)
+    else:
+        w_all = np.array(weights, dtype=np.float64).reshape(-1)
+        if len(w_all) != responses.n_persons:
+            raise ValueError(f"weights has {len(w_all)} entries, expected one per person ({responses.n_persons})")
+        if not np.all(np.isfinite(w_all)) or np.any(w_all < 0):
+            bad = int(np.flatnonzero(~np.isfinite(w_all) | (w_all < 0))[0])
+            raise EngineError(f"weights must be finite and non-negative: person {responses.persons[bad]!r} has "
+                              f"{w_all[bad]!r}", code="bad_weight")
+        w_int = w_all[order]
+        wsizes = np.bincount(person_group, weights=w_all, minlength=n_groups)
+        if np.any(wsizes <= 0):
+            raise EngineError("a group has no positive weight", code="bad_group")
     g_ind = sparse.csr_matrix((np.ones(len(group_int)), (group_int, np.arange(len(group_int)))),
                               shape=(n_groups, len(group_int)))
 
@@ -285,13 +303,16 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
         log_w = _normal_log_weights(nodes, m0, s0)
         table = log_probability_table(unpack(x0, params), nodes, kmax).reshape(j_items, kmax, n_quad)
         post, logml = posterior(estep.loglik(table), log_w[group_int])
+        if w_int is not None:
+            post *= w_int[:, None]
+            logml *= w_int
         counts = estep.counts(post)
         x1 = x0
         for _ in range(2):
             x1 = fisher_step(x1, free, params, counts, nodes, priors)
         mass = np.asarray(g_ind @ post)                                              # (G, Q)
-        m1 = np.where(free_mean, (mass @ nodes) / sizes, m0)
-        var = (mass @ nodes**2) / sizes - m1**2
+        m1 = np.where(free_mean, (mass @ nodes) / wsizes, m0)
+        var = (mass @ nodes**2) / wsizes - m1**2
         s1 = np.where(free_sd, np.sqrt(np.maximum(var, 1e-6)), s0)
         penalised = float(logml.sum()) + float(prior_terms(x0, free, kmax, priors)[0].sum())
         return x1, m1, s1, penalised
@@ -343,6 +364,9 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     post_int, logml = posterior(estep.loglik(table), log_w[group_int])
     post = np.empty_like(post_int)
     post[order] = post_int
+    w_person = None if w_int is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w_int is not None:
+        logml = logml * w_int
     if not converged:
         msg = (f"EM stopped after {max_iter} cycles without meeting tol={tol}; the estimates may be inaccurate — "
                "raise max_iter or check the items reported as extreme")
@@ -357,7 +381,7 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     b_se = np.full((j_items, max(kmax - 1, 1)), np.nan)
     c_se = np.full(j_items, np.nan)
     if compute_se:
-        se = _xpd_standard_errors(responses, final, post, nodes, free, priors)
+        se = _xpd_standard_errors(responses, final, post, nodes, free, priors, w_person)
         a_se = np.where(free[:, 0], se[:, 0], np.nan)
         b_se = np.where(free[:, 1:kmax], se[:, 1:kmax], np.nan) if kmax > 1 else b_se
         c_se = np.where(free[:, kmax], se[:, kmax], np.nan)
@@ -368,7 +392,8 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
                 "fixed_items": fixed_ids, "reference_group": labels[0],
                 "n_free_item_parameters": int(free.sum()),
                 "n_free_group": int(free_mean.sum() + free_sd.sum()),
-                "se_method": "cross-product (XPD) per item" if compute_se else "none"}
+                "se_method": "cross-product (XPD) per item" if compute_se else "none",
+                "weighted": weights is not None}
     return CalibrationResult(params=result_params, log_likelihood=float(logml.sum()), iterations=iteration,
                              converged=converged, warnings=tuple(messages), group_labels=labels,
                              group_means=means, group_sds=sds, group_sizes=sizes, person_group=person_group,
@@ -376,7 +401,8 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
 
 
 def _xpd_standard_errors(responses: Responses, params: ItemParameters, post: NDArray[np.float64],
-                         nodes: NDArray[np.float64], free: NDArray[np.bool_], priors: Priors) -> NDArray[np.float64]:
+                         nodes: NDArray[np.float64], free: NDArray[np.bool_], priors: Priors,
+                         weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """(J, NP) standard errors from the per-item cross-product information (see the module docstring)."""
     kmax = params.max_categories
     npar = kmax + 1
@@ -396,8 +422,9 @@ def _xpd_standard_errors(responses: Responses, params: ItemParameters, post: NDA
             continue
         t = table[j, k]                                                   # (NP, Q)
         for s in range(lo, hi, chunk):
-            sc = post[person_sorted[s: min(hi, s + chunk)]] @ t.T         # (n, NP)
-            info[j] += sc.T @ sc
+            who = person_sorted[s: min(hi, s + chunk)]
+            sc = post[who] @ t.T                                          # (n, NP)
+            info[j] += sc.T @ (sc if weights is None else sc * weights[who, None])
     _lp, _g, h = prior_terms(pack(params), free, kmax, priors)
     idx = np.arange(npar)
     info[:, idx, idx] += h

@@ -1,6 +1,6 @@
 """The engine contract of STYLE.md for the IRT engine: same seed same output; inputs not mutated; row order does
-not matter; NaN and infinities rejected with a clear message. (The IRT engine takes no case weights, so the
-"integer weights equal repeated rows" clause does not apply.)"""
+not matter; integer case weights equal repeated persons (calibrate's ``weights``); NaN and infinities rejected
+with a clear message."""
 
 from __future__ import annotations
 
@@ -84,3 +84,26 @@ def test_nan_and_infinity_are_rejected_with_a_clear_message() -> None:
     r = responses_from_long(persons, items, scores, maxs)
     with pytest.raises(ValueError, match="finite"):
         eap(r, simulate(["2pl", "gpcm", "3pl", "pcm"] * 4, 5, seed=51).params, prior_mean=np.nan)
+
+
+def test_integer_weights_equal_repeated_persons() -> None:
+    # calibrate(weights=w) with integer w is the same as w copies of each person: estimates, SEs, group moments
+    # and log-likelihood (to the EM tolerance, which the tighter tol makes ~1e-7).
+    s = simulate(["2pl", "gpcm", "3pl"] * 3, 300, seed=55, group_means=(0.0, 0.5))
+    r = s.responses
+    w = np.random.default_rng(56).integers(1, 4, r.n_persons)
+    copies = np.repeat(np.arange(r.n_persons), w)                    # original person of each copy
+    first = np.concatenate([[0], np.cumsum(w)[:-1]])
+    rows = [np.flatnonzero(r.person == p) for p in range(r.n_persons)]
+    person = np.concatenate([np.repeat(first[p] + np.arange(w[p]), len(rows[p])) for p in range(r.n_persons)])
+    pick = np.concatenate([np.tile(rows[p], w[p]) for p in range(r.n_persons)])
+    rep = type(r)(person=person, item=r.item[pick], score=r.score[pick], persons=np.arange(len(copies)),
+                  items=r.items, n_categories=r.n_categories)
+    weighted = calibrate(r, "3pl", groups=s.group, weights=w, tol=1e-7)
+    repeated = calibrate(rep, "3pl", groups=s.group[copies], tol=1e-7)
+    np.testing.assert_allclose(weighted.params.b, repeated.params.b, atol=1e-5)
+    np.testing.assert_allclose(weighted.params.a_se, repeated.params.a_se, rtol=1e-4)
+    np.testing.assert_allclose(weighted.group_means, repeated.group_means, atol=1e-5)
+    assert weighted.log_likelihood == pytest.approx(repeated.log_likelihood, rel=1e-7)
+    with pytest.raises(Exception, match="non-negative"):
+        calibrate(r, "2pl", weights=-w)
