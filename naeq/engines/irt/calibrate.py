@@ -286,7 +286,7 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
             raise EngineError(f"weights must be finite and non-negative: person {responses.persons[bad]!r} has "
                               f"{w_all[bad]!r}", code="bad_weight")
         w_int = w_all[order]
-        wsizes = np.bincount(person_group, weights=w_all, minlength=n_groups)
+        wsizes = np.bincount(person_group, weights=w_all, minlength=n_groups).astype(np.float64)
         if np.any(wsizes <= 0):
             raise EngineError("a group has no positive weight", code="bad_group")
     g_ind = sparse.csr_matrix((np.ones(len(group_int)), (group_int, np.arange(len(group_int)))),
