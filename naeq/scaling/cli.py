@@ -50,9 +50,11 @@ def scaling_group() -> None:
 @click.option("--dif", default="sex,urban_rural", show_default=True, help="DIF variables: sex, urban_rural.")
 @click.option("--by-grade", is_flag=True, help="Multiple-group calibration by grade.")
 @click.option("--cuts", default="", help="Three cut scores on the reporting scale.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Follow the run to its end (with a Celery worker: --no-wait returns once it is queued).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run_cmd(username: str, year: int, instrument_code: str, seed: int, model: str, poly_model: str, n_quad: int,
-            n_pv: int, dif: str, by_grade: bool, cuts: str, quiet: bool) -> None:
+            n_pv: int, dif: str, by_grade: bool, cuts: str, wait: bool, quiet: bool) -> None:
     """Start a calibration run of an instrument's scores and follow it to the end."""
     _django_setup()
     from django.db import transaction
@@ -75,7 +77,7 @@ def run_cmd(username: str, year: int, instrument_code: str, seed: int, model: st
             run = calibration_start(actor=actor, cycle=cycle, instrument_code=instrument_code, seed=seed,
                                     options=options)
         run.refresh_from_db()
-        while not run.finished:
+        while wait and not run.finished:
             bar(run.stage or "queued", run.progress)
             time.sleep(1.0)
             run.refresh_from_db()

@@ -5,7 +5,8 @@
 synthetic test takers (codes ``SCD…``, no names) over formal demo sessions at up to ten schools, assigns the
 instrument's booklets at random, writes submitted attempts with their item scores, and starts one calibration run.
 Idempotent: an existing demo session means the responses exist, and an existing finished run of the instrument
-means nothing more is done. The known truth is kept in the run's options (``demo_truth``-free: it is returned).
+means nothing more is done. The known truth (item parameters, the abilities' mean and SD) is returned, not stored:
+a run records only what the platform could know.
 """
 
 from __future__ import annotations

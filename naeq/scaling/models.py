@@ -140,6 +140,7 @@ class CalibrationPerson(models.Model):
             models.UniqueConstraint(fields=["run", "test_taker"], name="calperson_run_taker"),
             models.CheckConstraint(name="calperson_raw_le_max", condition=Q(raw_score__lte=models.F("max_score"))),
         ]
+        indexes = [models.Index(fields=["run", "id"], name="calperson_run_page")]  # key pagination and export
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.test_taker_id}"
