@@ -98,6 +98,7 @@ class QueueView:
     remaining: int
     done: int
     suspended: bool
+    senior: bool = False
 
 
 def queue_next(*, actor: Any) -> QueueView:
@@ -115,7 +116,7 @@ def queue_next(*, actor: Any) -> QueueView:
     agg = mine.aggregate(remaining=Count("id", filter=Q(status=AssignmentStatus.PENDING)),
                          done=Count("id", filter=Q(status=AssignmentStatus.SCORED)))
     return QueueView(assignment=nxt, rubric=rubric, remaining=agg["remaining"], done=agg["done"],
-                     suspended=profile.suspended)
+                     suspended=profile.suspended, senior=profile.senior)
 
 
 # ------------------------------------------------------------------------------------------------ agreement

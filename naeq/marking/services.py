@@ -31,12 +31,14 @@ from naeq.core.errors import InvalidInput, NotFound, Problem, ProblemCollector
 from naeq.core.validation import full_clean_or_raise
 from naeq.cycles.models import Cycle
 from naeq.delivery.models import (
+    MISSING_OMITTED,
     Answer,
-    Attempt,
     AttemptStatus,
     InstrumentKind,
     InstrumentStatus,
     Item,
+    ItemScore,
+    SessionKind,
     TestTaker,
 )
 from naeq.marking import access, images, rules
@@ -261,8 +263,10 @@ class Collected:
 
 @transaction.atomic
 def responses_collect(*, actor: Any, cycle: Cycle) -> Collected:
-    """Collect the answers of submitted online attempts to rater-scored items (idempotent: a test taker's response
-    to an item is collected once). A blank answer is final at 0 (未作答) without a rater."""
+    """Collect the answers of submitted attempts in formal sessions to rater-scored items (idempotent: a test
+    taker's response to an item is collected once; practice attempts never are). A blank answer — an empty
+    answer, or an administered item never answered (its submission code 99) — is final at 0 (未作答) without a
+    rater. Streams the answers in chunks; writes in batches."""
     access.require_organiser(actor=actor)
     items = rater_scored_items(cycle)
     by_instrument: dict[int, dict[str, Item]] = defaultdict(dict)
@@ -270,35 +274,50 @@ def responses_collect(*, actor: Any, cycle: Cycle) -> Collected:
         by_instrument[item.instrument_id][item.code] = item
     have = set(MarkResponse.objects.filter(cycle=cycle, test_taker__isnull=False)
                .values_list("instrument_code", "item_code", "test_taker_id"))
-    created = omitted = existing = 0
-    new: list[MarkResponse] = []
-    attempts = (Attempt.objects.filter(instrument_id__in=list(by_instrument), status=AttemptStatus.SUBMITTED)
-                .select_related("instrument").order_by("id"))
-    for attempt in attempts.iterator(chunk_size=2000):
-        wanted = by_instrument[attempt.instrument_id]
-        answers = dict(Answer.objects.filter(attempt=attempt, item__in=list(wanted)).values_list("item", "value"))
-        for code, item in wanted.items():
-            key = (attempt.instrument.code, code, attempt.test_taker_id)
-            if key in have:
-                existing += 1
-                continue
-            if code not in answers:
-                continue  # not administered in this attempt's booklet
-            have.add(key)
-            text = _answer_text(answers[code])
-            r = MarkResponse(cycle=cycle, code=new_response_code(), instrument_code=attempt.instrument.code,
-                             item_code=code, max_score=_item_max(item), source=Source.ONLINE,
-                             test_taker_id=attempt.test_taker_id, attempt=attempt, text=text[:20000])
-            if not text:
-                r.status, r.final_score, r.final_rule = ResponseStatus.FINAL, 0, FinalRule.OMITTED
-                omitted += 1
-            else:
-                created += 1
-            new.append(r)
-    MarkResponse.objects.bulk_create(new, batch_size=1000)
+    counts = {"created": 0, "omitted": 0, "existing": 0}
+    batch: list[MarkResponse] = []
+    formal = {"attempt__instrument_id__in": list(by_instrument), "attempt__status": AttemptStatus.SUBMITTED,
+              "attempt__session__kind": SessionKind.FORMAL, "item__in": sorted({i.code for i in items.values()})}
+    fields = ("attempt_id", "attempt__test_taker_id", "attempt__instrument_id", "item")
+
+    def take(attempt_id: int, taker_id: int, instrument_id: int, code: str, text: str) -> None:
+        item = by_instrument[instrument_id].get(code)
+        if item is None:
+            return  # an item code of another instrument
+        key = (item.instrument.code, code, taker_id)
+        if key in have:
+            counts["existing"] += 1
+            return
+        have.add(key)
+        r = MarkResponse(cycle=cycle, code=new_response_code(), instrument_code=item.instrument.code,
+                         item_code=code, max_score=_item_max(item), source=Source.ONLINE, test_taker_id=taker_id,
+                         attempt_id=attempt_id, text=text[:20000])
+        if not text:
+            r.status, r.final_score, r.final_rule = ResponseStatus.FINAL, 0, FinalRule.OMITTED
+            counts["omitted"] += 1
+        else:
+            counts["created"] += 1
+        batch.append(r)
+        if len(batch) >= 2000:
+            MarkResponse.objects.bulk_create(batch)
+            batch.clear()
+
+    for attempt_id, taker_id, instrument_id, code, value in (
+            Answer.objects.filter(**formal).values_list(*fields, "value").order_by("attempt_id", "item")
+            .iterator(chunk_size=5000)):
+        take(attempt_id, taker_id, instrument_id, code, _answer_text(value))
+    # Administered but never answered: no Answer row, only the submission's code 99.
+    for attempt_id, taker_id, instrument_id, code in (
+            ItemScore.objects.filter(**formal, code=str(MISSING_OMITTED)).values_list(*fields)
+            .order_by("attempt_id", "item").iterator(chunk_size=5000)):
+        if (by_instrument[instrument_id].get(code) is not None
+                and (by_instrument[instrument_id][code].instrument.code, code, taker_id) in have):
+            continue  # counted with its (blank) answer above
+        take(attempt_id, taker_id, instrument_id, code, "")
+    MarkResponse.objects.bulk_create(batch)
     audit_record(actor=actor, action="marking.collect", object_type="cycles.Cycle", object_id=cycle.pk,
-                 after={"created": created, "omitted": omitted, "existing": existing})
-    return Collected(created=created, omitted=omitted, existing=existing)
+                 after=counts)
+    return Collected(**counts)
 
 
 @transaction.atomic

@@ -124,3 +124,42 @@ def test_analyst_reads_but_cannot_organise(client: Client, marking: Marking) -> 
     assert client.get("/marking/").status_code == 200
     assert client.post("/marking/assign/", {"item": "mtest/E01", "seed": "1"}).status_code == 403
     assert not Assignment.objects.exists()
+
+
+def test_statistics_pages_use_a_fixed_number_of_queries(client: Client, marking: Marking) -> None:
+    rx, ry = _ready(marking)
+    services.assign(actor=marking.admin, cycle=marking.cycle, instrument_code="mtest", item_code="E01", seed=3)
+    client.force_login(marking.admin)
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    for a in Assignment.objects.filter(rater=rx):
+        services.score_submit(actor=rx, assignment_id=a.pk, score=2)
+    theirs = list(Assignment.objects.filter(rater=ry).order_by("id"))
+    for a in theirs[:2]:
+        services.score_submit(actor=ry, assignment_id=a.pk, score=1)
+    few = {p: queries(p) for p in ("/marking/agreement/", "/marking/drift/")}
+    for a in theirs[2:]:
+        services.score_submit(actor=ry, assignment_id=a.pk, score=1)
+    # Two pairs or twelve: the same number of queries (none per response or per rater).
+    assert {p: queries(p) for p in few} == few
+    empty = few
+    assert max(empty.values()) <= 12
+
+
+def test_senior_rater_reaches_arbitration_from_the_queue(client: Client, marking: Marking) -> None:
+    _ready(marking)
+    lead = add_raters(marking, ("rater_lead",), senior=True)[0]
+    client.force_login(lead)
+    assert "/marking/arbitration/" in client.get("/marking/queue/").content.decode()
+    assert client.get("/marking/arbitration/").status_code == 200
+    plain = marking.world.users["rater@A"]
+    from naeq.marking.models import RaterProfile
+
+    RaterProfile.objects.create(user=plain)
+    client.force_login(plain)
+    assert "/marking/arbitration/" not in client.get("/marking/queue/").content.decode()
+    assert client.get("/marking/arbitration/").status_code == 404

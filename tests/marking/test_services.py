@@ -252,3 +252,26 @@ def test_rater_add_checks_items_and_region(marking: Marking) -> None:
     from naeq.accounts.models import User
 
     assert not User.objects.filter(username="r_bad").exists()
+
+
+def test_collect_skips_practice_and_takes_never_answered_items(marking: Marking) -> None:
+    from naeq.delivery.models import ItemScore, SessionKind
+    from tests.delivery.factories import make_session, make_taker
+    from tests.marking.conftest import submit
+
+    school = marking.world.schools["A1a-1"]
+    practice = make_session(marking.cycle, school, instruments=["mtest"], kind=SessionKind.PRACTICE, key="P1")
+    t_practice = make_taker(marking.cycle, school, "T90001")
+    submit(marking.cycle, practice, marking.instrument, t_practice, {"E01": "练习作答", "E02": "练习作答"})
+    formal = make_session(marking.cycle, school, instruments=["mtest"], key="F2")
+    t_silent = make_taker(marking.cycle, school, "T90002")
+    attempt = submit(marking.cycle, formal, marking.instrument, t_silent, {"E01": "只答了第一题"})
+    # The submission scored E02 as shown and never answered (code 99): no Answer row exists for it.
+    ItemScore.objects.create(attempt=attempt, item="E02", code="99", score=None)
+    ItemScore.objects.create(attempt=attempt, item="E01", code="只答了第一题", score=None)
+    c = services.responses_collect(actor=marking.admin, cycle=marking.cycle)
+    assert (c.created, c.omitted) == (21 + 1, 3 + 1)
+    assert not MarkResponse.objects.filter(test_taker=t_practice).exists()  # practice attempts never count
+    silent = MarkResponse.objects.get(test_taker=t_silent, item_code="E02")
+    assert (silent.final_score, silent.final_rule, silent.text) == (0, "omitted", "")
+    assert MarkResponse.objects.get(test_taker=t_silent, item_code="E01").text == "只答了第一题"
