@@ -41,7 +41,7 @@ from naeq.engines.errors import ConvergenceWarning, EngineError
 from naeq.engines.irt.data import Responses
 from naeq.engines.irt.estep import EStep
 from naeq.engines.irt.likelihood import log_probability_table, posterior
-from naeq.engines.irt.models import DICHOTOMOUS, FREE_SLOPE, MODELS, ItemParameters
+from naeq.engines.irt.models import DICHOTOMOUS, MODELS, ItemParameters
 from naeq.engines.irt.mstep import (
     Priors,
     constrain,
@@ -126,7 +126,8 @@ def resolve_models(responses: Responses, models: Mapping[str, str] | str) -> NDA
 
 
 def _start_values(responses: Responses, model: NDArray[Any], counts: NDArray[np.float64]) -> ItemParameters:
-    """Starting values from the observed category proportions: b_v = −logit P(X ≥ v | X ≥ v−1 or X = v−1)."""
+    """Starting values from the observed category counts n_k: b_v = −log((n_v + ½)/(n_{v−1} + ½)), the
+    adjacent-category log-odds (the PCM's steps for a population concentrated at θ = 0); a = 1, c = 0.2."""
     j = responses.n_items
     kmax = responses.max_categories
     b = np.full((j, max(kmax - 1, 1)), np.nan)
@@ -136,7 +137,6 @@ def _start_values(responses: Responses, model: NDArray[Any], counts: NDArray[np.
         b[:, v - 1] = -np.log((upper + 0.5) / (lower + 0.5))
     a = np.ones(j)
     c = np.where(model == "3pl", 0.2, 0.0)
-    a = np.where(np.isin(model, list(FREE_SLOPE)), 1.0, 1.0)
     steps = np.arange(max(kmax - 1, 1))[None, :] < (responses.n_categories - 1)[:, None]
     b = np.where(steps, np.clip(b, -4, 4), np.nan)
     return ItemParameters(items=responses.items, model=model, a=a, b=b, c=c, n_categories=responses.n_categories)
