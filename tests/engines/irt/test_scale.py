@@ -159,6 +159,24 @@ def test_level_shares_by_hand() -> None:
         level_shares(pvs, LEVELS, sampling_variances=np.ones((3, 4)))
 
 
+def test_level_shares_contract_row_order_weights_and_inputs() -> None:
+    """Row order does not matter, integer weights equal repeated rows, inputs are not mutated, NaN rejected."""
+    rng = np.random.default_rng(4)
+    pvs = rng.normal(500, 100, (300, 5))
+    w = rng.integers(1, 4, 300)
+    before = pvs.copy()
+    a = level_shares(pvs, LEVELS, weights=w.astype(float))
+    perm = rng.permutation(300)
+    b = level_shares(pvs[perm], LEVELS, weights=w[perm].astype(float))
+    rep = level_shares(np.repeat(pvs, w, axis=0), LEVELS)
+    assert np.allclose(a.per_pv, b.per_pv) and np.allclose(a.per_pv, rep.per_pv)
+    assert np.allclose(a.combined.between, rep.combined.between)
+    assert np.array_equal(pvs, before)
+    pvs[3, 2] = np.nan
+    with pytest.raises(EngineError, match="finite"):
+        level_shares(pvs, LEVELS)
+
+
 def test_pv_level_shares_recover_the_true_shares_and_eap_shares_do_not() -> None:
     """Simulation: 4,000 persons, 8 items; the true level shares of θ on the reporting scale versus the shares
     from PVs (unbiased: within 0.02, the Monte Carlo SE of a share being ≈ 0.007) and from EAPs (shrunk towards
