@@ -134,19 +134,32 @@ class _Context:
         self.layout = layout_for(self.instrument)
         self.blocks = _blocks(self.instrument)
 
+    def prime(self, cards: list[ScanCard]) -> None:
+        """Fetch, in two queries, what the duplicate check of ``cards`` needs: every live sheet of the instrument
+        with one of their test takers, and which of them have released responses."""
+        ids = {c.test_taker_id for c in cards if c.test_taker_id is not None}
+        self.sheets: dict[int, list[tuple[int, int, int, str, int]]] = {}
+        for t, b, row, pk, sb, sheet in (ScanCard.objects.filter(test_taker_id__in=ids, discarded=False,
+                                                                 batch__instrument=self.instrument)
+                                         .order_by("batch_id", "row")
+                                         .values_list("test_taker_id", "batch_id", "row", "pk", "scanner_batch",
+                                                      "sheet")):
+            self.sheets.setdefault(t, []).append((b, row, pk, sb, sheet))
+        self.released = set(PaperResponse.objects.filter(test_taker_id__in=ids, instrument=self.instrument)
+                            .values_list("test_taker_id", flat=True).distinct())
+
     def duplicates(self, card: ScanCard) -> str | None:
         """Why ``card``'s test taker already has a card: another live sheet of this batch, of an earlier batch,
-        or scored paper responses."""
+        or scored paper responses (from :meth:`prime`)."""
         assert card.test_taker_id is not None
-        other = (ScanCard.objects.filter(test_taker_id=card.test_taker_id, discarded=False,
-                                         batch__instrument=self.instrument).exclude(pk=card.pk)
-                 .select_related("batch").order_by("batch_id", "row").first())
-        if other is not None and other.batch_id == card.batch_id:
+        others = [o for o in self.sheets.get(card.test_taker_id, []) if o[2] != card.pk]
+        same = [o for o in others if o[0] == card.batch_id]
+        if same:
             return _("本文件第%(row)s行（%(b)s/%(s)s）也是该测试编号。") % {
-                "row": other.row, "b": other.scanner_batch, "s": other.sheet}
-        if other is not None:
-            return _("该测试编号已在扫描批次#%(id)s第%(row)s行导入。") % {"id": other.batch_id, "row": other.row}
-        if PaperResponse.objects.filter(test_taker_id=card.test_taker_id, instrument=self.instrument).exists():
+                "row": same[0][1], "b": same[0][3], "s": same[0][4]}
+        if others:
+            return _("该测试编号已在扫描批次#%(id)s第%(row)s行导入。") % {"id": others[0][0], "row": others[0][1]}
+        if card.test_taker_id in self.released:
             return _("该测试对象的本工具作答已评分发布。")
         return None
 
@@ -191,16 +204,21 @@ class _Context:
 
 
 def _refresh(ctx: _Context, cards: Iterable[ScanCard]) -> None:
-    """Recompute the open entries of ``cards`` (see the module docstring)."""
+    """Recompute the open entries of ``cards`` (see the module docstring): a fixed number of queries whatever the
+    number of cards (``cards`` should prefetch their entries and select their test takers)."""
+    cards = list(cards)
+    ctx.prime(cards)
+    withdrawn: list[int] = []
+    new: list[ReviewEntry] = []
     for card in cards:
         existing = {(e.kind, e.item): e for e in card.entries.all()}
         wanted = {(k, i): (s, d) for k, i, s, d in ctx.problems(card)}
-        for key, entry in existing.items():
-            if entry.is_open and key not in wanted:
-                entry.delete()
-        new = [ReviewEntry(card=card, batch_id=card.batch_id, kind=k, item=i, scanned=s[:40], detail=d[:300])
-               for (k, i), (s, d) in wanted.items() if (k, i) not in existing]
-        ReviewEntry.objects.bulk_create(new)
+        withdrawn += [e.pk for key, e in existing.items() if e.is_open and key not in wanted]
+        new += [ReviewEntry(card=card, batch_id=card.batch_id, kind=k, item=i, scanned=s[:40], detail=d[:300])
+                for (k, i), (s, d) in wanted.items() if (k, i) not in existing]
+    if withdrawn:
+        ReviewEntry.objects.filter(pk__in=withdrawn).delete()
+    ReviewEntry.objects.bulk_create(new, batch_size=2000)
 
 
 def _set_status(batch: ScanBatch) -> None:
@@ -442,16 +460,13 @@ def score_card(layout: CardLayout, items: list[dict[str, Any]], marks: Mapping[s
     return out
 
 
-def _write_scores(*, cycle_id: int, instrument: Instrument, taker: TestTaker, booklet: int,
-                  scored: list[tuple[str, str, float | None]], batch: ScanBatch | None = None,
-                  keyed: KeyedCard | None = None) -> int:
-    replaced = PaperResponse.objects.filter(instrument=instrument, test_taker=taker).delete()[0]
-    PaperResponse.objects.bulk_create([
-        PaperResponse(cycle_id=cycle_id, test_taker=taker, instrument=instrument, path=taker.path, booklet=booklet,
-                      item=item, code=code[:200], score=score,
-                      source=PaperResponse.Source.SCAN if batch else PaperResponse.Source.KEYED, batch=batch,
-                      keyed=keyed) for item, code, score in scored])
-    return replaced
+def _responses(*, cycle_id: int, instrument: Instrument, taker: TestTaker, booklet: int,
+               scored: list[tuple[str, str, float | None]], batch: ScanBatch | None = None,
+               keyed: KeyedCard | None = None) -> list[PaperResponse]:
+    return [PaperResponse(cycle_id=cycle_id, test_taker=taker, instrument=instrument, path=taker.path,
+                          booklet=booklet, item=item, code=code[:200], score=score,
+                          source=PaperResponse.Source.SCAN if batch else PaperResponse.Source.KEYED, batch=batch,
+                          keyed=keyed) for item, code, score in scored]
 
 
 @transaction.atomic
@@ -467,20 +482,22 @@ def batch_release(*, actor: Any, batch_id: int) -> ScanBatch:
     instrument = batch.instrument
     layout = layout_for(instrument)
     items_by_booklet: dict[int, list[dict[str, Any]]] = {}
-    cards = batch.cards.filter(discarded=False).select_related("test_taker")
-    scored_n = replaced_takers = responses = 0
+    cards = list(batch.cards.filter(discarded=False).select_related("test_taker"))
+    rows: list[PaperResponse] = []
     for card in cards:
         if card.test_taker is None or card.booklet is None:  # cannot happen with an empty queue
             raise InvalidInput(_("第%(row)s行的测试编号或题本号未确定。") % {"row": card.row}, code="batch_queue_open")
         if card.booklet not in items_by_booklet:
             items_by_booklet[card.booklet] = _item_dicts(instrument, card.booklet)
-        marks = {**card.marks, **card.values}
-        scored = score_card(layout, items_by_booklet[card.booklet], marks)
-        if _write_scores(cycle_id=batch.cycle_id, instrument=instrument, taker=card.test_taker,
-                         booklet=card.booklet, scored=scored, batch=batch):
-            replaced_takers += 1
-        scored_n += 1
-        responses += len(scored)
+        scored = score_card(layout, items_by_booklet[card.booklet], {**card.marks, **card.values})
+        rows += _responses(cycle_id=batch.cycle_id, instrument=instrument, taker=card.test_taker,
+                           booklet=card.booklet, scored=scored, batch=batch)
+    # An accepted duplicate replaces the test taker's earlier released responses (counted in the audit).
+    earlier = PaperResponse.objects.filter(instrument=instrument, test_taker_id__in={c.test_taker_id for c in cards})
+    replaced_takers = earlier.values("test_taker_id").distinct().count()
+    earlier.delete()
+    PaperResponse.objects.bulk_create(rows, batch_size=5000)
+    scored_n, responses = len(cards), len(rows)
     batch.status, batch.released_at = BatchStatus.RELEASED, timezone.now()
     batch.released_by = actor if getattr(actor, "pk", None) else None
     batch.save(update_fields=["status", "released_at", "released_by"])
@@ -524,8 +541,9 @@ def _release_keyed(card: KeyedCard, layout: CardLayout, final: dict[str, str]) -
     booklet = int(final["booklet"])
     marks = {k: v for k, v in final.items() if k != "booklet"}
     scored = score_card(layout, _item_dicts(card.instrument, booklet), marks)
-    _write_scores(cycle_id=card.cycle_id, instrument=card.instrument, taker=card.test_taker, booklet=booklet,
-                  scored=scored, keyed=card)
+    PaperResponse.objects.filter(instrument=card.instrument, test_taker=card.test_taker).delete()
+    PaperResponse.objects.bulk_create(_responses(cycle_id=card.cycle_id, instrument=card.instrument,
+                                                 taker=card.test_taker, booklet=booklet, scored=scored, keyed=card))
     card.final, card.status, card.released_at = final, KeyedStatus.RELEASED, timezone.now()
 
 

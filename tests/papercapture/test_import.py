@@ -120,3 +120,21 @@ def test_who_may_import(pw: PaperWorld) -> None:
         with pytest.raises(NotFound):
             _import(pw, scan_csv(), persona=persona)
     assert not ScanBatch.objects.exists()
+
+
+def test_import_and_release_queries_do_not_grow_with_the_number_of_cards(pw: PaperWorld) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(lines: list[str], name: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            batch = _import(pw, scan_csv(lines), name=name)
+            services.batch_release(actor=pw.user("national_admin@A"), batch_id=batch.pk)
+        return len(ctx.captured_queries)
+
+    small = queries(["S,1,A0001,1,B,AC,A,D,"], "small.csv")
+    # A0002–A0006, each on its assigned booklet with every item of it answered: no review entries.
+    large = queries([f"L,{n},A000{n},1,B,AC,A,D," if n % 2 else f"L,{n},A000{n},2,,,,D,C" for n in range(2, 7)],
+                    "large.csv")
+    # Same number of queries for one card and for five (two booklets: one item-table query more).
+    assert large - small <= 2, (small, large)
