@@ -19,7 +19,10 @@ the node's cell). EM (the posterior-moment form of Mislevy 1991 and von Davier e
 
 Each step does not decrease the marginal log-likelihood ``Σ_i w_i log Σ_q exp(ℓ_iq) φ(θ_q; c_i'Γ, σ²_g) Δ_q``.
 
-Plausible values are drawn from each person's posterior at the final parameters: a node is drawn with probability
+Each plausible value ``m`` first draws the regression coefficients ``Γ^(m) ~ N(Γ̂, Cov Γ̂)`` (NAEP's procedure;
+``Cov Γ̂`` from the observed information by Louis's 1982 formula), so that the spread between plausible values
+includes the uncertainty of the population model. It is then drawn from the person's posterior under
+``N(c_i'Γ^(m), σ²_g)``: a node is drawn with probability
 ``w_iq``, then a uniform jitter within the node's cell makes the draw continuous (the posterior becomes a
 histogram density). The jitter adds ``Δ_q²/12`` to the variance (Sheppard's correction read backwards), so every
 draw is shrunk towards the person's posterior mean by ``√(v_i / (v_i + Δ̄_i²/12))`` (``Δ̄_i²`` the posterior mean of
