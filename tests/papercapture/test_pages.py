@@ -86,3 +86,10 @@ def test_list_pages_have_a_fixed_number_of_queries(client: Client, pw: PaperWorl
         assert client.get(f"/paper/batches/{batch.pk}/").status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get(f"/paper/instruments/{pw.instrument.pk}/completion/").status_code == 200
+
+
+def test_scoring_hub_links_paper_capture_for_staff_only(client: Client, pw: PaperWorld) -> None:
+    client.force_login(pw.user("city_viewer@A"))
+    assert "/paper/" in client.get("/scoring/").content.decode()
+    client.force_login(pw.user("rater@A"))
+    assert "/paper/" not in client.get("/scoring/").content.decode()
