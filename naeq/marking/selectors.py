@@ -130,22 +130,25 @@ class AgreementRow:
     flags: tuple[str, ...]
 
 
-def _pairs(cycle: Cycle) -> list[tuple[str, str, int, int, int, int, int]]:
+def _pairs(cycle: Cycle) -> Iterator[tuple[str, str, int, int, int, int, int]]:
     """(instrument, item, max, rater a, score a, rater b, score b) of every double-scored, fully scored real
-    response (check papers excluded)."""
+    response (check papers excluded), streamed: rows come ordered by response, so only one response's rows are
+    held at a time."""
     rows = (Assignment.objects.filter(response__cycle=cycle, response__double=True, status=AssignmentStatus.SCORED)
             .exclude(response__source=Source.CHECK)
             .values_list("response_id", "response__instrument_code", "response__item_code",
                          "response__max_score", "rater_id", "score").order_by("response_id", "scored_at", "id"))
-    by: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in rows:
-        by[row[0]].append(row)
-    out = []
-    for scored in by.values():
-        if len(scored) >= 2:
-            a, b = scored[0], scored[1]
-            out.append((a[1], a[2], a[3], a[4], a[5], b[4], b[5]))
-    return out
+    current: list[tuple[Any, ...]] = []
+    for row in rows.iterator(chunk_size=5000):
+        if current and row[0] != current[0][0]:
+            if len(current) >= 2:
+                a, b = current[0], current[1]
+                yield (a[1], a[2], a[3], a[4], a[5], b[4], b[5])
+            current = []
+        current.append(row)
+    if len(current) >= 2:
+        a, b = current[0], current[1]
+        yield (a[1], a[2], a[3], a[4], a[5], b[4], b[5])
 
 
 def _flags(stats: Agreement, cfg: MarkingSettings) -> tuple[str, ...]:

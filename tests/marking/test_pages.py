@@ -163,3 +163,32 @@ def test_senior_rater_reaches_arbitration_from_the_queue(client: Client, marking
     client.force_login(plain)
     assert "/marking/arbitration/" not in client.get("/marking/queue/").content.decode()
     assert client.get("/marking/arbitration/").status_code == 404
+
+
+def test_scanned_image_reaches_only_its_rater(client: Client, marking: Marking) -> None:
+    import zipfile
+
+    from naeq.delivery.demo_bank import bar_chart_png
+
+    rx, ry = _ready(marking, double="0")
+    png = bar_chart_png()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("s1.png", png)
+    manifest = f"test_id,instrument,item,image\n{marking.takers[0].code},mtest,E01,s1.png\n".encode()
+    # E01 of this test taker was collected online already: the same response cannot come twice.
+    MarkResponse.objects.filter(test_taker=marking.takers[0], item_code="E01").delete()
+    services.paper_import(actor=marking.admin, cycle=marking.cycle, manifest=manifest, manifest_name="m.csv",
+                          archive=buf.getvalue(), archive_name="z.zip")
+    services.assign(actor=marking.admin, cycle=marking.cycle, instrument_code="mtest", item_code="E01", seed=1)
+    paper = MarkResponse.objects.get(source="paper")
+    holder = Assignment.objects.get(response=paper).rater
+    other = ry if holder == rx else rx
+    url = f"/marking/responses/{paper.code}/image"
+    client.force_login(holder)
+    r = client.get(url)
+    assert r.status_code == 200 and r.content == png
+    assert r["Content-Type"] == "image/png" and "no-store" in r["Cache-Control"]
+    client.force_login(other)
+    assert client.get(url).status_code == 404
+    assert client.get("/marking/responses/RXXXXXXXXXX/image").status_code == 404
