@@ -76,24 +76,30 @@ class _Tables:
         self.a = params.a
         self.c = params.c
         self.b0 = np.nan_to_num(params.b[:, 0], nan=0.0)
-        self.kk = np.stack([self.k, self.k**2, self.k**3], axis=1)          # (K, 3)
+        self.kk = np.stack([self.k, self.k**2, self.k**3, self.k**4], axis=1)   # (K, 4)
 
 
-def _response_terms(tab: _Tables, item: NDArray[np.int64], x: NDArray[np.float64],
-                    t: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Score, information and Warm's J of each response at its person's θ (t aligned with the responses)."""
+def _response_terms(tab: _Tables, item: NDArray[np.int64], x: NDArray[np.float64], t: NDArray[np.float64],
+                    extended: bool = False) -> tuple[NDArray[np.float64], ...]:
+    """Score, information and Warm's J of each response at its person's θ (t aligned with the responses); with
+    ``extended`` also dI/dθ and dJ/dθ (GPCM family exactly: I' = a³μ₃, J' = a⁴(μ₄ − 3v²); 3PL: I' exactly,
+    J' taken as 0) for the Newton step of the WLE."""
     a = tab.a[item]
     z = (a * t)[:, None] * tab.k[None, :] + tab.const[item]
     z -= z.max(axis=1, keepdims=True)
     p = np.exp(z)
     p /= p.sum(axis=1, keepdims=True)
-    mom = p @ tab.kk                                                       # E[X], E[X²], E[X³]
+    mom = p @ tab.kk                                                       # E[X], E[X²], E[X³], E[X⁴]
     m, m2, m3 = mom[:, 0], mom[:, 1], mom[:, 2]
     v = m2 - m * m
     mu3 = m3 - 3 * m * m2 + 2 * m**3
     s = a * (x - m)
     info = a * a * v
     jj = a**3 * mu3
+    if extended:
+        mu4 = mom[:, 3] - 4 * m * m3 + 6 * m * m * m2 - 3 * m**4
+        i1 = jj.copy()
+        j1 = a**4 * (mu4 - 3 * v * v)
     c = tab.c[item]
     three = c > 0
     if three.any():
@@ -106,7 +112,30 @@ def _response_terms(tab: _Tables, item: NDArray[np.int64], x: NDArray[np.float64
         s[three] = (x[three] - pr) * d1 / q
         info[three] = d1 * d1 / q
         jj[three] = d1 * d2 / q
+        if extended:
+            i1[three] = 2 * d1 * d2 / q - d1**3 * (1 - 2 * pr) / q**2
+            j1[three] = 0.0
+    if extended:
+        return s, info, jj, i1, j1
     return s, info, jj
+
+
+def _sums(responses: Responses, params: ItemParameters, theta: NDArray[np.float64],
+          rows: NDArray[np.int64] | None, extended: bool) -> tuple[NDArray[np.float64], ...]:
+    params = _aligned(responses, params)
+    tab = _Tables(params)
+    n_p = responses.n_persons
+    n_terms = 5 if extended else 3
+    tot = [np.zeros(n_p) for _ in range(n_terms)]
+    n = len(responses) if rows is None else len(rows)
+    for lo in range(0, n, _CHUNK):
+        idx = slice(lo, lo + _CHUNK) if rows is None else rows[lo: lo + _CHUNK]
+        person = responses.person[idx]
+        terms = _response_terms(tab, responses.item[idx], responses.score[idx].astype(np.float64), theta[person],
+                                extended)
+        for acc, term in zip(tot, terms, strict=True):
+            acc += np.bincount(person, weights=term, minlength=n_p)
+    return tuple(tot)
 
 
 def derivatives(responses: Responses, params: ItemParameters, theta: NDArray[np.float64], *,
@@ -115,22 +144,8 @@ def derivatives(responses: Responses, params: ItemParameters, theta: NDArray[np.
     """Per person at its own θ: score ∂ log L/∂θ, test information I(θ) and Warm's J(θ); each (P,).
 
     ``rows`` restricts the sums to those responses (persons without any of them get 0)."""
-    params = _aligned(responses, params)
-    tab = _Tables(params)
-    n_p = responses.n_persons
-    s_tot = np.zeros(n_p)
-    i_tot = np.zeros(n_p)
-    j_tot = np.zeros(n_p)
-    n = len(responses) if rows is None else len(rows)
-    for lo in range(0, n, _CHUNK):
-        idx = slice(lo, lo + _CHUNK) if rows is None else rows[lo: lo + _CHUNK]
-        person = responses.person[idx]
-        s, info, jj = _response_terms(tab, responses.item[idx], responses.score[idx].astype(np.float64),
-                                      theta[person])
-        s_tot += np.bincount(person, weights=s, minlength=n_p)
-        i_tot += np.bincount(person, weights=info, minlength=n_p)
-        j_tot += np.bincount(person, weights=jj, minlength=n_p)
-    return s_tot, i_tot, j_tot
+    s, info, jj = _sums(responses, params, theta, rows, False)
+    return s, info, jj
 
 
 def _counts(responses: Responses, params: ItemParameters) -> tuple[NDArray[np.int64], NDArray[np.int64],
@@ -171,20 +186,26 @@ def eap(responses: Responses, params: ItemParameters, *, prior_mean: Any = 0.0, 
 def _newton(responses: Responses, params: ItemParameters, start: NDArray[np.float64], *, kind: str,
             mu: NDArray[np.float64], sd: NDArray[np.float64], bound: float, max_iter: int,
             tol: float) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
-    """Damped Fisher scoring for all persons at once; converged persons drop out (their responses are no longer
-    evaluated), so later iterations cost only what is still moving."""
+    """Damped Newton (WLE) or Fisher scoring (MAP) steps for all persons at once; converged persons drop out
+    (their responses are no longer evaluated), so later iterations cost only what is still moving."""
     theta = np.clip(start.copy(), -bound, bound)
     active = np.ones(len(theta), dtype=bool)
     rows: NDArray[np.int64] | None = None
     converged = False
     for _ in range(max_iter):
-        s, info, jj = derivatives(responses, params, theta, rows=rows)
         if kind == "map":
+            s, info, jj = _sums(responses, params, theta, rows, False)
             g = s - (theta - mu) / sd**2
             h = info + 1 / sd**2
         else:
-            g = s + np.where(info > 0, jj / (2 * np.maximum(info, 1e-300)), 0.0)
-            h = np.maximum(info, 1e-8)
+            # Newton on g = S + J/(2I) with g' = −I + (J'I − J I')/(2I²) (S' = −I exactly for the GPCM family);
+            # where that curvature is not safely negative, Fisher scoring (h = I).
+            s, info, jj, i1, j1 = _sums(responses, params, theta, rows, True)
+            safe = np.maximum(info, 1e-12)
+            g = s + np.where(info > 0, jj / (2 * safe), 0.0)
+            h = info - (j1 * info - jj * i1) / (2 * safe**2)
+            h = np.where(h > 0.5 * info, h, info)
+            h = np.maximum(h, 1e-8)
         step = np.clip(g / h, -1.0, 1.0)
         new = np.clip(theta + step, -bound, bound)
         delta = np.abs(new - theta)
@@ -230,7 +251,9 @@ def wle(responses: Responses, params: ItemParameters, *, bound: float = 6.0, max
     """
     n_p = responses.n_persons
     n, raw, mx = _counts(responses, params)
-    start = np.log((raw + 0.5) / (mx - raw + 0.5))
+    # start from the EAP under a wide N(0, 2²) prior (one cheap product on a grid): close to the WLE for all but
+    # extreme response vectors, so the Newton iterations over all responses are few
+    start = eap(responses, params, prior_sd=2.0, n_quad=49, theta_range=bound).theta
     zero = np.zeros(n_p)
     theta, info, ok = _newton(responses, params, start, kind="wle", mu=zero, sd=zero + 1, bound=bound,
                               max_iter=max_iter, tol=tol)
