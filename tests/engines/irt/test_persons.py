@@ -129,3 +129,15 @@ def test_calibration_groups_are_the_eap_prior() -> None:
     np.testing.assert_allclose(a.theta, b.theta)
     with pytest.raises(ValueError, match="method"):
         estimate_persons(s.responses, fit.params, "mle")
+
+
+def test_wle_of_an_all_wrong_3pl_vector_solves_warms_equation() -> None:
+    # Under the 3PL the all-wrong likelihood flattens at c, so the score is tiny and Fisher scoring stalls; the
+    # Newton step with the exact curvature reaches the root of S + J/(2I) (≈ −4.24 for these items).
+    s = simulate("3pl", 10, n_items=20, seed=3)
+    r = responses_from_long([0] * 20, list(s.params.items), [0] * 20, dict.fromkeys(s.params.items, 1))
+    from naeq.engines.irt.persons import derivatives
+    est = wle(r, s.params)
+    score, info, j = derivatives(r, s.params, est.theta)
+    assert est.converged and not est.at_bound[0] and -6 < est.theta[0] < -2
+    assert abs(score[0] + j[0] / (2 * info[0])) < 1e-6
