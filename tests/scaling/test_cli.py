@@ -292,3 +292,19 @@ def test_bad_options(tmp_path: Path) -> None:
     assert "cuts" in _bad(tmp_path, "--responses", resp, "--items", items, "--cuts", "500,400,600")
     assert "prior_b" in _bad(tmp_path, "--responses", resp, "--items", items, "--prior-b", "0")
     assert "--scale-intercept" in _bad(tmp_path, "--responses", resp, "--items", items, "--scale-slope", "100")
+
+
+def test_parquet_identifiers_are_trimmed_and_nulls_reported(tmp_path: Path) -> None:
+    items = _items(tmp_path, GOOD_ITEMS)
+    ok = tmp_path / "ok.parquet"
+    pq.write_table(pa.table({"person": ["s1", " s1", "s2", "s2 ", "s3"], "item": ["q1", "q2", " q1", "q2", "q2"],
+                             "score": pa.array([1, 2, 0, 1, 0], pa.int8())}), ok)
+    out = tmp_path / "out"
+    assert _run("--responses", ok, "--items", items, "--out", out, "--seed", 1).exit_code == 0
+    assert [r["person"] for r in _read(out / "persons.csv")] == ["s1", "s2", "s3"]
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"person": ["s1", None, "s2"], "item": ["q1", "q2", "q1"],
+                             "score": pa.array([1, 2, None], pa.int8())}), bad)
+    text = _bad(tmp_path, "--responses", bad, "--items", items)
+    assert "row 2" in text and "person" in text and "标识为空" in text  # Parquet rows count from 1
+    assert "row 3" in text and "score" in text
