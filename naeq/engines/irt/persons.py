@@ -1,8 +1,9 @@
 """Person ability estimates for every person at once: EAP (with posterior SD), MAP and WLE (Warm 1989), with SEs.
 
 All three work on the sparse responses of any booklet design (not-administered items carry no information) and
-are vectorised over persons: per-response derivatives are summed per person with ``np.bincount``; MAP and WLE
-take the same damped Fisher-scoring step for all persons simultaneously.
+are vectorised over persons: per-response derivatives are summed per person with ``np.bincount``; MAP (Fisher
+scoring) and WLE (Newton with the exact curvature of Warm's equation for the GPCM family, from an EAP start) step
+all persons simultaneously, converged persons dropping out.
 
 For the GPCM family (incl. Rasch, 2PL, PCM) with m = E[X | θ], v = Var(X | θ) and μ₃ the third central moment::
 
