@@ -40,6 +40,8 @@ class BookletItem:
     stimulus_title: str = ""
     stimulus_body: str = ""  # printed once, above the first item of its stimulus
     box: bool = False  # answered in a writing box on the card
+    stimulus_images: Sequence[tuple[str, str]] = ()  # (data URI, alt text) of the stimulus's pictures
+    images: Sequence[tuple[str, str]] = ()  # the item's own pictures
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,13 @@ def _render(template: str, context: dict[str, Any]) -> bytes:
 
 
 def _data_uri(svg: str) -> str:
+    return image_data_uri(svg.encode(), "image/svg+xml")
+
+
+def image_data_uri(data: bytes, content_type: str) -> str:
     import base64
 
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+    return f"data:{content_type};base64," + base64.b64encode(data).decode("ascii")
 
 
 def booklet_pdf(*, title: str, instrument_code: str, version: int, number: int,

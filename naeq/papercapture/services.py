@@ -629,7 +629,19 @@ def booklet_print(*, actor: Any, instrument_id: int, number: int, county_code: s
                   ) -> tuple[bytes, str]:
     """The PDF of one booklet (secret item content). National staff, or a county officer for their own county's
     printing; every download is audited."""
-    from naeq.papercapture.documents import BookletItem, booklet_code, booklet_pdf
+    from naeq.delivery.media import media_content_type, media_kind, media_read
+    from naeq.papercapture.documents import BookletItem, booklet_code, booklet_pdf, image_data_uri
+
+    def pictures(media: Any) -> list[tuple[str, str]]:
+        out = []
+        for m in media or []:
+            name = str(m.get("file", "")) if isinstance(m, dict) else ""
+            if not name or media_kind(name) != "image":
+                continue  # recordings cannot be printed
+            data = media_read(instrument, name)
+            if data is not None:
+                out.append((image_data_uri(data, media_content_type(name)), str(m.get("alt", ""))))
+        return out
 
     instrument = access.instrument_get(actor=actor, instrument_id=instrument_id)
     county = access.booklet_printer(actor=actor, county_code=county_code)
@@ -652,7 +664,8 @@ def booklet_print(*, actor: Any, instrument_id: int, number: int, county_code: s
             blocks.setdefault(item.block, []).append(BookletItem(
                 position=f.position, code=item.code, stem=item.stem, options=opts,
                 stimulus_title=stim.title if first and stim else "", stimulus_body=stim.body if first and stim else "",
-                box=f.kind == "box"))
+                box=f.kind == "box", stimulus_images=pictures(stim.media) if first and stim else [],
+                images=pictures(item.media)))
     printed_for = county.name if county is not None else _("国家监测中心")
     pdf = booklet_pdf(title=instrument.name, instrument_code=instrument.code, version=instrument.version,
                       number=number, blocks=list(blocks.items()), printed_for=printed_for)
