@@ -164,6 +164,11 @@ def require_keep_decider(*, actor: Any, keep_id: int) -> TwoDayKeep:
     return keep
 
 
+def require_records_reader(*, actor: Any) -> Jurisdiction:
+    """Staff (school staff see their school's records, region staff their region's): the records export."""
+    return _staff(actor)
+
+
 def records_visible(*, actor: Any) -> QuerySet[SessionRecord]:
     j = jurisdiction_of(actor)
     if not j.is_staff_role:

@@ -42,3 +42,41 @@ def ledger_xlsx(ledger: Any) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def records_xlsx(*, actor: Any, cycle: Any) -> bytes:
+    """Every 测试情况记录表 of ``cycle`` the actor may read (their jurisdiction), one row per session and room, in
+    school and time order; the export is audited. Test IDs only — no names."""
+    from naeq.core.audit import audit_record
+    from naeq.custody.access import records_visible, require_records_reader
+    from naeq.custody.models import DeviationCategory
+
+    require_records_reader(actor=actor)
+    tz = local_tz()
+    labels = dict(DeviationCategory.choices)
+    rows = list(records_visible(actor=actor).filter(session__cycle=cycle).select_related(
+        "session", "session__school", "session__county").order_by("session__school__code", "session__starts_at",
+                                                                   "room"))
+
+    def people(items: list[dict[str, str]]) -> str:
+        return "；".join(f"{p.get('code', '')} {p.get('reason', '')}".strip() for p in items)
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=_("测试情况记录表")[:31])
+    ws.append([_("县（区）"), _("学校标识码"), _("学校名称"), _("场次"), _("计划开始时间"), _("测试教室"),
+               _("实际开始时间"), _("实际结束时间"), _("应到人数"), _("实到人数"), _("缺考人数"), _("缺考学生"),
+               _("体育免测学生"), _("异常情况")])
+    for r in rows:
+        s = r.session
+        ws.append([s.county.name, s.school.code if s.school else "", s.school.name if s.school else "", s.title,
+                   s.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), r.room,
+                   r.actual_start.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                   r.actual_end.astimezone(tz).strftime("%Y-%m-%d %H:%M"), r.expected, r.present,
+                   len(r.absentees), people(r.absentees), people(r.pe_exempt),
+                   "；".join(f"{labels.get(d.get('category', ''), d.get('category', ''))}：{d.get('text', '')}"
+                            for d in r.deviations)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    audit_record(actor=actor, action="custody.records_export", object_type="cycle", object_id=cycle.pk,
+                 after={"rows": len(rows)})
+    return buf.getvalue()

@@ -7,6 +7,7 @@ from naeq.web import views_custody as v
 urlpatterns: list[URLPattern] = [
     path("custody/", v.home, name="custody_home"),
     path("custody/alerts/", v.alerts, name="custody_alerts"),
+    path("custody/records.xlsx", v.records_export, name="custody_records_export"),
     path("custody/keeps/", v.keeps, name="custody_keeps"),
     path("custody/keeps/<int:keep_id>/decide/", v.keep_decide, name="custody_keep_decide"),
     path("custody/counties/<str:code>/", v.ledger, name="custody_ledger"),

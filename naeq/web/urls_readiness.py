@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern] = [
     path("readiness/trainings/<int:event_id>/import/", v.training_import, name="readiness_training_import"),
     path("readiness/coverage/", v.coverage, name="readiness_coverage"),
     path("readiness/review/", v.queue, name="readiness_queue"),
+    path("readiness/checks.xlsx", v.checks_export, name="readiness_checks_export"),
     path("readiness/check/<str:kind>/<str:code>/", v.check, name="readiness_check"),
     path("readiness/check/<str:kind>/<str:code>/submit/", v.check_submit, name="readiness_check_submit"),
     path("readiness/check/<str:kind>/<str:code>/review/", v.check_review, name="readiness_check_review"),

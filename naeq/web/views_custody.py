@@ -250,3 +250,12 @@ def session_record(request: HttpRequest, session_id: int) -> HttpResponse:
         "attendance": selectors.session_attendance(session), "categories": DeviationCategory.choices,
         "category_names": dict(DeviationCategory.choices), "start": start, "end": end,
         "dev_rows": form.get("deviations") or [("", "")] * 3}, status=status)
+
+
+@require_GET
+@login_required
+def records_export(request: HttpRequest) -> HttpResponse:
+    cycle = _cycle()
+    response = HttpResponse(exports.records_xlsx(actor=request.user, cycle=cycle), content_type=exports.XLSX)
+    response["Content-Disposition"] = f'attachment; filename="session-records-{cycle.year}.xlsx"'
+    return response

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.core.errors import InvalidInput, NotFound
 from naeq.cycles.selectors import cycle_current
-from naeq.incidents import access, selectors, services
+from naeq.incidents import access, exports, selectors, services
 from naeq.incidents.config import LEVEL_NAMES, default_config
 from naeq.incidents.models import CallerType, CallTopic, CaseState
 
@@ -310,3 +310,21 @@ def hotline_case(request: HttpRequest, call_id: int) -> HttpResponse:
         return redirect("web:incidents_hotline_detail", call_id=call_id)
     messages.success(request, _("已转为应急事件。"))
     return redirect("web:incidents_detail", case_id=case.pk)
+
+
+@require_GET
+@login_required
+def reports_export(request: HttpRequest) -> HttpResponse:
+    cycle = _cycle()
+    response = HttpResponse(exports.reports_xlsx(actor=request.user, cycle=cycle), content_type=exports.XLSX)
+    response["Content-Disposition"] = f'attachment; filename="incident-reports-{cycle.year}.xlsx"'
+    return response
+
+
+@require_GET
+@login_required
+def hotline_export(request: HttpRequest) -> HttpResponse:
+    cycle = _cycle()
+    response = HttpResponse(exports.calls_xlsx(actor=request.user, cycle=cycle), content_type=exports.XLSX)
+    response["Content-Disposition"] = f'attachment; filename="hotline-{cycle.year}.xlsx"'
+    return response

@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from naeq.core.errors import InvalidInput, NotFound
-from naeq.readiness import access, selectors, services
+from naeq.readiness import access, exports, selectors, services
 from naeq.readiness.attendance import template_bytes
 from naeq.readiness.config import config_for
 from naeq.readiness.evidence import evidence_read
@@ -273,4 +273,13 @@ def evidence(request: HttpRequest, evidence_id: int) -> HttpResponse:
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
     ext = ev.stored_name.rsplit(".", 1)[-1]
     response["Content-Disposition"] = f'inline; filename="evidence-{ev.pk}.{ext}"'
+    return response
+
+
+@require_GET
+@login_required
+def checks_export(request: HttpRequest) -> HttpResponse:
+    cycle = cycle_for(None)
+    response = HttpResponse(exports.checks_xlsx(actor=request.user, cycle=cycle), content_type=exports.XLSX)
+    response["Content-Disposition"] = f'attachment; filename="self-checks-{cycle.year}.xlsx"'
     return response

@@ -155,3 +155,30 @@ def test_session_detail_links_each_incident_to_its_case_and_the_record_form(clie
     assert "已填报：第2测试室。" in page and f'href="/incidents/{case.pk}/"' in page
     client.force_login(world.users["county_liaison@B"])
     assert client.get(f"/sessions/{session.pk}/").status_code == 404
+
+
+def test_session_records_export_is_scoped_and_audited(client: Client, world: World, cycle: Any) -> None:
+    from naeq.core.models import AuditEvent
+
+    for key in ("A1a-1", "B1a-1"):
+        school = world.schools[key]
+        session = make_session(cycle, school, instruments=["math"], grade=8, status="closed",
+                               starts_at=at(DAY, 8), title=f"学生数学测试{key}")
+        SessionRecord.objects.create(session=session, path=session.path, room="第1测试室", actual_start=at(DAY, 8),
+                                     actual_end=at(DAY, 9, 20), expected=2, present=1,
+                                     absentees=[{"code": f"{school.code}8011", "reason": "病假"}],
+                                     pe_exempt=[], deviations=[{"category": "late_start", "text": "推迟5分钟"}])
+    client.force_login(world.users["school_head@A"])
+    r = client.get("/custody/records.xlsx")
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.content), read_only=True).worksheets[0]
+    rows = [list(x) for x in ws.iter_rows(values_only=True)]
+    assert len(rows) == 2 and rows[1][1] == world.schools["A1a-1"].code  # only the own school
+    assert rows[1][5:11] == ["第1测试室", "2024-05-22 08:00", "2024-05-22 09:20", 2, 1, 1]
+    assert rows[1][11] == f"{world.schools['A1a-1'].code}8011 病假" and rows[1][13].endswith("：推迟5分钟")
+    assert AuditEvent.objects.get(action="custody.records_export").after == {"rows": 1}
+    client.force_login(world.users["national_admin@A"])
+    ws = load_workbook(io.BytesIO(client.get("/custody/records.xlsx").content), read_only=True).worksheets[0]
+    assert len(list(ws.iter_rows(values_only=True))) == 3
+    client.force_login(world.users["teacher@A"])
+    assert client.get("/custody/records.xlsx").status_code == 404

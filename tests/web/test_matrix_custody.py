@@ -52,6 +52,7 @@ RECORD = {"room": "第1测试室", "actual_start": "2024-05-22 08:05", "actual_e
 PAGES = [
     Page("home", lambda _o: "/custody/", None),
     Page("alerts", lambda _o: "/custody/alerts/", None),
+    Page("records_export", lambda _o: "/custody/records.xlsx", None),
     Page("keeps", lambda _o: "/custody/keeps/", None),
     Page("ledger", lambda o: f"/custody/counties/{o.code}/", "county"),
     Page("ledger_export", lambda o: f"/custody/counties/{o.code}/ledger.xlsx", "county"),
@@ -77,6 +78,7 @@ SCHOOL_READ = by_role(national=ALL, province=TREE, city=TREE, county=OWN, school
 EXPECT: dict[str, dict[str, Any]] = {
     "home": by_role(national=OK, province=OK, city=OK, county=REDIRECT, school=REDIRECT, taker=MISSING),
     "alerts": by_role(**REGION_ONLY),
+    "records_export": by_role(national=OK, province=OK, city=OK, county=OK, school=OK, taker=MISSING),
     "keeps": by_role(**REGION_ONLY),
     "ledger": COUNTY_READ,
     "ledger_export": COUNTY_READ,
@@ -129,7 +131,7 @@ def test_custody_matrix(client: Client, world: World, objects: dict[str, dict[st
     m.check_page(client, world, name=page_name, expect=EXPECT[page_name], url=page.url,
                  obj_for=None if page.obj is None else objects[page.obj].__getitem__,
                  post=(lambda _o: page.data or {}) if page.method == "POST" else None,
-                 names_checked=lambda _r: page_name != "ledger_export")
+                 names_checked=lambda _r: page_name not in ("ledger_export", "records_export"))
 
 
 def test_anonymous_custody_pages_go_to_login(client: Client, world: World,

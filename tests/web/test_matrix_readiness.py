@@ -48,6 +48,7 @@ PAGES = [
     Page("template", lambda _o: "/readiness/trainings/template.xlsx", None),
     Page("coverage", lambda _o: "/readiness/coverage/", None),
     Page("queue", lambda _o: "/readiness/review/", None),
+    Page("checks_export", lambda _o: "/readiness/checks.xlsx", None),
     Page("training", lambda o: f"/readiness/trainings/{o.pk}/", "training"),
     Page("training_import", lambda o: f"/readiness/trainings/{o.pk}/import/", "training", "POST"),
     Page("school_check", lambda o: f"/readiness/check/school/{o.code}/", "school"),
@@ -90,6 +91,7 @@ EXPECT: dict[str, dict[str, Any]] = {
     "template": by_role(**STAFF_OK),
     "coverage": by_role(**STAFF_OK),
     "queue": by_role(**STAFF_OK),
+    "checks_export": by_role(**STAFF_OK),
     "training": READ_SCHOOL,  # a county's training: its schools' staff see it (their own people only)
     "training_import": by_role(national=(FORBIDDEN,) * 3, province=TREE_FORBIDDEN, city=TREE_FORBIDDEN, county=RUN,
                                school=OWN_FORBIDDEN, taker=NONE),
@@ -151,7 +153,7 @@ def test_readiness_matrix(client: Client, world: World, objects: dict[str, dict[
     m.check_page(client, world, name=page_name, expect=EXPECT[page_name], url=page.url,
                  obj_for=None if page.obj is None else objects[page.obj].__getitem__,
                  post=(lambda _o: page.data or {}) if page.method == "POST" else None,
-                 names_checked=lambda _r: page_name not in ("template", "evidence"))
+                 names_checked=lambda _r: page_name not in ("template", "evidence", "checks_export"))
 
 
 def test_evidence_is_never_cached_and_not_sniffed(client: Client, world: World,
