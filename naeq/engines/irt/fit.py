@@ -105,9 +105,11 @@ def _collapse(n_s: NDArray[np.float64], expected: NDArray[np.float64], observed:
 
 def sx2(responses: Responses, params: ItemParameters, nodes: NDArray[np.float64],
         weights: NDArray[np.float64], *, n_free: NDArray[np.int64] | None = None,
-        min_expected: float = 1.0) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]:
+        min_expected: float = 1.0, min_persons: int = 20) -> tuple[NDArray[np.float64], NDArray[np.int64],
+                                                                  NDArray[np.float64]]:
     """S-X² per item (statistic, df, p); ``weights`` (Q,) the population quadrature weights (sum 1),
-    ``n_free`` the free parameters per item (default: 1 for rasch/pcm steps… counted from the model)."""
+    ``n_free`` the free parameters per item (default: counted from each item's model). Booklet patterns with fewer
+    than ``min_persons`` persons are left out (their score groups could not reach the expected counts anyway)."""
     params = _aligned(responses, params)
     j_items = responses.n_items
     if n_free is None:
@@ -124,7 +126,7 @@ def sx2(responses: Responses, params: ItemParameters, nodes: NDArray[np.float64]
     for b in range(design.shape[0]):
         items_b = np.flatnonzero(design[b])
         who = np.flatnonzero(pattern == b)
-        if len(items_b) < 2 or len(who) == 0:
+        if len(items_b) < 2 or len(who) < min_persons:
             continue
         kc = params.n_categories[items_b]
         total = int((kc - 1).sum())
@@ -206,13 +208,14 @@ def infit_outfit(responses: Responses, params: ItemParameters, theta: NDArray[np
 
 
 def item_fit(responses: Responses, params: ItemParameters, *, nodes: NDArray[np.float64],
-             weights: NDArray[np.float64], theta: NDArray[np.float64], min_expected: float = 1.0) -> ItemFit:
+             weights: NDArray[np.float64], theta: NDArray[np.float64], min_expected: float = 1.0,
+             min_persons: int = 20) -> ItemFit:
     """S-X² and infit/outfit for every item.
 
     ``nodes``/``weights`` from the calibration (``result.nodes``, ``result.weights[0]``; for several groups
     pass the mixture ``weights`` — S-X² assumes one population); ``theta`` person point estimates (e.g. WLE).
     """
-    s, df, p = sx2(responses, params, nodes, weights, min_expected=min_expected)
+    s, df, p = sx2(responses, params, nodes, weights, min_expected=min_expected, min_persons=min_persons)
     infit, in_t, in_p, outfit, out_t, out_p = infit_outfit(responses, params, theta)
     return ItemFit(items=responses.items, sx2=s, sx2_df=df, sx2_p=p, infit=infit, infit_t=in_t, infit_p=in_p,
                    outfit=outfit, outfit_t=out_t, outfit_p=out_p)
