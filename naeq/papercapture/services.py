@@ -301,7 +301,9 @@ def _card_state(card: ScanCard) -> dict[str, Any]:
 
 def _fix_test_id(actor: Any, ctx: _Context, card: ScanCard, value: str) -> None:
     code = value.strip()
-    taker = _takers(actor, ctx.batch.cycle, ctx.instrument).filter(code=code).first()
+    # Within the actor's jurisdiction and the batch's: a province's batch holds only that province's test takers.
+    taker = (_takers(actor, ctx.batch.cycle, ctx.instrument).filter(code=code, path__startswith=ctx.batch.path)
+             .first())
     if taker is None:
         raise InvalidInput(_("测试编号“%(v)s”不是本批次范围内分配了%(inst)s的测试对象。") % {
             "v": code, "inst": ctx.instrument.code}, code="entry_value",

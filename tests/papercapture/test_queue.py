@@ -180,3 +180,13 @@ def test_scores_for_scaling_is_empty_without_released_batches(pw: PaperWorld, dj
     _batch(pw)
     with django_assert_num_queries(1):
         assert list(selectors.scores_for_scaling(cycle=pw.cycle)) == []
+
+
+def test_a_test_id_is_fixed_only_to_a_test_taker_inside_the_batch(pw: PaperWorld) -> None:
+    batch = services.batch_import(actor=pw.user("province_coordinator@A"), cycle=pw.cycle,
+                                  instrument=pw.instrument, name="a.csv", data=scan_csv(["P,1,Z1,1,B,AC,A,D,"]))
+    # The national administrator works the province's queue, but cannot move a card out of the province.
+    with pytest.raises(InvalidInput):
+        _resolve(pw, batch, 2, "unknown_test_id", "fix_test_id", "B0001")
+    _resolve(pw, batch, 2, "unknown_test_id", "fix_test_id", "A1B01")
+    assert _open(batch) == set()
