@@ -119,6 +119,32 @@ def queue_next(*, actor: Any) -> QueueView:
                      suspended=profile.suspended, senior=profile.senior)
 
 
+@dataclass(frozen=True)
+class RaterRow:
+    user: Any
+    senior: bool
+    suspended: bool
+    items: list[str]
+    pending: int
+    scored: int
+
+
+def rater_list(*, actor: Any, cycle: Cycle) -> list[RaterRow]:
+    """Every rater account with its items and workload in the cycle (a fixed number of queries)."""
+    access.require_reader(actor=actor)
+    profiles = list(RaterProfile.objects.select_related("user", "user__region").order_by("user__username"))
+    items: dict[int, list[str]] = defaultdict(list)
+    for rater, inst, item in (RaterItem.objects.filter(cycle=cycle).order_by("instrument_code", "item_code")
+                              .values_list("rater_id", "instrument_code", "item_code")):
+        items[rater].append(f"{inst}/{item}")
+    work: dict[tuple[int, str], int] = {(r, st): n for r, st, n in (
+        Assignment.objects.filter(response__cycle=cycle).values_list("rater_id", "status")
+        .annotate(n=Count("id")).order_by())}
+    return [RaterRow(user=p.user, senior=p.senior, suspended=p.suspended, items=items.get(p.user_id, []),
+                     pending=work.get((p.user_id, AssignmentStatus.PENDING), 0),
+                     scored=work.get((p.user_id, AssignmentStatus.SCORED), 0)) for p in profiles]
+
+
 # ------------------------------------------------------------------------------------------------ agreement
 
 

@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern] = [
     path("marking/responses/<str:code>/image", v.marking_image, name="marking_image"),
     path("marking/agreement/", v.marking_agreement, name="marking_agreement"),
     path("marking/drift/", v.marking_drift, name="marking_drift"),
+    path("marking/raters/", v.marking_raters, name="marking_raters"),
     path("marking/raters/<int:rater_id>/suspend/", v.marking_rater_suspend, name="marking_rater_suspend"),
     path("marking/arbitration/", v.marking_arbitration, name="marking_arbitration"),
     path("marking/arbitration/<int:arbitration_id>/", v.marking_arbitrate, name="marking_arbitrate"),

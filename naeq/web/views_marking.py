@@ -23,6 +23,7 @@ from naeq.core.errors import InvalidInput
 from naeq.marking import access, images, selectors, services
 from naeq.marking.models import AdjacentRule, MarkingSettings
 from naeq.marking.workbook import rubric_template
+from naeq.registry.models import Region
 from naeq.sampling.selectors import cycle_for
 
 
@@ -229,6 +230,35 @@ def marking_image(request: HttpRequest, code: str) -> HttpResponse:
     response = HttpResponse(data, content_type=images.image_content_type(r.image))
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def marking_raters(request: HttpRequest) -> HttpResponse:
+    access.require_reader(actor=request.user)
+    cycle = _cycle(request)
+    if request.method == "POST":
+        access.require_organiser(actor=request.user)
+        p = request.POST
+        try:
+            region = Region.objects.filter(code=(p.get("province") or "").strip(), level="province").first()
+            if region is None:
+                raise InvalidInput(_("请选择评分员所在的省。"), code="bad_province")
+            items = [tuple(v.split("/", 1)) for v in p.getlist("items") if "/" in v]
+            user = services.rater_add(actor=request.user, cycle=cycle, username=(p.get("username") or "").strip(),
+                                      password=p.get("password") or None, region=region,
+                                      display_name=(p.get("display_name") or "").strip(),
+                                      items=[(i, q) for i, q in items], senior=p.get("senior") == "1")
+        except InvalidInput as exc:
+            _report(request, exc)
+        else:
+            messages.success(request, _("已创建评分员%(u)s。") % {"u": user.username})
+        return redirect("web:marking_raters")
+    return render(request, "web/marking/raters.html", {
+        "cycle": cycle, "rows": selectors.rater_list(actor=request.user, cycle=cycle),
+        "organiser": access.is_organiser(request.user),
+        "provinces": Region.objects.filter(level="province").order_by("code"),
+        "items": [f"{i}/{q}" for i, q in services.rater_scored_items(cycle)]})
 
 
 @require_GET

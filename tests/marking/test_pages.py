@@ -192,3 +192,25 @@ def test_scanned_image_reaches_only_its_rater(client: Client, marking: Marking) 
     client.force_login(other)
     assert client.get(url).status_code == 404
     assert client.get("/marking/responses/RXXXXXXXXXX/image").status_code == 404
+
+
+def test_raters_page_creates_a_rater(client: Client, marking: Marking) -> None:
+    from naeq.accounts.models import User
+    from naeq.marking.models import RaterItem
+
+    client.force_login(marking.admin)
+    r = client.post("/marking/raters/", {"username": "page_rater", "password": "pw-2026-page", "province": "310000",
+                                         "display_name": "页面评分员", "items": ["mtest/E02"], "senior": "1"})
+    assert r.status_code == 302
+    u = User.objects.get(username="page_rater")
+    assert (u.role, u.region.code, u.rater_profile.senior) == ("rater", "310000", True)
+    assert list(RaterItem.objects.filter(rater=u).values_list("item_code", flat=True)) == ["E02"]
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get("/marking/raters/").content.decode()
+    assert "page_rater" in page and "mtest/E02" in page
+    assert len(ctx.captured_queries) <= 12
+    # A county code is refused with the message; nothing is created.
+    r = client.post("/marking/raters/", {"username": "bad_rater", "password": "pw", "province": "310101"},
+                    follow=True)
+    assert "请选择评分员所在的省。" in r.content.decode()
+    assert not User.objects.filter(username="bad_rater").exists()

@@ -82,6 +82,10 @@ PAGES: list[tuple[str, str, Callable[[Any], str], str | None, Callable[[Any], di
     ("drift", "GET", lambda _o: "/marking/drift/", None, None, READ),
     ("suspend", "POST", lambda o: f"/marking/raters/{o.pk}/suspend/", "fresh_rater",
      lambda _o: {"reason": "抽查"}, _write(REDIRECT)),
+    ("raters", "GET", lambda _o: "/marking/raters/", None, None, READ),
+    ("raters_post", "POST", lambda _o: "/marking/raters/", None,
+     lambda _o: {"username": f"matrix_rater_{next(_n)}", "password": "pw-2026-x", "province": "310000",
+                 "items": "mtest/E01"}, _write(REDIRECT)),
     ("arbitration", "GET", lambda _o: "/marking/arbitration/", None, None, _write(OK)),
     ("export", "GET", lambda _o: "/marking/export.csv", None, None, READ),
     # Object pages: a tuple per role for (own queue, another rater of the province, the twin province's rater).
