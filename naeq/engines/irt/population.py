@@ -323,8 +323,8 @@ class PopulationModel:
     n_iter: int
     converged: bool
     components: PrincipalComponents | None
-    gamma_cov: NDArray[np.float64] = field(repr=False, default=None)  # type: ignore[assignment]
-    design: NDArray[np.float64] = field(repr=False, default=None)  # type: ignore[assignment]
+    gamma_cov: NDArray[np.float64] = field(repr=False)
+    design: NDArray[np.float64] = field(repr=False)
 
     def draw_prior_means(self, n_draws: int, rng: np.random.Generator) -> NDArray[np.float64]:
         """(N, M) prior means ``c_i'Γ^(m)`` with ``Γ^(m) ~ N(Γ̂, gamma_cov)``: one regression per plausible
