@@ -11,6 +11,7 @@ import yaml
 from django.utils.translation import gettext_lazy as _
 
 from naeq.core.errors import ProblemCollector
+from naeq.cycles.bilingual import bilingual
 
 DEFAULT = Path(__file__).with_name("configs") / "default.yaml"
 LEVELS = ("school", "county", "city", "province")
@@ -99,7 +100,8 @@ def parse(text: str, *, file: str = "incidents.yaml") -> IncidentConfig:
                     field=f"{where}.delivery", value=c.get("delivery"))
         if c.get("min_grade") not in (1, 2, 3):
             col.add("min_grade 应为 1、2 或 3。", field=f"{where}.min_grade", value=c.get("min_grade"))
-        categories.append(Category(str(c["code"]), str(c["name"]), c.get("delivery"), int(c.get("min_grade") or 1)))
+        categories.append(Category(str(c["code"]), bilingual(c["name"], c.get("name_en")), c.get("delivery"),
+                                   int(c.get("min_grade") or 1)))
     codes = [c.code for c in categories]
     if len(set(codes)) != len(codes):
         col.add("类别代码重复。", field="categories")
@@ -130,7 +132,7 @@ def parse(text: str, *, file: str = "incidents.yaml") -> IncidentConfig:
                                    str(g.get("source", "")), notify, str(reach), tuple(deadlines))
     if set(grades) != {1, 2, 3}:
         col.add("须定义 1、2、3 级。", field="grades")
-    violations = [Violation(str(v["code"]), str(v["name"])) for v in raw.get("violations") or []
+    violations = [Violation(str(v["code"]), bilingual(v["name"], v.get("name_en"))) for v in raw.get("violations") or []
                   if isinstance(v, dict) and v.get("code") and v.get("name")]
     if len(violations) != len(raw.get("violations") or []) or not violations:
         col.add("每条责任追究情形须有 code 和 name。", field="violations")

@@ -17,6 +17,7 @@ import yaml
 from django.utils.translation import gettext as _
 
 from naeq.core.errors import ProblemCollector
+from naeq.cycles.bilingual import bilingual
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 ITEM_TYPES = ("yesno", "number", "text", "evidence")
@@ -129,7 +130,8 @@ def _item(raw: Any, where: str, problems: ProblemCollector) -> Item | None:
     if not isinstance(raw, dict):
         problems.add(_("自查项必须是映射（id、label、type……）。"), field=where)
         return None
-    known = {"id", "section", "label", "type", "required", "seed", "min", "min_ratio_of_students"}
+    known = {"id", "section", "section_en", "label", "label_en", "type", "required", "seed", "min",
+             "min_ratio_of_students"}
     extra = set(raw) - known
     if extra:
         problems.add(_("不认识的键：%(keys)s。") % {"keys": "、".join(sorted(map(str, extra)))}, field=where)
@@ -169,7 +171,8 @@ def _item(raw: Any, where: str, problems: ProblemCollector) -> Item | None:
         ok = False
     if not ok:
         return None
-    return Item(id=item_id, section=_text(raw["section"]), label=_text(raw["label"]), type=str(kind),
+    return Item(id=item_id, section=bilingual(_text(raw["section"]), raw.get("section_en")),
+                label=bilingual(_text(raw["label"]), raw.get("label_en")), type=str(kind),
                 required=bool(required), seed=_text(raw["seed"]), min=_number(minimum),
                 min_ratio_of_students=_number(ratio))
 
@@ -196,7 +199,7 @@ def _checklist(kind: str, raw: Any, problems: ProblemCollector) -> Checklist | N
             continue
         seen.add(item.id)
         items.append(item)
-    return Checklist(kind=kind, title=_text(raw.get("title")), items=tuple(items))
+    return Checklist(kind=kind, title=bilingual(_text(raw.get("title")), raw.get("title_en")), items=tuple(items))
 
 
 def parse_data(data: Any, *, file: str) -> ReadinessConfig:

@@ -17,12 +17,13 @@ import yaml
 from django.utils.translation import gettext as _
 
 from naeq.core.errors import InvalidInput, ProblemCollector
+from naeq.cycles.bilingual import bilingual
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 LEVELS = ("county", "school")
 SENDERS = ("county", "school")
 RULES = ("other_school", "not_tested_subject", "one_per_room")
-POST_KEYS = {"code", "name", "level", "sent_by", "min", "max", "rules", "source"}
+POST_KEYS = {"code", "name", "name_en", "level", "sent_by", "min", "max", "rules", "source"}
 CONFLICT_KEYS = {"posts", "reason", "source"}
 
 
@@ -151,7 +152,8 @@ def parse_catalogue(text: str, *, file: str) -> Catalogue:
             elif level == "county":
                 c.add(_("规则“%(rule)s”只适用于学校岗位。") % {"rule": rule}, field=f"{at}.rules[{j}]")
         source = _text(c, item.get("source"), f"{at}.source")
-        posts.append(Post(code=code, name=name, level=str(level), sent_by=str(sent_by), min=lo or 0, max=hi,
+        posts.append(Post(code=code, name=bilingual(name, item.get("name_en")), level=str(level),
+                          sent_by=str(sent_by), min=lo or 0, max=hi,
                           rules=tuple(str(r) for r in rules), source=source))
     conflicts: list[Conflict] = []
     raw_conflicts = root.get("conflicts") or []

@@ -17,6 +17,7 @@ import yaml
 from django.utils.translation import gettext as _
 
 from naeq.core.errors import ProblemCollector
+from naeq.cycles.bilingual import bilingual
 from naeq.cycles.config.yamlnodes import NodeReader, compose, join
 from naeq.cycles.models import Cycle
 from naeq.cycles.selectors import base_year
@@ -110,11 +111,15 @@ class _Reader(NodeReader):
         return True, fact
 
     def milestone(self, node: yaml.Node, path: str) -> MilestoneDef | None:
-        m = self.mapping(node, path, required=("code", "name", "level", "due", "done", "source"), optional=())
+        m = self.mapping(node, path, required=("code", "name", "level", "due", "done", "source"),
+                         optional=("name_en",))
         if m is None:
             return None
         code = self.field(m, path, "code", self.code)
         name = self.field(m, path, "name", self.text)
+        name_en = self.field(m, path, "name_en", self.text) if "name_en" in m else None
+        if name is not None:
+            name = bilingual(name, name_en)
         level = self.field(m, path, "level", self.one_of(LEVELS))
         source = self.field(m, path, "source", self.text)
         ok_done, derived = (self.done(m["done"][1], join(path, "done"), level) if "done" in m else (False, None))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from naeq.core.errors import InvalidInput
@@ -96,3 +98,35 @@ def test_yaml_syntax_error_names_the_line() -> None:
 def test_a_minimal_valid_file_parses() -> None:
     cat = parse_catalogue(f"posts:\n  - {GOOD_POST}\n", file="ok.yaml")
     assert [p.code for p in cat.posts] == ["a"] and cat.posts[0].single and cat.conflicts == ()
+
+
+def test_yaml_names_have_english_chosen_by_the_active_language(sw: Any, client: Any) -> None:
+    """Posts, milestones, checklist items and sections, incident categories: every entry of the shipped YAML has
+    an English name (``name_en`` / ``label_en`` / ``section_en`` / ``title_en``); the name *is* the Chinese one
+    (comparisons, joins, audit) and renders in English when the active language is English."""
+    from django.utils import translation
+
+    from naeq.incidents.config import default_config
+    from naeq.readiness.config import config_for
+    from naeq.staffing.config import catalogue_for
+    from naeq.timeline.config import milestones_for
+
+    checklists = config_for(sw.cycle.year).checklists.values()
+    names = [*(p.name for p in catalogue_for(sw.cycle.year).posts), *(m.name for m in milestones_for(sw.cycle)),
+             *(c.title for c in checklists), *(i.label for c in checklists for i in c.items),
+             *(i.section for c in checklists for i in c.items), *(c.name for c in default_config().categories),
+             *(v.name for v in default_config().violations)]
+    assert names and all(getattr(n, "en", "") for n in names), [n for n in names if not getattr(n, "en", "")]
+    chief = catalogue_for(sw.cycle.year).post("chief_proctor")
+    assert chief is not None and chief.name == "主监测员" and "、".join([chief.name]) == "主监测员"
+    with translation.override("en"):
+        assert f"{chief.name}" == "%s" % chief.name == str(chief.name) == "Chief proctor"  # noqa: UP031
+    with translation.override("zh-hans"):
+        assert str(chief.name) == "主监测员"
+    client.force_login(sw.user("county_liaison@A"))
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/staffing/schools/{sw.world.schools['A1a-1'].code}/", HTTP_ACCEPT_LANGUAGE="en").content
+    assert "Chief proctor" in page.decode()
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(f"/staffing/schools/{sw.world.schools['A1a-1'].code}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "主监测员" in page.content.decode() and "Chief proctor" not in page.content.decode()
