@@ -258,12 +258,23 @@ class IndicatorRow:
     values: indicators.GroupIndicators
 
 
-def _arrays(rows: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
-    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(3 + len(FIELDS))]
-    out: dict[str, np.ndarray] = {"key": np.array(cols[0], dtype=object), "grade": np.array(cols[1], dtype=int),
-                                  "sex": np.array(cols[2], dtype=object)}
+def _arrays(rows: QuerySet[Any], n: int) -> dict[str, np.ndarray]:
+    """Columns of the records as arrays, filled from a streamed query (a national run holds ~200,000 students:
+    numeric arrays of n × 13 floats, not n Python tuples)."""
+    keys = np.empty(n, dtype=object)
+    grade = np.zeros(n, dtype=int)
+    sex = np.empty(n, dtype=object)
+    values = np.full((n, len(FIELDS)), np.nan)
+    i = -1
+    for i, row in enumerate(rows.iterator(chunk_size=5000)):
+        if i >= n:  # rows added since the count: left for the next read
+            break
+        keys[i], grade[i], sex[i] = row[0], row[1], row[2]
+        values[i] = [np.nan if v is None else v for v in row[3:]]
+    m = min(i + 1, n)
+    out: dict[str, np.ndarray] = {"key": keys[:m], "grade": grade[:m], "sex": sex[:m]}
     for k, f in enumerate(FIELDS):
-        out[f] = indicators.clean(np.array([np.nan if v is None else v for v in cols[3 + k]], dtype=float))
+        out[f] = indicators.clean(values[:m, k])
     return out
 
 
@@ -292,9 +303,9 @@ def indicator_rows(*, actor: Any, cycle: Cycle, region: Region | None) -> tuple[
     by_school = region is not None and region.level == "county"
     length = len(region.path) + SEGMENT if region is not None else SEGMENT
     key = "room__school_id" if by_school else f"substr:{length}"
-    rows = list(records.annotate(k=_key(key)).values_list(
-        "k", "room__grade", "test_taker__sampled_student__student__sex", *FIELDS))
-    a = _arrays(rows)
+    rows = records.annotate(k=_key(key)).values_list("k", "room__grade", "test_taker__sampled_student__student__sex",
+                                                     *FIELDS)
+    a = _arrays(rows, records.count())
     out: list[IndicatorRow] = []
     keys = sorted(set(a["key"].tolist()), key=str)
     if by_school:
