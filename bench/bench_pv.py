@@ -126,7 +126,7 @@ def national_run(n: int, seed: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=2000)
+    ap.add_argument("--reps", type=int, default=2000, help="replications of the statistics part (0 = skip)")
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--items", type=int, default=15)
     ap.add_argument("--national", type=int, default=200_000, help="persons in the timing run (0 = skip)")
@@ -134,7 +134,8 @@ def main() -> None:
     args = ap.parse_args()
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, scipy {scipy.__version__}, "
           f"{platform.machine()} {platform.system()}")
-    statistics_run(args.reps, args.n, args.items, args.seed)
+    if args.reps:
+        statistics_run(args.reps, args.n, args.items, args.seed)
     if args.national:
         national_run(args.national, args.seed)
 

@@ -378,14 +378,22 @@ def _psd_factor(cov: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def _posterior(ll: NDArray[np.float64], nodes: NDArray[np.float64], log_width: NDArray[np.float64],
                mu: NDArray[np.float64], sd: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Normalised posterior weights (N, Q) and the per-person log marginal likelihood (N,)."""
-    z = (nodes[None, :] - mu[:, None]) / sd[:, None]
-    lp = ll - 0.5 * z * z - np.log(sd)[:, None] - _LOG_SQRT_2PI + log_width[None, :]
+    """Normalised posterior weights (N, Q) and the per-person log marginal likelihood (N,).
+
+    ``log φ(θ; μ, s²) = θ μ/s² − θ²/(2s²) + [−μ²/(2s²) − log s − ½ log 2π]``: the θ-dependent part is added as two
+    rank-one updates and the bracket, constant per person, only to the log marginal likelihood."""
+    inv = 1.0 / (sd * sd)
+    lp = np.outer(mu * inv, nodes)
+    lp += np.outer(-0.5 * inv, nodes * nodes)
+    lp += ll
+    lp += log_width[None, :]
     top = lp.max(axis=1, keepdims=True)
-    p = np.exp(lp - top)
+    lp -= top
+    p = np.exp(lp, out=lp)
     tot = p.sum(axis=1, keepdims=True)
     p /= tot
-    return p, top[:, 0] + np.log(tot[:, 0])
+    const = -0.5 * mu * mu * inv - np.log(sd) - _LOG_SQRT_2PI
+    return p, top[:, 0] + np.log(tot[:, 0]) + const
 
 
 def posterior_moments(loglik: Any, nodes: Any, prior_mean: Any = 0.0, prior_sd: Any = 1.0
