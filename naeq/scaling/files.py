@@ -122,8 +122,8 @@ def _read_arrow(path: str | Path, c: ProblemCollector, *, dictionary: tuple[str,
         else:
             # Identifier columns read straight into dictionaries: 8 million repeated ids decode several times
             # faster than as plain strings.
-            names = set(pq.read_schema(p).names)
-            table = pq.read_table(p, read_dictionary=[n for n in dictionary if n in names] or None)
+            present = set(pq.read_schema(p).names)
+            table = pq.read_table(p, read_dictionary=[n for n in dictionary if n in present] or None)
             first_row = 1
     except FileNotFoundError:
         c.add(_("文件不存在。"))
