@@ -60,3 +60,15 @@ def test_demo_hook_is_idempotent(sw: ScalingWorld) -> None:
     again = demo_scaling(sw.cycle, seed=11, instrument_code="scaltest")
     assert again["run"] == first["run"] and not again["created"] and again["truth"]["created"] == 0
     assert CalibrationRun.objects.count() == 1 and CalibrationPerson.objects.count() == N_PERSONS
+
+
+def test_demo_hook_on_the_shipped_demo_test(world: object, cycle: object) -> None:
+    """What `naeq demo` will call: the demo item bank's math test (3 booklets, items worth 1, 2 and 3 points)."""
+    from naeq.delivery.demo_bank import demo_bank_load
+    from naeq.scaling.demo import demo_scaling
+
+    demo_bank_load(actor=None, year=cycle.year)  # type: ignore[attr-defined]
+    done = demo_scaling(cycle, seed=2026)  # type: ignore[arg-type]
+    run = CalibrationRun.objects.get(pk=done["run"])
+    assert run.status == RunStatus.DONE, run.error
+    assert run.summary["n_persons"] == 600 and len(run.summary["booklets"]) == 3
