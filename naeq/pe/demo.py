@@ -110,7 +110,7 @@ def demo_pe(cycle: Cycle, *, seed: int) -> dict[str, int]:
     submitted_elsewhere = False
     missing_done = False
     for school in schools:
-        rooms = services.rooms_generate(actor=None, cycle=cycle, school=school, size=ROOM_SIZE)
+        rooms = services.rooms_generate_system(cycle=cycle, school=school, size=ROOM_SIZE)
         recorder = _account(school, Role.SCHOOL_INFO_OFFICER, Role.COUNTY_INFO_OFFICER)
         reviewer = _account(school, Role.SCHOOL_HEAD, Role.COUNTY_LIAISON)
         if reviewer is not None and recorder is not None and reviewer.pk == recorder.pk:

@@ -149,8 +149,17 @@ def _note(room: ExamRoom, actor: Any, action: str, reason: str = "") -> None:
 def rooms_generate(*, actor: Any, cycle: Cycle, school: School, size: int = ROOM_SIZE) -> list[ExamRoom]:
     """Split the school's PE test takers not yet in a room into rooms of at most ``size``, by grade and test ID
     (the roster's sequence). Idempotent: students already in a room stay where they are."""
-    if actor is not None:
-        access.require_room_manager(actor=actor, school=school)
+    access.require_room_manager(actor=actor, school=school)
+    return _rooms_generate(actor, cycle, school, size)
+
+
+@transaction.atomic
+def rooms_generate_system(*, cycle: Cycle, school: School, size: int = ROOM_SIZE) -> list[ExamRoom]:
+    """The same without an acting account (demo data, audited as system)."""
+    return _rooms_generate(None, cycle, school, size)
+
+
+def _rooms_generate(actor: Any, cycle: Cycle, school: School, size: int) -> list[ExamRoom]:
     if not 1 <= size <= 200:
         raise InvalidInput(_("每个考场人数应在1至200之间。"), code="invalid_room_size")
     placed = set(PeRecord.objects.filter(room__cycle=cycle, room__school=school).values_list("test_taker_id",

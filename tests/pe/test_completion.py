@@ -32,7 +32,7 @@ def _scenario(pw: PeWorld) -> None:
     data8[next(iter(data8))]["vc_1"] = -1
     data8[next(iter(data8))]["vc_2"] = -1
     services.entry_save(actor=rec, room_id=g8.pk, data=data8, now=NOW)
-    services.rooms_generate(actor=None, cycle=pw.cycle, school=pw.world.schools["A1b-1"])
+    services.rooms_generate_system(cycle=pw.cycle, school=pw.world.schools["A1b-1"])
 
 
 def _row(c: selectors.Completion, name_part: str) -> selectors.CompletionRow:

@@ -96,6 +96,8 @@ def test_every_error_kind_is_named_and_nothing_is_saved(pw: PeWorld) -> None:
             _import(pw, room, data, name="card.xlsx")
         return [(p.row, p.field, p.reason) for p in exc.value.problems] or [(None, None, exc.value.message)]
 
+    # Too large (5 MB), then not a workbook.
+    assert "文件过大" in problems(b"x" * (documents.MAX_UPLOAD_BYTES + 1))[0][2]
     # Not a workbook.
     assert "无法读取文件card.xlsx" in problems(b"PK not really a zip")[0][2]
     # Another room's template.

@@ -139,7 +139,7 @@ def objects(world: World, cycle: Any) -> dict[str, Callable[[str], Any]]:
     rooms: dict[str, ExamRoom] = {}
     for key in ("A1a", "A1b", "B1a", "B1b"):
         school = world.schools[f"{key}-1"]
-        room = services.rooms_generate(actor=None, cycle=cycle, school=school)[0]
+        room = services.rooms_generate_system(cycle=cycle, school=school)[0]
         if key.endswith("1a"):
             p = key[0]
             room.recorder = world.users[f"school_info_officer@{p}"]
