@@ -4,8 +4,9 @@ Reporting scale. A linear map ``s = A θ + B`` chosen so that the base year's po
 and SD (default 500 and 100): with the base population's mean ``μ`` and SD ``σ`` of θ (from plausible values:
 the average over the M values of the weighted mean and of the weighted SD, as PISA does),
 ``A = SD / σ`` and ``B = MEAN − A μ``. Later years, once linked to the base θ metric
-(:mod:`naeq.engines.irt.linking`), use the same ``A`` and ``B``. The map applies to θ estimates and plausible values
-(``A θ + B``), to their standard errors (``A · se``), and to item parameters (``a / A``, ``A b + B``).
+(:mod:`naeq.engines.irt.linking`), use the same ``A`` and ``B`` (:meth:`ReportingScale.linked` composes both
+maps). The map applies to θ estimates and plausible values (``A θ + B``), to their standard errors (``A · se``),
+and to item parameters (``a / A``, ``A b + B``).
 
 Proficiency levels. Three increasing cut scores on the reporting scale split it into four levels, 待提高 (I) <
 中等 (II) < 良好 (III) < 优秀 (IV) by default; a score equal to a cut belongs to the higher level. Cut scores and
@@ -198,6 +199,22 @@ class ReportingScale:
     def inverse(self, score: Any) -> NDArray[np.float64]:
         """Reporting-scale scores back to θ: ``(s − B) / A`` (e.g. cut scores for a θ-metric check)."""
         return (_finite(score, "scores") - self.B) / self.A
+
+    def linked(self, A: float, B: float) -> ReportingScale:
+        """The reporting scale of a later calibration linked to the base by ``θ_base = A θ_new + B``
+        (:class:`naeq.engines.irt.linking.LinkingResult`'s constants): ``s = self.A (A θ_new + B) + self.B``, so
+        the later year's θ, PVs, SEs and item parameters go to the reporting scale in one step. The base
+        population's mean and SD are kept for the record.
+
+        Examples
+        --------
+        >>> ReportingScale.from_base(0.0, 1.0).linked(1.2, 0.3).theta([0.0, 1.0]).tolist()
+        [530.0, 650.0]
+        """
+        if not (np.isfinite(A) and np.isfinite(B) and A > 0):
+            raise EngineError("linking constants must be finite with A > 0", code="bad_constants")
+        return ReportingScale(A=self.A * A, B=self.A * B + self.B, mean=self.mean, sd=self.sd,
+                              base_mean=self.base_mean, base_sd=self.base_sd)
 
     def items(self, params: ItemParameters) -> ItemParameters:
         """Item parameters on the reporting scale (``a / A``, ``A b + B``, SEs alike); see

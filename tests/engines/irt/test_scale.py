@@ -98,6 +98,24 @@ def test_item_parameters_on_the_reporting_scale_keep_every_probability() -> None
                        atol=1e-12)
 
 
+def test_a_linked_year_reaches_the_reporting_scale_in_one_step() -> None:
+    """ReportingScale.linked(A, B) = the base map after the link: θ, SEs and item parameters agree with going
+    through the base metric first."""
+    from naeq.engines.irt.linking import link, transform_items
+
+    base = simulate_items(["2pl", "3pl", "gpcm", "2pl"], seed=5, n_categories=3)
+    new = transform_items(base, 0.8, 0.25)
+    r = link(new, base, jackknife=False)
+    s = ReportingScale.from_base(0.1, 0.9)
+    direct = s.linked(r.A, r.B)
+    theta = np.array([-1.0, 0.0, 2.0])
+    assert np.allclose(direct.theta(theta), s.theta(r.theta(theta)))
+    assert np.allclose(direct.se(np.array([0.3])), s.se(r.A * np.array([0.3])))
+    assert np.allclose(direct.items(new).b, s.items(r.transformed).b, equal_nan=True)
+    with pytest.raises(EngineError, match="A > 0"):
+        s.linked(0.0, 1.0)
+
+
 def test_reporting_scale_rejects_bad_values() -> None:
     with pytest.raises(EngineError, match="positive SD"):
         ReportingScale.from_base(0.0, 0.0)
