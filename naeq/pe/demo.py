@@ -68,8 +68,11 @@ def _values(rng: np.random.Generator, grade: int, sex: str) -> dict[str, Any]:
             if k >= trials:
                 out[f.code] = None
                 continue
-            v = first if k == 0 else float(np.clip(first + rng.normal(0, sd * 0.08), lo, hi))
-            out[f.code] = round(v, item.decimals) if item.decimals else round(v)
+            v = first if k == 0 else float(np.clip(first + rng.normal(0, sd * 0.15), lo, hi))
+            value = round(v, item.decimals) if item.decimals else round(v)
+            if k and value == out[item.fields[0].code]:  # a second trial rarely equals the first exactly
+                value = round(value + 10 ** -item.decimals * (1 if value < hi else -1), item.decimals)
+            out[f.code] = value
     return out
 
 

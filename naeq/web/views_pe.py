@@ -186,8 +186,11 @@ def _grid_data(request: HttpRequest) -> dict[str, dict[str, Any]]:
     return data
 
 
-def _show(v: float | None) -> str:
-    return "" if v is None else f"{v:g}"
+def _show(v: float | None, decimals: int = 1) -> str:
+    """A stored value as the card shows it: blank, -1, or with the item's decimals (vision 5.0, not 5)."""
+    if v is None:
+        return ""
+    return "-1" if v == -1 else f"{v:.{decimals}f}"
 
 
 def _grid_rows(grid: selectors.RoomGrid, posted: Any) -> list[dict[str, Any]]:
@@ -203,7 +206,8 @@ def _grid_rows(grid: selectors.RoomGrid, posted: Any) -> list[dict[str, Any]]:
         cells = []
         for f in FIELDS:
             name = cfg.field_name(f)
-            value = posted.get(f"v-{code}-{f}", _show(getattr(r, f))) if posted is not None else _show(getattr(r, f))
+            shown = _show(getattr(r, f), getattr(cfg.item_of_field(f), "decimals", 1))
+            value = posted.get(f"v-{code}-{f}", shown) if posted is not None else shown
             cells.append({"field": f, "name": name, "value": value, "locked": f in missing_fields,
                           "error": errors.get(name, "")})
         rows.append({"pk": r.pk, "seq": r.seq, "code": code, "sex": ss.student.get_sex_display() if ss else "",
