@@ -643,27 +643,32 @@ def draw_plausible_values(loglik: Any, nodes: Any, prior_mean: Any, prior_sd: An
             basis = interpolate.CubicSpline(th, np.eye(len(th)), axis=0)(spline)          # (Q_fine, Q)
     grid = th if spline is None else spline
     lo, width = _cells(grid)
-    # log posterior on the grid, up to a per-person constant, as ONE matrix product:
-    #   ℓ_fine + θ μ/s² − θ²/(2s²) + log Δ  =  [ℓ, μ/s², −1/(2s²), 1] @ [basisᵀ; θ; θ²; log Δ]
-    lift = np.vstack([np.eye(len(th)) if spline is None else basis.T, grid, grid * grid, np.log(width)])
+    # log posterior on the grid up to a per-person constant: ℓ_fine + log Δ (once per chunk: the spline is one
+    # matrix product) plus the prior's θ μ/s² − θ²/(2s²) as two rank-one updates per draw
+    log_width = np.log(width)
     out = np.empty((n, n_draws))
     pm_all = np.empty(n)
     psd_all = np.empty(n)
     inv_var = 1.0 / sd**2
+    grid2 = grid * grid
+
+    def logpost(base: NDArray[np.float64], centre: NDArray[np.float64], iv: NDArray[np.float64]
+                ) -> NDArray[np.float64]:
+        lp = np.outer(centre * iv, grid)
+        lp += np.outer(-0.5 * iv, grid2)
+        lp += base
+        return lp
+
     for start in range(0, n, chunk):
         sl = slice(start, min(start + chunk, n))
-        rows = np.empty((sl.stop - sl.start, len(th) + 3))
-        rows[:, : len(th)] = ll[sl]
-        rows[:, -2] = -0.5 * inv_var[sl]
-        rows[:, -1] = 1.0
+        base = (ll[sl] if spline is None else ll[sl] @ basis.T) + log_width[None, :]
         if not per_draw:
-            rows[:, -3] = mu[sl] * inv_var[sl]
-            out[sl], m, v = _draw(rows @ lift, grid, lo, width, u[sl])
+            out[sl], m, v = _draw(logpost(base, mu[sl], inv_var[sl]), grid, lo, width, u[sl])
         else:
             ms, vs = [], []
             for d in range(n_draws):
-                rows[:, -3] = mu[sl, d] * inv_var[sl]
-                out[sl, d : d + 1], m_d, v_d = _draw(rows @ lift, grid, lo, width, u[sl, d : d + 1])
+                out[sl, d : d + 1], m_d, v_d = _draw(logpost(base, mu[sl, d], inv_var[sl]), grid, lo, width,
+                                                    u[sl, d : d + 1])
                 ms.append(m_d)
                 vs.append(v_d)
             # the draws come from the mixture over the regression draws: its mean and variance
