@@ -381,7 +381,10 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
     b_se = np.full((j_items, max(kmax - 1, 1)), np.nan)
     c_se = np.full(j_items, np.nan)
     if compute_se:
-        se = _xpd_standard_errors(responses, final, post, nodes, free, priors, w_person)
+        if estep.dense:
+            se = _xpd_standard_errors_blocks(estep, responses, final, post_int, nodes, free, priors, w_int)
+        else:
+            se = _xpd_standard_errors(responses, final, post, nodes, free, priors, w_person)
         a_se = np.where(free[:, 0], se[:, 0], np.nan)
         b_se = np.where(free[:, 1:kmax], se[:, 1:kmax], np.nan) if kmax > 1 else b_se
         c_se = np.where(free[:, kmax], se[:, kmax], np.nan)
@@ -398,6 +401,46 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
                              converged=converged, warnings=tuple(messages), group_labels=labels,
                              group_means=means, group_sds=sds, group_sizes=sizes, person_group=person_group,
                              nodes=nodes, weights=np.exp(log_w), posterior=post, settings=settings)
+
+
+def _xpd_standard_errors_blocks(estep: EStep, responses: Responses, params: ItemParameters,
+                                post_int: NDArray[np.float64], nodes: NDArray[np.float64], free: NDArray[np.bool_],
+                                priors: Priors, w_int: NDArray[np.float64] | None) -> NDArray[np.float64]:
+    """The same cross-product information as :func:`_xpd_standard_errors`, on the E-step's booklet-pattern
+    blocks (posterior rows in pattern order, contiguous): per block one BLAS product of the posterior
+    (n_b × Q) with the score table of the block's items and categories (Q × J_b·K·NP), the row of each
+    person's observed category picked out, and the per-item outer products as one batched matmul — no gather
+    of posterior rows per response. Same sums in another order: equal to rounding (tested)."""
+    kmax = params.max_categories
+    npar = kmax + 1
+    n_q = len(nodes)
+    table = score_table(params, nodes)                                    # (J, K, NP, Q)
+    info = np.zeros((responses.n_items, npar, npar))
+    rank = np.empty(responses.n_persons, dtype=np.int64)
+    rank[estep.order] = np.arange(responses.n_persons)
+    starts = np.array([b.start for b in estep.blocks], dtype=np.int64)
+    row = rank[responses.person]
+    blk = np.searchsorted(starts, row, side="right") - 1
+    chunk = max(1, 4_000_000 // max(1, max((len(b.items) for b in estep.blocks), default=1) * kmax * npar))
+    for bi, b in enumerate(estep.blocks):
+        items = b.items[free[b.items].any(axis=1)]
+        if b.stop == b.start or len(items) == 0:
+            continue
+        col = np.full(responses.n_items, -1, dtype=np.int64)
+        col[items] = np.arange(len(items))
+        sel = (blk == bi) & (col[responses.item] >= 0)
+        x = np.zeros((b.stop - b.start, len(items)), dtype=np.int64)
+        x[row[sel] - b.start, col[responses.item[sel]]] = responses.score[sel]
+        t = table[items].reshape(-1, n_q).T                               # (Q, J_b·K·NP)
+        for lo in range(b.start, b.stop, chunk):
+            hi = min(b.stop, lo + chunk)
+            a = (post_int[lo:hi] @ t).reshape(hi - lo, len(items), kmax, npar)
+            xi = x[lo - b.start: hi - b.start]
+            sc = np.take_along_axis(a, xi[:, :, None, None], axis=2)[:, :, 0, :]     # (n, J_b, NP)
+            sc_t = sc.transpose(1, 2, 0)                                   # (J_b, NP, n)
+            wsc = sc if w_int is None else sc * w_int[lo:hi, None, None]
+            info[items] += sc_t @ wsc.transpose(1, 0, 2)
+    return _se_from_information(info, params, free, priors)
 
 
 def _xpd_standard_errors(responses: Responses, params: ItemParameters, post: NDArray[np.float64],
@@ -425,11 +468,18 @@ def _xpd_standard_errors(responses: Responses, params: ItemParameters, post: NDA
             who = person_sorted[s: min(hi, s + chunk)]
             sc = post[who] @ t.T                                          # (n, NP)
             info[j] += sc.T @ (sc if weights is None else sc * weights[who, None])
+    return _se_from_information(info, params, free, priors)
+
+
+def _se_from_information(info: NDArray[np.float64], params: ItemParameters, free: NDArray[np.bool_],
+                         priors: Priors) -> NDArray[np.float64]:
+    kmax = params.max_categories
+    npar = kmax + 1
     _lp, _g, h = prior_terms(pack(params), free, kmax, priors)
     idx = np.arange(npar)
     info[:, idx, idx] += h
-    se = np.full((responses.n_items, npar), np.nan)
-    for j in range(responses.n_items):
+    se = np.full((len(params), npar), np.nan)
+    for j in range(len(params)):
         f = np.flatnonzero(free[j])
         if len(f) == 0:
             continue

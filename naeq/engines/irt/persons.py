@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from naeq.engines.irt.data import Responses
 from naeq.engines.irt.likelihood import _aligned, log_likelihood, posterior
 from naeq.engines.irt.models import ItemParameters
+from naeq.engines.irt.patterns import booklet_patterns
 
 METHODS: tuple[str, ...] = ("eap", "map", "wle")
 _CHUNK = 1_000_000
@@ -184,24 +185,136 @@ def eap(responses: Responses, params: ItemParameters, *, prior_mean: Any = 0.0, 
                            raw_score=raw, max_score=mx, at_bound=np.zeros(n_p, dtype=bool))
 
 
+class _PatternSums:
+    """Per-person sums of the response terms from per-pattern tables on a fine θ grid (the fast path).
+
+    Within a booklet pattern b every term of :func:`_response_terms` except the score is the same function of θ
+    for every person, and the score splits into an x-free part and ``x · W_j(θ)`` with W_j = a_j for the GPCM
+    family (so Σ_j a_j x_j, computed once, is sufficient) and W_j = P'/(P(1 − P)) for 3PL items. So::
+
+        Σ_{j∈b} term_j(θ_i) = T_b(θ_i)        (T_b = Σ_{j∈b} term_j tabulated once per pattern)
+
+    evaluated by 4-point Lagrange interpolation on a grid of spacing h = 0.005 over [−bound, bound]: error at
+    most h⁴/24 · max|T⁽⁴⁾| ≈ 2.6·10⁻¹¹ · max|T⁽⁴⁾|; for the terms of the estimating equation of a 40-item
+    booklet with a ≤ 2.5 (|T⁽⁴⁾| of order 10²–10³) that is < 10⁻⁷ on sums of order 10, a θ error < 10⁻⁸, two
+    orders below the Newton tolerance 10⁻⁶ (tested against the per-response path). Per Newton iteration the
+    work per person is O(1) plus one interpolation per correct 3PL response, instead of exp/normalise per
+    response."""
+
+    H = 0.005
+
+    def __init__(self, responses: Responses, params: ItemParameters, pattern: NDArray[np.int64],
+                 design: NDArray[np.bool_], bound: float) -> None:
+        params = _aligned(responses, params)
+        tab = _Tables(params)
+        n_g = round(2 * bound / self.H) + 1
+        self.lo = -bound
+        self.h = 2 * bound / (n_g - 1)
+        grid = np.linspace(-bound, bound, n_g)
+        n_j = responses.n_items
+        item = np.repeat(np.arange(n_j), n_g)
+        t = np.tile(grid, n_j)
+        s0, info, jj, i1, j1 = _response_terms(tab, item, np.zeros(len(item)), t, True)
+        s1 = _response_terms(tab, item, np.ones(len(item)), t, False)[0]
+        per_item = np.stack([s0, info, jj, i1, j1]).reshape(5, n_j, n_g)
+        self.tables = np.einsum("bj,tjg->tbg", design.astype(np.float64), per_item)   # (5, B, G)
+        self.pattern = pattern
+        three = tab.c > 0
+        # x-dependent score: Σ a x over GPCM-family items (constant), W_j(θ) x over correct 3PL responses
+        x = responses.score.astype(np.float64)
+        self.const = np.bincount(responses.person, weights=np.where(three, 0.0, params.a)[responses.item] * x,
+                                 minlength=responses.n_persons)
+        sel = three[responses.item] & (responses.score > 0)
+        self.r3_person = responses.person[sel]
+        self.r3_item = responses.item[sel]
+        self.r3_x = x[sel]
+        self.w3 = (s1 - s0).reshape(n_j, n_g)                                   # W_j on the grid (3PL rows)
+        self.n_persons = responses.n_persons
+
+    def _stencil(self, theta: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Columns (n, 4) of the 4-point stencil and its Lagrange weights (n, 4)."""
+        n_g = self.tables.shape[2]
+        u = (theta - self.lo) / self.h
+        i0 = np.clip(np.floor(u).astype(np.int64) - 1, 0, n_g - 4)
+        v = u - i0                                                              # in [1, 2] inside, [0, 4] at ends
+        w = np.empty((len(theta), 4))
+        w[:, 0] = -(v - 1) * (v - 2) * (v - 3) / 6
+        w[:, 1] = v * (v - 2) * (v - 3) / 2
+        w[:, 2] = -v * (v - 1) * (v - 3) / 2
+        w[:, 3] = v * (v - 1) * (v - 2) / 6
+        return i0[:, None] + np.arange(4)[None, :], w
+
+    def sums(self, theta: NDArray[np.float64], who: NDArray[np.int64] | None) -> tuple[NDArray[np.float64], ...]:
+        """(score, I, J, I', J') per person (P,); only the persons ``who`` are evaluated (others 0)."""
+        n_p = self.n_persons
+        idx = np.arange(n_p) if who is None else who
+        cols, w = self._stencil(theta[idx])
+        pat = self.pattern[idx][:, None]
+        out = []
+        for t in range(5):
+            full = np.zeros(n_p)
+            full[idx] = np.einsum("nk,nk->n", self.tables[t][pat, cols], w)
+            out.append(full)
+        if who is None:
+            out[0] += self.const
+        else:
+            out[0][idx] += self.const[idx]
+        if len(self.r3_person):
+            if who is None:
+                rp, ri, rx = self.r3_person, self.r3_item, self.r3_x
+            else:
+                mask = np.zeros(n_p, bool)
+                mask[who] = True
+                keep = mask[self.r3_person]
+                rp, ri, rx = self.r3_person[keep], self.r3_item[keep], self.r3_x[keep]
+            c3, w3 = self._stencil(theta[rp])
+            val = np.einsum("nk,nk->n", self.w3[ri[:, None], c3], w3)
+            out[0] += np.bincount(rp, weights=val * rx, minlength=n_p)
+        return tuple(out)
+
+
+MAX_PATTERNS = 256
+# Below this many responses the per-response path is as fast (the tables cost ~J × 2,400 evaluations).
+MIN_TABLE_RESPONSES = 100_000
+
+
+def _pattern_sums(responses: Responses, params: ItemParameters, bound: float,
+                  min_responses: int | None) -> _PatternSums | None:
+    limit = MIN_TABLE_RESPONSES if min_responses is None else min_responses
+    if len(responses) < limit or responses.n_persons == 0:
+        return None
+    pattern, design = booklet_patterns(responses)
+    if design.shape[0] > MAX_PATTERNS:
+        return None
+    return _PatternSums(responses, params, pattern, design, bound)
+
+
 def _newton(responses: Responses, params: ItemParameters, start: NDArray[np.float64], *, kind: str,
             mu: NDArray[np.float64], sd: NDArray[np.float64], bound: float, max_iter: int,
-            tol: float) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
+            tol: float, min_table_responses: int | None = None) -> tuple[NDArray[np.float64],
+                                                                        NDArray[np.float64], bool]:
     """Damped Newton (WLE) or Fisher scoring (MAP) steps for all persons at once; converged persons drop out
-    (their responses are no longer evaluated), so later iterations cost only what is still moving."""
+    (their responses are no longer evaluated), so later iterations cost only what is still moving. With few
+    booklet patterns and many responses the sums come from :class:`_PatternSums` (same equations)."""
     theta = np.clip(start.copy(), -bound, bound)
     active = np.ones(len(theta), dtype=bool)
     rows: NDArray[np.int64] | None = None
+    who: NDArray[np.int64] | None = None
+    fast = _pattern_sums(responses, params, bound, min_table_responses)
     converged = False
     for _ in range(max_iter):
+        if fast is not None:
+            s, info, jj, i1, j1 = fast.sums(theta, who)
         if kind == "map":
-            s, info, jj = _sums(responses, params, theta, rows, False)
+            if fast is None:
+                s, info, jj = _sums(responses, params, theta, rows, False)
             g = s - (theta - mu) / sd**2
             h = info + 1 / sd**2
         else:
             # Newton on g = S + J/(2I) with g' = −I + (J'I − J I')/(2I²) (S' = −I exactly for the GPCM family);
             # where that curvature is not safely negative, Fisher scoring (h = I).
-            s, info, jj, i1, j1 = _sums(responses, params, theta, rows, True)
+            if fast is None:
+                s, info, jj, i1, j1 = _sums(responses, params, theta, rows, True)
             safe = np.maximum(info, 1e-12)
             g = s + np.where(info > 0, jj / (2 * safe), 0.0)
             h = info - (j1 * info - jj * i1) / (2 * safe**2)
@@ -215,8 +328,14 @@ def _newton(responses: Responses, params: ItemParameters, start: NDArray[np.floa
         if not active.any():
             converged = True
             break
-        rows = np.flatnonzero(active[responses.person])
-    _s, info, _j = derivatives(responses, params, theta)
+        if fast is None:
+            rows = np.flatnonzero(active[responses.person])
+        else:
+            who = np.flatnonzero(active)
+    if fast is not None:
+        info = fast.sums(theta, None)[1]
+    else:
+        _s, info, _j = derivatives(responses, params, theta)
     return theta, info, converged
 
 

@@ -1,0 +1,91 @@
+"""The fast paths of the engine give the results of the straightforward ones.
+
+* person estimates (WLE, MAP) from per-booklet-pattern tables on a fine θ grid (:class:`persons._PatternSums`)
+  against the per-response sums; tolerance 1e-8 on θ and SE: the interpolation error bound of the module
+  (< 1e-8 on θ) — a wrong table (an item missing from a pattern, a wrong 3PL score term) moves θ by > 1e-3;
+* the fast WLE solves Warm's equation evaluated exactly (per response) at its own estimate;
+* the item-parameter SEs on the E-step's pattern blocks against the per-response cross products: the same sums
+  in another order, so equal to rounding (1e-10 relative).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from naeq.engines.irt import calibrate as cal
+from naeq.engines.irt import persons
+from naeq.engines.irt.data import Responses
+from naeq.engines.irt.estep import EStep
+from naeq.engines.irt.mstep import Priors
+from naeq.engines.irt.simulate import rotated_booklets, simulate_items, simulate_responses
+
+
+def _data(n: int = 1500, seed: int = 8) -> tuple[Responses, object]:
+    rng = np.random.default_rng(seed)
+    params = simulate_items(["2pl", "3pl", "gpcm", "pcm", "rasch", "2pl"] * 6, seed=rng, n_categories=4)
+    theta = rng.normal(0.0, 1.3, n)
+    theta[:20] = -5.0     # all-wrong and all-right response vectors: the extremes of the WLE
+    theta[20:40] = 5.0
+    design = rotated_booklets(len(params), 6, 2)
+    r = simulate_responses(params, theta, seed=rng, design=design, booklet=rng.integers(0, 6, n))
+    return r, params
+
+
+@pytest.mark.parametrize("method", ["wle", "map"])
+def test_pattern_tables_give_the_per_response_estimates(method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    r, params = _data()
+    built = []
+    real = persons._PatternSums
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(persons, "MIN_TABLE_RESPONSES", 10**12)
+    slow = persons.estimate_persons(r, params, method)
+    monkeypatch.setattr(persons, "MIN_TABLE_RESPONSES", 0)
+    monkeypatch.setattr(persons, "_PatternSums", spy)
+    fast = persons.estimate_persons(r, params, method)
+    assert built, "the fast path was not taken"
+    assert slow.converged and fast.converged
+    assert np.array_equal(slow.at_bound, fast.at_bound)
+    assert np.abs(fast.theta - slow.theta).max() < 1e-8
+    assert np.abs(fast.se - slow.se).max() < 1e-8
+    if method == "wle":
+        assert (slow.raw_score == 0).any() and (slow.raw_score == slow.max_score).any()
+
+
+def test_fast_wle_solves_warms_equation(monkeypatch: pytest.MonkeyPatch) -> None:
+    r, params = _data(n=800, seed=3)
+    monkeypatch.setattr(persons, "MIN_TABLE_RESPONSES", 0)
+    est = persons.wle(r, params)
+    s, info, jj = persons.derivatives(r, params, est.theta)
+    inside = ~est.at_bound
+    g = s + jj / (2 * info)
+    # at the root of the per-response equation to the Newton tolerance 1e-6 in θ, i.e. |g| < 1e-6 · I
+    assert np.all(np.abs(g[inside]) < 1e-6 * info[inside] + 1e-9)
+    assert np.allclose(est.se[inside], 1 / np.sqrt(info[inside]), rtol=1e-8)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_block_standard_errors_equal_the_per_response_ones(weighted: bool) -> None:
+    r, params = _data(n=1200, seed=5)
+    res = cal.calibrate(r, dict(zip(params.items, params.model, strict=True)), compute_se=False, max_iter=30)
+    p = res.params
+    es = EStep(r, min_dense_cells=0)
+    assert es.dense
+    kmax = p.max_categories
+    free = np.zeros((len(p), kmax + 1), dtype=bool)
+    for j in range(len(p)):
+        free[j, 0] = p.model[j] not in ("rasch", "pcm")
+        free[j, 1: p.n_categories[j]] = True
+        free[j, kmax] = p.model[j] == "3pl"
+    w = np.random.default_rng(1).uniform(0.5, 2.0, r.n_persons) if weighted else None
+    ref = cal._xpd_standard_errors(r, p, res.posterior, res.nodes, free, Priors(), w)
+    got = cal._xpd_standard_errors_blocks(es, r, p, res.posterior[es.order], res.nodes, free, Priors(),
+                                          None if w is None else w[es.order])
+    assert np.array_equal(np.isnan(ref), np.isnan(got))
+    ok = np.isfinite(ref)
+    assert ok.sum() > len(p)
+    assert np.allclose(got[ok], ref[ok], rtol=1e-10, atol=0)
