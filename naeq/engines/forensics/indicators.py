@@ -1,0 +1,349 @@
+"""Stage 1 indicators: each unit (school or county) against an expectation, with a one-sided p-value.
+
+Every function takes unit codes ``0..U−1`` and returns an :class:`Indicator` (statistic, expectation, p-value per
+unit). The seed procedure (2023 national briefing: 原始数据初筛：利用统计指标，定位数据异常区县) asks for indicators
+that *locate* anomalous counties; stage 2 then screens the response data.
+
+Methods
+-------
+* ``mean_above_prediction`` — Huber M-regression (IRLS, c = 1.345) of the unit mean on background covariates (SES,
+  urban/rural, previous-cycle mean); robust residual z = e / (1.4826 · MAD); p = 1 − Φ(z).
+* ``between_variance_small`` — for a county with m schools, ``(m − 1) S² / E ~ χ²_{m−1}`` where S² is the
+  variance of its school means and ``E = τ² + σ²_w / n̄`` (τ² the national median between-school variance,
+  σ²_w the county's within-school variance); p = lower tail.
+* ``near_perfect`` — count of persons at or above a proportion-correct threshold vs the model-implied count when
+  θ ~ N(median θ of the unit, pooled within-unit SD) under the 2PL (Lord–Wingersky score distributions per
+  booklet); binomial upper tail.
+* ``item_shift`` — uniform: robust z across units of the unit's mean logit shift of item p-values against the
+  national p-values; partial (leaked items): ``Q = Σ_j (z_j − z̄)²`` of the item residuals
+  ``z_j = (O_j − E_j)/√V_j`` (E_j = Σ_i P_j(θ_i)) against χ²_{J−1}.
+* ``rate_excess`` — absences, exemptions, replacements: quasi-binomial z of the unit's rate against the pooled
+  rate, dispersion φ = median Pearson χ² / 0.4549 (the χ²₁ median) floored at 1; upper tail.
+* ``response_times`` — too short: robust z (lower tail) of the unit median log response time; too uniform:
+  robust z (lower tail) of the unit's SD of person mean log times.
+* ``heaping`` — share of values on round numbers (last shown digit 0 or 5) against the pooled share of the
+  same test; binomial upper tail. ``repeated`` — the most repeated value of a unit against its national
+  frequency: ``min(1, d · P(Bin(n, f_v) ≥ count))`` over the unit's d distinct values.
+* ``straightlining`` — persons answering every item of a questionnaire block identically, against the pooled
+  rate; binomial upper tail.
+
+References: Huber (1981) *Robust Statistics*; Cizek & Wollack (2017) *Handbook of Quantitative Methods for
+Detecting Cheating on Tests*, ch. 16–18 (aggregate indicators); Jacob & Levitt (2003) QJE 118 (unusual gains);
+Lord & Wingersky (1984).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+from scipy.special import expit, ndtr
+
+from naeq.engines.errors import EngineError
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator for ``U`` units: ``statistic``, its ``expected`` value under no anomaly, ``p`` (one-sided,
+    NaN where the unit has no data) and ``n`` (the data count behind it)."""
+
+    name: str
+    statistic: NDArray[np.float64]
+    expected: NDArray[np.float64]
+    p: NDArray[np.float64]
+    n: NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        for f in ("statistic", "expected", "p", "n"):
+            arr = np.array(getattr(self, f), dtype=np.float64)
+            arr.setflags(write=False)
+            object.__setattr__(self, f, arr)
+
+
+def _finite(name: str, arr: Any) -> NDArray[np.float64]:
+    a = np.asarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise EngineError(f"{name} contains NaN or infinite values", code="nonfinite")
+    return a
+
+
+def _codes(unit: Any, n_units: int) -> NDArray[np.int64]:
+    u = np.asarray(unit).astype(np.int64).reshape(-1)
+    if len(u) and (u.min() < 0 or u.max() >= n_units):
+        raise ValueError("unit codes must lie in 0..n_units−1")
+    return u
+
+
+def robust_z(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(v − median) / (1.4826 MAD)`` over the finite entries (NaN stays NaN)."""
+    ok = np.isfinite(values)
+    if ok.sum() < 3:
+        return np.full(len(values), np.nan)
+    med = np.median(values[ok])
+    mad = 1.4826 * np.median(np.abs(values[ok] - med))
+    if mad <= 0:
+        mad = float(np.std(values[ok])) or 1.0
+    return (values - med) / mad
+
+
+def huber_regression(y: NDArray[np.float64], x: NDArray[np.float64], *, c: float = 1.345,
+                     max_iter: int = 50) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Huber M-estimate by IRLS; returns (coefficients with intercept first, residuals)."""
+    design = np.column_stack([np.ones(len(y)), x])
+    beta = np.linalg.lstsq(design, y, rcond=None)[0]
+    for _ in range(max_iter):
+        r = y - design @ beta
+        s = 1.4826 * np.median(np.abs(r - np.median(r))) or 1.0
+        w = np.minimum(1.0, c / np.maximum(np.abs(r / s), 1e-12))
+        new = np.linalg.lstsq(design * np.sqrt(w)[:, None], y * np.sqrt(w), rcond=None)[0]
+        if np.max(np.abs(new - beta)) < 1e-8:
+            beta = new
+            break
+        beta = new
+    return beta, y - design @ beta
+
+
+def mean_above_prediction(unit_mean: Any, covariates: Any, weight: Any = None) -> Indicator:
+    """Unit means far above their prediction from background (and previous cycle) — see the module docstring.
+
+    ``covariates`` is ``(U, p)`` (p may be 0: then the prediction is the robust centre).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ses = np.linspace(-1, 1, 50); y = 500 + 30 * ses; y[7] += 60
+    >>> ind = mean_above_prediction(y + np.sin(np.arange(50)), ses[:, None])
+    >>> int(np.argmin(ind.p))
+    7
+    """
+    y = _finite("unit means", unit_mean).reshape(-1)
+    x = _finite("covariates", covariates).reshape(len(y), -1)
+    n = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
+    if len(y) < x.shape[1] + 3:
+        raise EngineError("too few units for the background regression", code="too_few")
+    _beta, resid = huber_regression(y, x)
+    z = robust_z(resid)
+    return Indicator("mean_above_prediction", y, y - resid, 1 - ndtr(z), n)
+
+
+def between_variance_small(county_of_school: Any, school_mean: Any, school_n: Any, school_within_var: Any,
+                           n_counties: int) -> Indicator:
+    """Between-school variance of a county too small for the national between-school variance (χ² lower tail)."""
+    c = _codes(county_of_school, n_counties)
+    mean = _finite("school means", school_mean)
+    nn = _finite("school sizes", school_n)
+    wv = _finite("within variances", school_within_var)
+    m = np.bincount(c, minlength=n_counties).astype(np.float64)
+    s1 = np.bincount(c, mean, n_counties)
+    s2 = np.bincount(c, mean**2, n_counties)
+    var_b = np.where(m > 1, (s2 - s1**2 / np.maximum(m, 1)) / np.maximum(m - 1, 1), np.nan)
+    within = np.bincount(c, wv * nn, n_counties) / np.maximum(np.bincount(c, nn, n_counties), 1)
+    nbar = np.bincount(c, nn, n_counties) / np.maximum(m, 1)
+    tau = np.nanmedian(var_b - within / np.maximum(nbar, 1)) if np.any(m > 1) else 0.0
+    expected = np.maximum(tau, 0.0) + within / np.maximum(nbar, 1)
+    ok = (m > 2) & (expected > 0)
+    stat = np.where(ok, (m - 1) * var_b / np.where(expected > 0, expected, 1.0), np.nan)
+    p = np.where(ok, stats.chi2.cdf(np.nan_to_num(stat), np.maximum(m - 1, 1)), np.nan)
+    return Indicator("between_variance_small", var_b, expected, p, m)
+
+
+def _score_distribution(a: NDArray[np.float64], b: NDArray[np.float64], nodes: NDArray[np.float64]) -> NDArray[
+        np.float64]:
+    p = expit(a * (nodes[:, None] - b))  # (Q, J)
+    dist = np.zeros((len(nodes), len(a) + 1))
+    dist[:, 0] = 1.0
+    for j in range(len(a)):
+        dist[:, 1 : j + 2] = dist[:, 1 : j + 2] * (1 - p[:, j : j + 1]) + dist[:, : j + 1] * p[:, j : j + 1]
+        dist[:, 0] *= 1 - p[:, j]
+    return dist
+
+
+def near_perfect(unit: Any, scores: Any, taken: Any, theta: Any, a: Any, b: Any, n_units: int, *,
+                 threshold: float = 0.95) -> Indicator:
+    """Too many perfect or near-perfect scores (proportion correct ≥ ``threshold``) for the unit's ability."""
+    u = _codes(unit, n_units)
+    sc = _finite("scores", scores)
+    tk = np.asarray(taken, dtype=bool)
+    th = _finite("theta", theta)
+    a_, b_ = _finite("a", a), _finite("b", b)
+    n_items = tk.sum(axis=1)
+    raw = (sc * tk).sum(axis=1)
+    hit = (raw >= np.ceil(threshold * n_items - 1e-9)) & (n_items > 0)
+    med = np.full(n_units, np.nan)
+    order = np.argsort(u, kind="stable")
+    starts = np.r_[0, np.cumsum(np.bincount(u, minlength=n_units))]
+    for k in range(n_units):  # U medians; the per-unit work is vectorised below
+        if starts[k + 1] > starts[k]:
+            med[k] = np.median(th[order[starts[k] : starts[k + 1]]])
+    resid = th - med[u]
+    sd = max(float(np.sqrt(np.mean(resid**2))), 0.3)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(21)
+    weights = weights / weights.sum()
+    patterns, pat = np.unique(tk, axis=0, return_inverse=True)
+    pat = pat.reshape(-1)
+    expected_p = np.zeros(len(th))
+    for q, patt in enumerate(patterns):  # one Lord–Wingersky table per booklet pattern
+        rows = np.flatnonzero(pat == q)
+        jj = np.flatnonzero(patt)
+        if len(jj) == 0:
+            continue
+        grid = np.linspace(-6, 8, 141)
+        dist = _score_distribution(a_[jj], b_[jj], grid)
+        cut = int(np.ceil(threshold * len(jj) - 1e-9))
+        tail = dist[:, cut:].sum(axis=1)
+        pts = med[u[rows]][:, None] + sd * nodes[None, :]
+        expected_p[rows] = (np.interp(pts, grid, tail) * weights).sum(axis=1)
+    count = np.bincount(u, hit.astype(np.float64), n_units)
+    expected = np.bincount(u, expected_p, n_units)
+    n = np.bincount(u, minlength=n_units).astype(np.float64)
+    rate = np.clip(expected / np.maximum(n, 1), 1e-12, 1 - 1e-12)
+    p = np.where(n > 0, stats.binom.sf(count - 1, n.astype(np.int64), rate), np.nan)
+    return Indicator("near_perfect", count, expected, p, n)
+
+
+def item_shift(unit: Any, scores: Any, taken: Any, theta: Any, a: Any, b: Any,
+               n_units: int) -> tuple[Indicator, Indicator]:
+    """Item p-values raised uniformly (robust z of the mean logit shift) and on some items only (χ² of residuals)."""
+    u = _codes(unit, n_units)
+    sc = _finite("scores", scores)
+    tk = np.asarray(taken, dtype=np.float64)
+    th = _finite("theta", theta)
+    a_, b_ = _finite("a", a), _finite("b", b)
+    onehot = np.zeros((n_units, len(u)))
+    onehot[u, np.arange(len(u))] = 1.0
+    obs = onehot @ (sc * tk)
+    cnt = onehot @ tk
+    pj = expit(a_ * (th[:, None] - b_))
+    exp_ = onehot @ (pj * tk)
+    var = onehot @ (pj * (1 - pj) * tk)
+    nat = ((sc * tk).sum(axis=0) + 0.5) / (tk.sum(axis=0) + 1.0)
+    pu = (obs + 0.5) / (cnt + 1.0)
+    shift = np.where(cnt > 0, np.log(pu / (1 - pu)) - np.log(nat / (1 - nat)), np.nan)
+    mean_shift = np.nanmean(np.where(cnt > 0, shift, np.nan), axis=1) if shift.size else np.empty(0)
+    z = robust_z(mean_shift)
+    uniform = Indicator("item_uniform", mean_shift, np.full(n_units, np.nanmedian(mean_shift)), 1 - ndtr(z),
+                        cnt.sum(axis=1))
+    ok = var > 0.25
+    zj = np.where(ok, (obs - exp_) / np.sqrt(np.where(ok, var, 1.0)), np.nan)
+    k = ok.sum(axis=1)
+    zbar = np.nanmean(zj, axis=1, where=ok) if zj.size else np.empty(0)
+    q = np.nansum(np.where(ok, (zj - zbar[:, None]) ** 2, 0.0), axis=1)
+    p = np.where(k >= 3, stats.chi2.sf(q, np.maximum(k - 1, 1)), np.nan)
+    some = Indicator("item_partial", q, np.maximum(k - 1, 0).astype(np.float64), p, cnt.sum(axis=1))
+    return uniform, some
+
+
+def rate_excess(name: str, count: Any, total: Any) -> Indicator:
+    """A rate (absence, exemption, replacement) above the pooled rate, quasi-binomial z, upper tail."""
+    x = _finite(f"{name} counts", count)
+    n = _finite(f"{name} totals", total)
+    if np.any(x < 0) or np.any(x > n):
+        raise EngineError(f"{name}: counts must lie between 0 and the total", code="bad_counts")
+    rate = x.sum() / max(n.sum(), 1.0)
+    var = n * rate * (1 - rate)
+    ok = var > 0
+    pearson = np.where(ok, (x - n * rate) ** 2 / np.where(ok, var, 1.0), np.nan)
+    phi = max(1.0, float(np.nanmedian(pearson)) / 0.4549) if ok.any() else 1.0
+    z = np.where(ok, (x - n * rate) / np.sqrt(phi * np.where(ok, var, 1.0)), np.nan)
+    return Indicator(name, x, n * rate, np.where(ok, 1 - ndtr(z), np.nan), n)
+
+
+def response_times(unit: Any, person: Any, seconds: Any, n_units: int) -> tuple[Indicator, Indicator]:
+    """Online response times too short (unit median) or too uniform (SD of person means), robust z lower tails."""
+    u = _codes(unit, n_units)
+    s = _finite("seconds", seconds)
+    if np.any(s <= 0):
+        raise EngineError("response times must be positive seconds", code="bad_time")
+    pid = np.unique(np.asarray(person), return_inverse=True)[1].reshape(-1)
+    lt = np.log(s)
+    n_p = np.bincount(pid).astype(np.float64)
+    pmean = np.bincount(pid, lt) / n_p
+    punit = np.zeros(len(n_p), dtype=np.int64)
+    punit[pid] = u
+    med = np.full(n_units, np.nan)
+    sdv = np.full(n_units, np.nan)
+    order = np.argsort(punit, kind="stable")
+    starts = np.r_[0, np.cumsum(np.bincount(punit, minlength=n_units))]
+    for k in range(n_units):
+        vals = pmean[order[starts[k] : starts[k + 1]]]
+        if len(vals):
+            med[k] = np.median(vals)
+        if len(vals) > 2:
+            sdv[k] = np.log(max(np.std(vals, ddof=1), 1e-6))
+    zs, zu = robust_z(med), robust_z(sdv)
+    count = np.bincount(punit, minlength=n_units).astype(np.float64)
+    short = Indicator("time_short", np.exp(med), np.full(n_units, np.exp(np.nanmedian(med))), ndtr(zs), count)
+    uniform = Indicator("time_uniform", np.exp(sdv), np.full(n_units, np.exp(np.nanmedian(sdv))), ndtr(zu), count)
+    return short, uniform
+
+
+def heaping(unit: Any, test: Any, value: Any, decimals: Any, n_units: int) -> Indicator:
+    """PE values heaped on round numbers (last shown digit 0 or 5) vs the pooled share per test, binomial."""
+    u = _codes(unit, n_units)
+    v = _finite("values", value)
+    d = np.asarray(decimals, dtype=np.int64)
+    t = np.unique(np.asarray(test), return_inverse=True)[1].reshape(-1)
+    last = np.rint(np.abs(v) * 10.0**d).astype(np.int64) % 10
+    round_ = np.isin(last, (0, 5)).astype(np.float64)
+    share = np.bincount(t, round_) / np.bincount(t)
+    expected = np.bincount(u, share[t], n_units)
+    count = np.bincount(u, round_, n_units)
+    n = np.bincount(u, minlength=n_units).astype(np.float64)
+    rate = np.clip(expected / np.maximum(n, 1), 1e-9, 1 - 1e-9)
+    p = np.where(n > 0, stats.binom.sf(count - 1, n.astype(np.int64), rate), np.nan)
+    return Indicator("pe_heaping", count, expected, p, n)
+
+
+def repeated(unit: Any, test: Any, value: Any, n_units: int) -> Indicator:
+    """A PE value repeated in a unit far more often than its national frequency (Bonferroni over values)."""
+    u = _codes(unit, n_units)
+    v = _finite("values", value)
+    t = np.unique(np.asarray(test), return_inverse=True)[1].reshape(-1)
+    vv = np.unique(np.column_stack([t, v]), axis=0, return_inverse=True)[1].reshape(-1)
+    freq = np.bincount(vv) / np.bincount(t)[np.unique(np.column_stack([t, v]), axis=0)[:, 0].astype(np.int64)]
+    ut = np.unique(np.column_stack([u, t]), axis=0, return_inverse=True)[1].reshape(-1)
+    cell = np.unique(np.column_stack([u, vv]), axis=0, return_inverse=True, return_counts=True)
+    keys, inv, counts = cell
+    n_ut = np.bincount(ut)
+    first_ut = np.zeros(len(keys), dtype=np.int64)
+    first_ut[inv.reshape(-1)] = ut
+    tail = stats.binom.sf(counts - 1, n_ut[first_ut], freq[keys[:, 1]])
+    distinct = np.bincount(first_ut, minlength=len(n_ut))
+    padj = np.minimum(1.0, tail * distinct[first_ut])
+    cell_unit = keys[:, 0]
+    p = np.ones(n_units)
+    np.minimum.at(p, cell_unit, padj)
+    top = np.zeros(n_units)
+    np.maximum.at(top, cell_unit, counts.astype(np.float64))
+    n = np.bincount(u, minlength=n_units).astype(np.float64)
+    expected = np.zeros(n_units)
+    np.maximum.at(expected, cell_unit, freq[keys[:, 1]] * n_ut[first_ut])
+    return Indicator("pe_repeated", top, expected, np.where(n > 0, p, np.nan), n)
+
+
+def straightlining(unit: Any, person: Any, block: Any, value: Any, n_units: int, *, min_items: int = 4) -> Indicator:
+    """Persons giving one identical answer to every item of a block (≥ ``min_items`` items) vs the pooled rate."""
+    u = _codes(unit, n_units)
+    v = _finite("values", value)
+    _pb_keys, pb = np.unique(np.column_stack([np.unique(np.asarray(person), return_inverse=True)[1].reshape(-1),
+                                             np.unique(np.asarray(block), return_inverse=True)[1].reshape(-1)]),
+                            axis=0, return_inverse=True)
+    pb = pb.reshape(-1)
+    cnt = np.bincount(pb)
+    vmin = np.full(len(cnt), np.inf)
+    vmax = np.full(len(cnt), -np.inf)
+    np.minimum.at(vmin, pb, v)
+    np.maximum.at(vmax, pb, v)
+    unit_pb = np.zeros(len(cnt), dtype=np.int64)
+    unit_pb[pb] = u
+    eligible = cnt >= min_items
+    straight = (vmin == vmax) & eligible
+    rate = straight.sum() / max(eligible.sum(), 1)
+    count = np.bincount(unit_pb, straight.astype(np.float64), n_units)
+    n = np.bincount(unit_pb, eligible.astype(np.float64), n_units)
+    rr = min(max(rate, 1e-6), 1 - 1e-6)
+    p = np.where(n > 0, stats.binom.sf(count - 1, n.astype(np.int64), rr), np.nan)
+    return Indicator("straightlining", count, n * rate, p, n)

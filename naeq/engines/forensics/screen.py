@@ -1,0 +1,196 @@
+"""The two screening stages over one data set: stage 1 indicators and stage 2 response forensics, aggregated to
+schools and counties with multiple-testing control (Bonferroni for pairs, Benjamini–Hochberg for units)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+from naeq.engines.errors import EngineError
+from naeq.engines.forensics import indicators as ind
+from naeq.engines.forensics.multiple import benjamini_hochberg, bonferroni, grouped_min_bonferroni
+from naeq.engines.forensics.options import OptionModel, fit_option_model
+from naeq.engines.forensics.personfit import lz_star
+from naeq.engines.forensics.similarity import Clusters, PairStatistics, clusters, pair_statistics
+
+Progress = Callable[[str, float], None]
+LZ_LEVEL = 0.05  # a person "misfits" when Φ(lz*) < 5 %; the unit test is a binomial on that count
+
+
+@dataclass(frozen=True)
+class UnitTable:
+    """Indicators of ``U`` units: ``p[name]`` one-sided p-values (NaN = not computable), ``q[name]`` BH q-values
+    across units, ``combined_p`` = min(1, k · min p) over the unit's k computable indicators, ``combined_q`` its BH
+    q-value, ``flag`` = combined_q ≤ fdr, and the statistic/expected values behind each indicator."""
+
+    p: dict[str, NDArray[np.float64]]
+    q: dict[str, NDArray[np.float64]]
+    statistic: dict[str, NDArray[np.float64]]
+    expected: dict[str, NDArray[np.float64]]
+    combined_p: NDArray[np.float64]
+    combined_q: NDArray[np.float64]
+    flag: NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    """Everything one screening run produced (persons, pairs, clusters, schools, counties) and its parameters."""
+
+    model: OptionModel
+    lz: NDArray[np.float64]
+    pairs: PairStatistics
+    pair_omega_adj: NDArray[np.float64]
+    pair_flag: NDArray[np.bool_]
+    same_room: NDArray[np.bool_]
+    clusters: Clusters
+    schools: UnitTable
+    counties: UnitTable
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def _table(indicators: list[ind.Indicator], n_units: int, fdr: float) -> UnitTable:
+    p, q, st, ex = {}, {}, {}, {}
+    for it in indicators:
+        pv = np.asarray(it.p, dtype=np.float64)
+        ok = np.isfinite(pv)
+        qv = np.full(n_units, np.nan)
+        qv[ok] = benjamini_hochberg(np.clip(pv[ok], 0, 1))
+        p[it.name], q[it.name], st[it.name], ex[it.name] = pv, qv, it.statistic, it.expected
+    if p:
+        mat = np.column_stack(list(p.values()))
+        k = np.isfinite(mat).sum(axis=1)
+        minp = np.where(k > 0, np.nanmin(np.where(np.isfinite(mat), mat, np.inf), axis=1), 1.0)
+        combined = np.minimum(1.0, minp * np.maximum(k, 1))
+    else:
+        combined = np.ones(n_units)
+    cq = benjamini_hochberg(combined) if n_units else combined
+    return UnitTable(p, q, st, ex, combined, cq, cq <= fdr)
+
+
+def _count_test(name: str, unit: NDArray[np.int64], hit: NDArray[np.bool_], valid: NDArray[np.bool_],
+                rate: float, n_units: int) -> ind.Indicator:
+    count = np.bincount(unit, (hit & valid).astype(np.float64), n_units)
+    n = np.bincount(unit, valid.astype(np.float64), n_units)
+    p = np.where(n > 0, stats.binom.sf(count - 1, n.astype(np.int64), rate), np.nan)
+    return ind.Indicator(name, count, n * rate, p, n)
+
+
+def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None, a: Any = None, b: Any = None,
+           theta: Any = None, school_covariates: Any = None, participation: dict[str, tuple[Any, Any]] | None = None,
+           timings: tuple[Any, Any] | None = None, pe: tuple[Any, Any, Any, Any] | None = None,
+           questionnaire: tuple[Any, Any, Any] | None = None, alpha_pairs: float = 0.01, fdr: float = 0.05,
+           exact_tests: bool = True, progress: Progress | None = None) -> ScreenResult:
+    """Screen one data set.
+
+    Parameters
+    ----------
+    options : (N, J) option codes (−1 = not administered); key : (J,)
+    school, county : (N,) integer codes 0..S−1 and 0..C−1 of each person; each school lies in one county
+    room : optional (N,) room codes (pairs report whether both sat in the same room)
+    a, b, theta : optional 2PL parameters / abilities (see :func:`fit_option_model`)
+    school_covariates : optional (S, p) background of each school (SES, urban, previous-cycle mean, ...)
+    participation : optional {name: (count (S,), total (S,))}, e.g. absences of sampled students
+    timings : optional (row index of the person (T,), seconds (T,))
+    pe : optional (row index, test code, value, decimals) arrays of PE records
+    questionnaire : optional (row index, block code, value) arrays of questionnaire answers
+    alpha_pairs : family-wise level of the pair flags (Bonferroni over all pairs)
+    fdr : false discovery rate of the unit flags (Benjamini–Hochberg across units, per indicator and combined)
+    """
+    def tick(stage: str, f: float) -> None:
+        if progress is not None:
+            progress(stage, f)
+
+    sch = np.asarray(school).astype(np.int64).reshape(-1)
+    cty = np.asarray(county).astype(np.int64).reshape(-1)
+    n_s, n_c = int(sch.max()) + 1 if len(sch) else 0, int(cty.max()) + 1 if len(cty) else 0
+    county_of_school = np.zeros(n_s, dtype=np.int64)
+    county_of_school[sch] = cty
+    if np.any(county_of_school[sch] != cty):
+        raise EngineError("a school lies in more than one county", code="school_county")
+    tick("option model", 0.0)
+    model = fit_option_model(options, key, a=a, b=b, theta=theta)
+    x = np.asarray(options).astype(np.int64)
+    taken = x >= 0
+    scores = ((x == model.key) & taken).astype(np.float64)
+    tick("person fit", 0.15)
+    lz = lz_star(scores, taken, model.a, model.b, model.theta)
+    tick("pairs", 0.2)
+    pairs = pair_statistics(model, x, sch, exact_tests=exact_tests,
+                            progress=lambda f: tick("pairs", 0.2 + 0.6 * f))
+    adj = bonferroni(pairs.omega_p)
+    pflag = adj <= alpha_pairs
+    rm = None if room is None else np.asarray(room).reshape(-1)
+    same_room = np.zeros(len(pairs), dtype=bool) if rm is None else rm[pairs.first] == rm[pairs.second]
+    cl = clusters(len(x), pairs.first[pflag], pairs.second[pflag], model.theta)
+    tick("indicators", 0.85)
+    pair_school = sch[pairs.first]
+    p_pairs_s, n_pairs_s = grouped_min_bonferroni(pairs.omega_p, pair_school, n_s)
+    p_pairs_s = np.where(n_pairs_s > 0, p_pairs_s, np.nan)
+    fit_ok = np.isfinite(lz)
+    misfit = np.where(fit_ok, stats.norm.cdf(np.nan_to_num(lz)) < LZ_LEVEL, False)
+    school_ind: list[ind.Indicator] = [
+        ind.Indicator("pairs_omega", n_pairs_s.astype(np.float64), np.zeros(n_s), p_pairs_s, n_pairs_s),
+        _count_test("person_misfit", sch, misfit, fit_ok, LZ_LEVEL, n_s),
+    ]
+    county_ind: list[ind.Indicator] = []
+    n_per_s = np.bincount(sch, minlength=n_s).astype(np.float64)
+    mean_s = np.bincount(sch, model.theta, n_s) / np.maximum(n_per_s, 1)
+    var_s = np.bincount(sch, model.theta**2, n_s) / np.maximum(n_per_s, 1) - mean_s**2
+    var_s = var_s * n_per_s / np.maximum(n_per_s - 1, 1)
+    n_per_c = np.bincount(cty, minlength=n_c).astype(np.float64)
+    mean_c = np.bincount(cty, model.theta, n_c) / np.maximum(n_per_c, 1)
+    if school_covariates is not None:
+        cov = np.asarray(school_covariates, dtype=np.float64).reshape(n_s, -1)
+        school_ind.append(ind.mean_above_prediction(mean_s, cov, n_per_s))
+        cov_c = np.column_stack([np.bincount(county_of_school, cov[:, k] * n_per_s, n_c) /
+                                 np.maximum(np.bincount(county_of_school, n_per_s, n_c), 1)
+                                 for k in range(cov.shape[1])])
+        if n_c >= cov.shape[1] + 3:
+            county_ind.append(ind.mean_above_prediction(mean_c, cov_c, n_per_c))
+    county_ind.append(ind.between_variance_small(county_of_school, mean_s, n_per_s, np.maximum(var_s, 0), n_c))
+    for unit, n_u, target in ((sch, n_s, school_ind), (cty, n_c, county_ind)):
+        target.append(ind.near_perfect(unit, scores, taken, model.theta, model.a, model.b, n_u))
+        target.extend(ind.item_shift(unit, scores, taken, model.theta, model.a, model.b, n_u))
+    if participation:
+        for name, (count, total) in participation.items():
+            c_ = np.asarray(count, dtype=np.float64)
+            t_ = np.asarray(total, dtype=np.float64)
+            school_ind.append(ind.rate_excess(name, c_, t_))
+            county_ind.append(ind.rate_excess(name, np.bincount(county_of_school, c_, n_c),
+                                              np.bincount(county_of_school, t_, n_c)))
+    if timings is not None:
+        rows, secs = (np.asarray(v) for v in timings)
+        rows = rows.astype(np.int64)
+        for unit, n_u, target in ((sch, n_s, school_ind), (cty, n_c, county_ind)):
+            target.extend(ind.response_times(unit[rows], rows, secs, n_u))
+    if pe is not None:
+        rows, test, value, dec = (np.asarray(v) for v in pe)
+        rows = rows.astype(np.int64)
+        for unit, n_u, target in ((sch, n_s, school_ind), (cty, n_c, county_ind)):
+            target.append(ind.heaping(unit[rows], test, value, dec, n_u))
+            target.append(ind.repeated(unit[rows], test, value, n_u))
+    if questionnaire is not None:
+        rows, block, value = (np.asarray(v) for v in questionnaire)
+        rows = rows.astype(np.int64)
+        for unit, n_u, target in ((sch, n_s, school_ind), (cty, n_c, county_ind)):
+            target.append(ind.straightlining(unit[rows], rows, block, value, n_u))
+    schools = _table(school_ind, n_s, fdr)
+    # County stage 2: a county is as suspect as its most suspect school (Bonferroni over its schools).
+    for name in ("pairs_omega", "person_misfit"):
+        pv = schools.p[name]
+        ok = np.isfinite(pv)
+        pc, cnt = grouped_min_bonferroni(pv[ok], county_of_school[ok], n_c)
+        county_ind.append(ind.Indicator(name, cnt.astype(np.float64), np.zeros(n_c),
+                                        np.where(cnt > 0, pc, np.nan), cnt))
+    counties = _table(county_ind, n_c, fdr)
+    tick("done", 1.0)
+    return ScreenResult(model=model, lz=lz, pairs=pairs, pair_omega_adj=adj, pair_flag=pflag, same_room=same_room,
+                        clusters=cl, schools=schools, counties=counties,
+                        parameters={"alpha_pairs": alpha_pairs, "fdr": fdr, "exact_tests": exact_tests,
+                                    "n_pairs": len(pairs), "lz_level": LZ_LEVEL,
+                                    "option_model": "2PL key + conditional multinomial distractors in θ quintiles"})
