@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from naeq.engines.irt.data import Responses
+from naeq.engines.irt.grid import Grid
 from naeq.engines.irt.likelihood import _aligned, log_likelihood, posterior
 from naeq.engines.irt.models import ItemParameters
 from naeq.engines.irt.patterns import booklet_patterns
@@ -194,23 +195,20 @@ class _PatternSums:
 
         Σ_{j∈b} term_j(θ_i) = T_b(θ_i)        (T_b = Σ_{j∈b} term_j tabulated once per pattern)
 
-    evaluated by 4-point Lagrange interpolation on a grid of spacing h = 0.005 over [−bound, bound]: error at
-    most h⁴/24 · max|T⁽⁴⁾| ≈ 2.6·10⁻¹¹ · max|T⁽⁴⁾|; for the terms of the estimating equation of a 40-item
-    booklet with a ≤ 2.5 (|T⁽⁴⁾| of order 10²–10³) that is < 10⁻⁷ on sums of order 10, a θ error < 10⁻⁸, two
-    orders below the Newton tolerance 10⁻⁶ (tested against the per-response path). Per Newton iteration the
-    work per person is O(1) plus one interpolation per correct 3PL response, instead of exp/normalise per
-    response."""
-
-    H = 0.005
+    evaluated by 4-point Lagrange interpolation (:mod:`naeq.engines.irt.grid`) on a grid of spacing h = 0.005
+    over [−bound, bound]: error at most h⁴/24 · max|T⁽⁴⁾| ≈ 2.6·10⁻¹¹ · max|T⁽⁴⁾|; for the terms of the
+    estimating equation of a 40-item booklet with a ≤ 2.5 (|T⁽⁴⁾| of order 10²–10³) that is < 10⁻⁷ on sums of
+    order 10, a θ error < 10⁻⁸, two orders below the Newton tolerance 10⁻⁶ (tested against the per-response
+    path). Per Newton iteration the work per person is O(1) plus one interpolation per correct 3PL response,
+    instead of exp/normalise per response."""
 
     def __init__(self, responses: Responses, params: ItemParameters, pattern: NDArray[np.int64],
                  design: NDArray[np.bool_], bound: float) -> None:
         params = _aligned(responses, params)
         tab = _Tables(params)
-        n_g = round(2 * bound / self.H) + 1
-        self.lo = -bound
-        self.h = 2 * bound / (n_g - 1)
-        grid = np.linspace(-bound, bound, n_g)
+        self.grid = Grid(-bound, bound)
+        grid = self.grid.points
+        n_g = self.grid.n
         n_j = responses.n_items
         item = np.repeat(np.arange(n_j), n_g)
         t = np.tile(grid, n_j)
@@ -231,24 +229,11 @@ class _PatternSums:
         self.w3 = (s1 - s0).reshape(n_j, n_g)                                   # W_j on the grid (3PL rows)
         self.n_persons = responses.n_persons
 
-    def _stencil(self, theta: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-        """Columns (n, 4) of the 4-point stencil and its Lagrange weights (n, 4)."""
-        n_g = self.tables.shape[2]
-        u = (theta - self.lo) / self.h
-        i0 = np.clip(np.floor(u).astype(np.int64) - 1, 0, n_g - 4)
-        v = u - i0                                                              # in [1, 2] inside, [0, 4] at ends
-        w = np.empty((len(theta), 4))
-        w[:, 0] = -(v - 1) * (v - 2) * (v - 3) / 6
-        w[:, 1] = v * (v - 2) * (v - 3) / 2
-        w[:, 2] = -v * (v - 1) * (v - 3) / 2
-        w[:, 3] = v * (v - 1) * (v - 2) / 6
-        return i0[:, None] + np.arange(4)[None, :], w
-
     def sums(self, theta: NDArray[np.float64], who: NDArray[np.int64] | None) -> tuple[NDArray[np.float64], ...]:
         """(score, I, J, I', J') per person (P,); only the persons ``who`` are evaluated (others 0)."""
         n_p = self.n_persons
         idx = np.arange(n_p) if who is None else who
-        cols, w = self._stencil(theta[idx])
+        cols, w = self.grid.stencil(theta[idx])
         pat = self.pattern[idx][:, None]
         out = []
         for t in range(5):
@@ -267,8 +252,7 @@ class _PatternSums:
                 mask[who] = True
                 keep = mask[self.r3_person]
                 rp, ri, rx = self.r3_person[keep], self.r3_item[keep], self.r3_x[keep]
-            c3, w3 = self._stencil(theta[rp])
-            val = np.einsum("nk,nk->n", self.w3[ri[:, None], c3], w3)
+            val = self.grid.read(self.w3, ri, theta[rp])
             out[0] += np.bincount(rp, weights=val * rx, minlength=n_p)
         return tuple(out)
 

@@ -89,3 +89,26 @@ def test_block_standard_errors_equal_the_per_response_ones(weighted: bool) -> No
     ok = np.isfinite(ref)
     assert ok.sum() > len(p)
     assert np.allclose(got[ok], ref[ok], rtol=1e-10, atol=0)
+
+
+def test_fit_moments_on_the_grid_equal_the_exact_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    from naeq.engines.irt import fit
+
+    r, params = _data(n=1500, seed=9)
+    theta = persons.wle(r, params).theta
+    monkeypatch.setattr(fit, "MIN_TABLE_RESPONSES", 10**12)
+    exact = fit.infit_outfit(r, params, theta)
+    calls = []
+    real = fit._moments_on_grid
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit, "MIN_TABLE_RESPONSES", 0)
+    monkeypatch.setattr(fit, "_moments_on_grid", spy)
+    grid = fit.infit_outfit(r, params, theta)
+    assert calls
+    # mean squares and their t: relative interpolation error < 3e-7 per response (fit module), 1e-6 here
+    for a, b in zip(exact, grid, strict=True):
+        assert np.allclose(b, a, rtol=1e-6, atol=1e-9, equal_nan=True)
