@@ -89,27 +89,36 @@ def mantel_haenszel(responses: Responses, groups: Any, *, reference: Any, focal:
     item = responses.item[keep]
     score = responses.score[keep]
     grp = member[person]
-    _, strat = np.unique(stratum_of[person], return_inverse=True)
-    strat = strat.reshape(-1)
+    # strata numbered over persons (a monotone relabelling of pattern × raw score: the same sorted order), and
+    # every item's (stratum, group, category) table from ONE bincount over the responses: strata an item does not
+    # occur in have no persons in it and are dropped below with the empty ones
+    used, strat_p = np.unique(stratum_of[member >= 0], return_inverse=True)
+    n_strata = len(used)
+    strat_of_person = np.full(responses.n_persons, -1, dtype=np.int64)
+    strat_of_person[member >= 0] = strat_p.reshape(-1)
+    strat = strat_of_person[person]
     j_items = responses.n_items
+    kmax = responses.max_categories
+    table = np.bincount(((item * n_strata + strat) * 2 + grp) * kmax + score,
+                        minlength=j_items * n_strata * 2 * kmax).reshape(j_items, n_strata, 2, kmax)
     out = {name: np.full(j_items, np.nan) for name in
            ("or", "d", "dse", "smd", "eff", "chi2", "p")}
-    n_ref = np.bincount(item[grp == 0], minlength=j_items).astype(np.int64)
-    n_foc = np.bincount(item[grp == 1], minlength=j_items).astype(np.int64)
+    n_ref = table[:, :, 0].sum(axis=(1, 2)).astype(np.int64)
+    n_foc = table[:, :, 1].sum(axis=(1, 2)).astype(np.int64)
+    # per-item SD of the item score (all persons of both groups; ddof 1) for the polytomous effect size
+    n_all = np.bincount(item, minlength=j_items).astype(np.float64)
+    sum1 = np.bincount(item, weights=score, minlength=j_items)
+    sum2 = np.bincount(item, weights=score.astype(np.float64) ** 2, minlength=j_items)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        item_sd = np.sqrt(np.maximum(sum2 - sum1**2 / n_all, 0.0) / (n_all - 1))
     ets: list[str] = []
-    order = np.argsort(item, kind="stable")
-    bounds = np.searchsorted(item[order], np.arange(j_items + 1))
     for j in range(j_items):
-        idx = order[bounds[j]: bounds[j + 1]]
         kj = int(responses.n_categories[j])
         if n_ref[j] == 0 or n_foc[j] == 0:
             ets.append("")
             continue
-        s_j, sidx = np.unique(strat[idx], return_inverse=True)
-        ns = len(s_j)
         # counts[s, group, k]
-        counts = np.bincount((sidx * 2 + grp[idx]) * kj + score[idx], minlength=ns * 2 * kj).reshape(ns, 2, kj)
-        counts = counts.astype(np.float64)
+        counts = table[j, :, :, :kj].astype(np.float64)
         n_g = counts.sum(axis=2)                                                 # (S, 2)
         n_s = n_g.sum(axis=1)
         use = (n_g[:, 0] > 0) & (n_g[:, 1] > 0) & (n_s > 1)
@@ -152,7 +161,7 @@ def mantel_haenszel(responses: Responses, groups: Any, *, reference: Any, focal:
             mean_f = f_s / n_g[:, 1]
             mean_r = (counts[:, 0] @ k) / n_g[:, 0]
             smd = float(np.sum(n_g[:, 1] / n_g[:, 1].sum() * (mean_f - mean_r)))
-            sd = float(np.std(score[idx].astype(np.float64), ddof=1)) if len(idx) > 1 else np.nan
+            sd = float(item_sd[j]) if n_all[j] > 1 else np.nan
             eff = smd / sd if sd and np.isfinite(sd) and sd > 0 else np.nan
             out["smd"][j], out["eff"][j], out["chi2"][j], out["p"][j] = smd, eff, chi, p_val
             ets.append(_ets_polytomous(eff, p_val))
