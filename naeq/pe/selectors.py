@@ -157,7 +157,8 @@ def completion(*, actor: Any, cycle: Cycle, region: Region | None) -> Completion
     if region is None and not j.is_national:
         raise InvalidInput(_("请选择地区。"), code="no_region")
     records = access.records_visible(actor=actor).filter(room__cycle=cycle)
-    takers = TestTaker.objects.filter(cycle=cycle, kind="student", school__isnull=False, grade__in=[4, 8])
+    takers = TestTaker.objects.filter(cycle=cycle, kind="student", school__isnull=False, grade__in=[4, 8],
+                                      sampled_student__isnull=False)
     rooms = access.rooms_visible(actor=actor).filter(cycle=cycle)
     level = region.level if region is not None else "nation"
     if region is not None:
@@ -217,7 +218,8 @@ def school_completion(*, actor: Any, cycle: Cycle, school: School) -> Completion
                           missing={i.code: 0 for i in items_config().items})
     for r in rows:
         total.add(r)
-    total.expected = TestTaker.objects.filter(cycle=cycle, kind="student", school=school, grade__in=[4, 8]).count()
+    total.expected = TestTaker.objects.filter(cycle=cycle, kind="student", school=school, grade__in=[4, 8],
+                                              sampled_student__isnull=False).count()
     from naeq.pe.services import province_of
 
     return Completion(cycle=cycle, region=None, school=school, level="school", rows=rows, total=total,

@@ -134,8 +134,10 @@ def external_exempt(cycle: Cycle, school: School) -> dict[str, str]:
 
 
 def pe_takers(cycle: Cycle, school: School) -> list[TestTaker]:
-    """The school's sampled students of the cycle (the PE test takers), by grade and test ID."""
-    return list(TestTaker.objects.filter(cycle=cycle, school=school, kind="student", grade__in=[4, 8])
+    """The school's sampled students of the cycle (the PE test takers), by grade and test ID: a student test taker
+    without a sampled student (none in a real cycle) has no sex on record, so no bounds, and takes no PE test."""
+    return list(TestTaker.objects.filter(cycle=cycle, school=school, kind="student", grade__in=[4, 8],
+                                         sampled_student__isnull=False)
                 .order_by("grade", "code"))
 
 

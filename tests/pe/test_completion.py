@@ -121,3 +121,18 @@ def test_indicators_use_confirmed_rooms_only(pw: PeWorld, client: Client) -> Non
     assert "教体艺〔2014〕5号" in page and "暂定" in page and "GB/T 26343" in page
 
 
+
+
+def test_student_takers_without_a_sampled_student_are_not_pe_takers(pw: PeWorld) -> None:
+    """Only sampled students sit the PE test (their sex sets the bounds): a student test taker made outside the
+    sample (e.g. synthetic responses for a calibration demo) is neither expected nor placed in a room."""
+    from naeq.delivery.models import TestTaker
+
+    school = pw.world.schools["A1a-1"]
+    TestTaker.objects.create(cycle=pw.cycle, kind="student", code="SCD0000001", county=school.county, school=school,
+                             path=school.path, grade=4)
+    admin = pw.user("national_admin@A")
+    county = selectors.completion(actor=admin, cycle=pw.cycle, region=pw.world.regions["A1a"])
+    assert [r.expected for r in county.rows] == [8]
+    assert selectors.school_completion(actor=admin, cycle=pw.cycle, school=school).total.expected == 8
+    assert "SCD0000001" not in {t.code for t in services.pe_takers(pw.cycle, school)}
