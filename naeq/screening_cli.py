@@ -112,7 +112,8 @@ class Table:
         out = []
         for i, v in enumerate(self.text(col)):
             if v not in index:
-                raise BadInput(self.path, self.lines[i], col, f"未知的{what}“{v}”")
+                noun, _, note = what.partition("（")
+                raise BadInput(self.path, self.lines[i], col, f"未知的{noun}“{v}”" + (f"（{note}" if note else ""))
             out.append(index[v])
         return out
 
@@ -239,8 +240,8 @@ def read_inputs(responses: str, keys: str, grouping: str, *, items: str | None, 
             raise BadInput(background, 1, None, "至少需要一列背景变量（如 ses、urban、previous_mean）")
         idx = bt.known("school", sindex, "学校（grouping 中没有）")
         cov = np.full((len(school_codes), len(cols)), np.nan)
-        for k, c in enumerate(cols):
-            cov[idx, k] = bt.number(c)
+        for ci, col in enumerate(cols):
+            cov[np.array(idx), ci] = bt.number(col)
         if np.isnan(cov).any():
             s = int(np.flatnonzero(np.isnan(cov).any(axis=1))[0])
             raise BadInput(background, None, "school", f"缺少学校“{school_codes[s]}”的背景数据")

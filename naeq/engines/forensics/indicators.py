@@ -12,8 +12,8 @@ Methods
   variance of its school means and ``E = τ² + σ²_w / n̄`` (τ² the national median between-school variance,
   σ²_w the county's within-school variance); p = lower tail.
 * ``near_perfect`` — count of persons at or above a proportion-correct threshold vs the model-implied count when
-  θ ~ N(median θ of the unit, pooled within-unit SD) under the 2PL (Lord–Wingersky score distributions per
-  booklet); binomial upper tail.
+  θ ~ N(q₁ + 0.6745 σ_w, σ_w) (q₁ the unit's lower quartile of θ, σ_w the pooled robust within-unit SD) under
+  the 2PL (Lord–Wingersky score distributions per booklet); binomial upper tail.
 * ``item_shift`` — uniform: robust z across units of the unit's mean logit shift of item p-values against the
   national p-values; partial (leaked items): ``Q = Σ_j (z_j − z̄)²`` of the item residuals
   ``z_j = (O_j − E_j)/√V_j`` (E_j = Σ_i P_j(θ_i)) against χ²_{J−1}.
@@ -51,10 +51,10 @@ class Indicator:
     NaN where the unit has no data) and ``n`` (the data count behind it)."""
 
     name: str
-    statistic: NDArray[np.float64]
-    expected: NDArray[np.float64]
-    p: NDArray[np.float64]
-    n: NDArray[np.float64]
+    statistic: NDArray[Any]
+    expected: NDArray[Any]
+    p: NDArray[Any]
+    n: NDArray[Any]
 
     def __post_init__(self) -> None:
         for f in ("statistic", "expected", "p", "n"):
@@ -103,7 +103,7 @@ def huber_regression(y: NDArray[np.float64], x: NDArray[np.float64], *, c: float
             beta = new
             break
         beta = new
-    return beta, y - design @ beta
+    return np.asarray(beta, dtype=np.float64), np.asarray(y - design @ beta, dtype=np.float64)
 
 
 def mean_above_prediction(unit_mean: Any, covariates: Any, weight: Any = None) -> Indicator:
@@ -172,14 +172,18 @@ def near_perfect(unit: Any, scores: Any, taken: Any, theta: Any, a: Any, b: Any,
     n_items = tk.sum(axis=1)
     raw = (sc * tk).sum(axis=1)
     hit = (raw >= np.ceil(threshold * n_items - 1e-9)) & (n_items > 0)
-    med = np.full(n_units, np.nan)
+    q1 = np.full(n_units, np.nan)
+    iqr = np.full(n_units, np.nan)
     order = np.argsort(u, kind="stable")
     starts = np.r_[0, np.cumsum(np.bincount(u, minlength=n_units))]
-    for k in range(n_units):  # U medians; the per-unit work is vectorised below
+    for k in range(n_units):  # U quantiles; the per-unit work is vectorised below
         if starts[k + 1] > starts[k]:
-            med[k] = np.median(th[order[starts[k] : starts[k + 1]]])
-    resid = th - med[u]
-    sd = max(float(np.sqrt(np.mean(resid**2))), 0.3)
+            lo, hi = np.quantile(th[order[starts[k] : starts[k + 1]]], [0.25, 0.75])
+            q1[k], iqr[k] = lo, hi - lo
+    # Location from the lower quartile (robust to up to 75 % of a unit cheating): q1 + 0.6745 σ_w, with σ_w the
+    # median across units of IQR / 1.349 (the normal IQR).
+    sd = max(float(np.nanmedian(iqr)) / 1.349, 0.3) if np.any(np.isfinite(iqr)) else 1.0
+    med = q1 + 0.6745 * sd
     nodes, weights = np.polynomial.hermite_e.hermegauss(21)
     weights = weights / weights.sum()
     patterns, pat = np.unique(tk, axis=0, return_inverse=True)
@@ -272,7 +276,7 @@ def response_times(unit: Any, person: Any, seconds: Any, n_units: int) -> tuple[
         if len(vals):
             med[k] = np.median(vals)
         if len(vals) > 2:
-            sdv[k] = np.log(max(np.std(vals, ddof=1), 1e-6))
+            sdv[k] = np.log(max(float(np.std(vals, ddof=1)), 1e-6))
     zs, zu = robust_z(med), robust_z(sdv)
     count = np.bincount(punit, minlength=n_units).astype(np.float64)
     short = Indicator("time_short", np.exp(med), np.full(n_units, np.exp(np.nanmedian(med))), ndtr(zs), count)

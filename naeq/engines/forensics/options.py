@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy.special import expit, ndtri
+from scipy.stats import rankdata
 
 from naeq.engines.errors import EngineError
 
@@ -180,8 +181,7 @@ def fit_option_model(options: Any, key: Any, *, a: Any = None, b: Any = None, th
             raise EngineError(f"theta must hold {n} finite values", code="bad_parameters")
     else:
         prop = (u.sum(axis=1) + 0.5) / (m.sum(axis=1) + 1.0)
-        ranks = np.argsort(np.argsort(prop, kind="stable"), kind="stable")
-        th = ndtri((ranks + 0.5) / n)
+        th = ndtri((rankdata(prop) - 0.5) / n)  # mid-ranks: ties do not depend on the row order
         for _ in range(n_rounds):
             if not fixed_items:
                 a_, b_ = _fit_items(u, m, th, a_, b_)

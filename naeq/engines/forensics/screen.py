@@ -126,7 +126,7 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
     pflag = adj <= alpha_pairs
     rm = None if room is None else np.asarray(room).reshape(-1)
     same_room = np.zeros(len(pairs), dtype=bool) if rm is None else rm[pairs.first] == rm[pairs.second]
-    cl = clusters(len(x), pairs.first[pflag], pairs.second[pflag], model.theta)
+    cl = clusters(len(x), pairs.first[pflag], pairs.second[pflag], model.theta, pairs.omega[pflag])
     tick("indicators", 0.85)
     pair_school = sch[pairs.first]
     p_pairs_s, n_pairs_s = grouped_min_bonferroni(pairs.omega_p, pair_school, n_s)

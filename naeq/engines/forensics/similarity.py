@@ -200,7 +200,7 @@ def pair_statistics(model: OptionModel, options: Any, group: Any, *, exact_tests
             out["ii_p"].append(np.full(len(h), np.nan))
         if progress is not None:
             progress((bi + 1) / len(blocks))
-    cat = {f: (np.concatenate(v) if v else np.empty(0)) for f, v in out.items()}
+    cat: dict[str, Any] = {f: (np.concatenate(v) if v else np.empty(0)) for f, v in out.items()}
     order = np.lexsort((cat["second"], cat["first"])) if len(cat["first"]) else np.empty(0, dtype=np.int64)
     return PairStatistics(**{f: (v[order].astype(np.int64) if f in ("first", "second", "common", "matches",
                                                                     "identical_incorrect", "copier")
@@ -217,11 +217,13 @@ class Clusters:
     source: NDArray[np.int64]
 
 
-def clusters(n_persons: int, first: Any, second: Any, theta: Any) -> Clusters:
+def clusters(n_persons: int, first: Any, second: Any, theta: Any, weight: Any = None) -> Clusters:
     """Clusters of near-identical answer strings: connected components of the flagged pairs ``(first, second)``.
 
     A proctor dictating answers to a room, or one leaked answer sheet, shows as one component with a hub: many
-    flagged links to one source. Each component's source candidate is its member of highest degree (then θ).
+    flagged links to one source. Each component's source candidate is its member of highest weighted degree (the
+    sum of ``weight``, e.g. ω, over its flagged links; default 1 per link), then highest θ: copies agree with the
+    source more than with each other, so the source is the centre even when every pair is flagged.
 
     Examples
     --------
@@ -234,7 +236,8 @@ def clusters(n_persons: int, first: Any, second: Any, theta: Any) -> Clusters:
     th = np.asarray(theta, dtype=np.float64)
     graph = coo_matrix((np.ones(len(f)), (f, s)), shape=(n_persons, n_persons))
     _, comp = connected_components(graph, directed=False)
-    degree = np.bincount(np.r_[f, s], minlength=n_persons)
+    w = np.ones(len(f)) if weight is None else np.asarray(weight, dtype=np.float64)
+    degree = np.bincount(np.r_[f, s], np.r_[w, w], minlength=n_persons)
     sizes = np.bincount(comp)
     in_cluster = sizes[comp] >= 2
     uniq = np.unique(comp[in_cluster])
