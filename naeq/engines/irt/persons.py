@@ -157,6 +157,16 @@ def _counts(responses: Responses, params: ItemParameters) -> tuple[NDArray[np.in
     return n, responses.raw_scores(), responses.max_raw_scores()
 
 
+def _eap_core(responses: Responses, params: ItemParameters, mu: NDArray[np.float64], sd: NDArray[np.float64],
+              n_quad: int, theta_range: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    nodes = np.linspace(-theta_range, theta_range, n_quad)
+    loglik = log_likelihood(responses, params, nodes)
+    log_prior = -0.5 * ((nodes[None, :] - mu[:, None]) / sd[:, None]) ** 2
+    post, _ = posterior(loglik, log_prior)
+    theta = post @ nodes
+    return theta, np.sqrt(np.maximum(post @ nodes**2 - theta**2, 0.0))
+
+
 def eap(responses: Responses, params: ItemParameters, *, prior_mean: Any = 0.0, prior_sd: Any = 1.0,
         n_quad: int = 61, theta_range: float = 6.0) -> PersonEstimates:
     """Expected a posteriori estimates and posterior SDs (Bock & Mislevy 1982) under N(prior_mean, prior_sd²)
@@ -175,12 +185,7 @@ def eap(responses: Responses, params: ItemParameters, *, prior_mean: Any = 0.0, 
     sd = _per_person(prior_sd, n_p)
     if np.any(sd <= 0):
         raise ValueError("prior SDs must be positive")
-    nodes = np.linspace(-theta_range, theta_range, n_quad)
-    loglik = log_likelihood(responses, params, nodes)
-    log_prior = -0.5 * ((nodes[None, :] - mu[:, None]) / sd[:, None]) ** 2
-    post, _ = posterior(loglik, log_prior)
-    theta = post @ nodes
-    se = np.sqrt(np.maximum(post @ nodes**2 - theta**2, 0.0))
+    theta, se = _eap_core(responses, params, mu, sd, n_quad, theta_range)
     n, raw, mx = _counts(responses, params)
     return PersonEstimates(persons=responses.persons, theta=theta, se=se, method="eap", n_responses=n,
                            raw_score=raw, max_score=mx, at_bound=np.zeros(n_p, dtype=bool))
@@ -252,7 +257,16 @@ class _PatternSums:
                 mask[who] = True
                 keep = mask[self.r3_person]
                 rp, ri, rx = self.r3_person[keep], self.r3_item[keep], self.r3_x[keep]
-            val = self.grid.read(self.w3, ri, theta[rp])
+            # the persons' stencils (computed above) shared by their 3PL responses
+            pos = np.empty(n_p, dtype=np.int64)
+            pos[idx] = np.arange(len(idx))
+            at = pos[rp]
+            flat = self.w3.reshape(-1)
+            base = ri * self.grid.n + cols[at, 0]
+            wr = w[at]
+            val = flat[base] * wr[:, 0]
+            for c in range(1, 4):
+                val += flat[base + c] * wr[:, c]
             out[0] += np.bincount(rp, weights=val * rx, minlength=n_p)
         return tuple(out)
 
@@ -357,8 +371,8 @@ def wle(responses: Responses, params: ItemParameters, *, bound: float = 6.0, max
     n, raw, mx = _counts(responses, params)
     # start from the EAP under a wide N(0, 2²) prior (one cheap product on a grid): close to the WLE for all but
     # extreme response vectors, so the Newton iterations over all responses are few
-    start = eap(responses, params, prior_sd=2.0, n_quad=49, theta_range=bound).theta
     zero = np.zeros(n_p)
+    start = _eap_core(responses, params, zero, zero + 2.0, 49, bound)[0]
     theta, info, ok = _newton(responses, params, start, kind="wle", mu=zero, sd=zero + 1, bound=bound,
                               max_iter=max_iter, tol=tol)
     none = n == 0
