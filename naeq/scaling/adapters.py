@@ -107,20 +107,22 @@ def _online(cycle: Cycle, code: str) -> tuple[NDArray[np.int64], NDArray[np.str_
 
 
 def _external(module: str, cycle: Cycle, code: str) -> tuple[NDArray[np.int64], NDArray[np.str_],
-                                                             NDArray[np.float64]] | None:
-    """Scores from another app's ``scores_for_scaling`` selector, or None while that app does not provide one."""
+                                                             NDArray[np.float64], NDArray[np.int64]] | None:
+    """Scores from another app's ``scores_for_scaling`` selector, or None while that app does not provide one;
+    the fourth array is the booklet of each row where the source knows it (paper cards), else 0."""
     try:
         selector: Callable[..., Iterable[dict[str, Any]]] = importlib.import_module(module).scores_for_scaling
     except (ImportError, AttributeError):
         return None
-    rows = ((r["test_taker_id"], r["item"], r["score"]) for r in selector(cycle=cycle, instrument_code=code)
-            if r.get("score") is not None)
-    parts = list(_chunks(rows, 3))
+    rows = ((r["test_taker_id"], r["item"], r["score"], r.get("booklet") or 0)
+            for r in selector(cycle=cycle, instrument_code=code) if r.get("score") is not None)
+    parts = list(_chunks(rows, 4))
     if not parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.str_), np.zeros(0)
+        return np.zeros(0, np.int64), np.zeros(0, np.str_), np.zeros(0), np.zeros(0, np.int64)
     return (np.concatenate([p[0] for p in parts]).astype(np.int64),
             np.concatenate([p[1].astype(np.str_) for p in parts]),
-            np.concatenate([p[2] for p in parts]).astype(np.float64))
+            np.concatenate([p[2] for p in parts]).astype(np.float64),
+            np.concatenate([p[3] for p in parts]).astype(np.int64))
 
 
 def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> Gathered:
@@ -129,7 +131,7 @@ def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> 
     taker, item, score, booklet_rows = _online(cycle, code)
     counts = {"online": len(taker)}
     sources = [np.zeros(len(taker), np.int64)]
-    takers, items, scores = [taker], [item], [score]
+    takers, items, scores, booklets = [taker], [item], [score], [booklet_rows]
     for rank, module in enumerate(SOURCES, start=1):
         got = _external(module, cycle, code)
         if got is None:
@@ -138,6 +140,7 @@ def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> 
         takers.append(got[0])
         items.append(got[1])
         scores.append(got[2])
+        booklets.append(got[3])
         sources.append(np.full(len(got[0]), rank, np.int64))
     taker = np.concatenate(takers)
     item = np.concatenate(items) if len(items) > 1 else items[0]
@@ -171,12 +174,16 @@ def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> 
     int_score = score[chosen].astype(np.int64)
     persons, person = np.unique(taker, return_inverse=True)
     person = person.astype(np.int64).reshape(-1)
+    # The person's booklet: from the online attempt, then from the paper card (a later source wins, as for the
+    # scores); rater scores carry none. 0 = unknown.
     booklet = np.zeros(len(persons), dtype=np.int64)
-    if len(booklet_rows):
-        online_taker = takers[0]
-        pos = np.searchsorted(persons, online_taker)
-        ok = (pos < len(persons)) & (persons[np.minimum(pos, len(persons) - 1)] == online_taker)
-        booklet[pos[ok]] = booklet_rows[ok]
+    for src_taker, src_booklet in zip(takers, booklets, strict=True):
+        known = src_booklet > 0
+        if not known.any() or not len(persons):
+            continue
+        pos = np.searchsorted(persons, src_taker[known])
+        ok = (pos < len(persons)) & (persons[np.minimum(pos, len(persons) - 1)] == src_taker[known])
+        booklet[pos[ok]] = src_booklet[known][ok]
     groups = group = None
     if group_by == "grade":
         grade = dict(TestTaker.objects.filter(pk__in=persons.tolist()).values_list("pk", "grade"))
