@@ -19,6 +19,7 @@ from naeq.engines.forensics.personfit import lz_star
 from naeq.engines.forensics.similarity import Clusters, PairStatistics, clusters, pair_statistics
 
 Progress = Callable[[str, float], None]
+PAIR_EXCESS_LEVEL = 1e-3
 LZ_LEVEL = 0.05  # a person "misfits" when Φ(lz*) < 5 %; the unit test is a binomial on that count
 
 
@@ -137,7 +138,13 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
         ind.Indicator("pairs_omega", n_pairs_s.astype(np.float64), np.zeros(n_s), p_pairs_s, n_pairs_s),
         _count_test("person_misfit", sch, misfit, fit_ok, LZ_LEVEL, n_s),
     ]
+    # Several moderately similar pairs in one unit (neighbours copying): pairs with p_ω ≤ 10⁻³ against Bin(m, 10⁻³);
+    # valid because ω's tail is at or below nominal (tests/engines/forensics/test_pairs.py).
+    close = pairs.omega_p <= PAIR_EXCESS_LEVEL
     county_ind: list[ind.Indicator] = []
+    for unit, n_u, target in ((pair_school, n_s, school_ind), (cty[pairs.first], n_c, county_ind)):
+        target.append(_count_test("pairs_excess", unit, close, np.ones(len(close), dtype=bool), PAIR_EXCESS_LEVEL,
+                                  n_u))
     n_per_s = np.bincount(sch, minlength=n_s).astype(np.float64)
     mean_s = np.bincount(sch, model.theta, n_s) / np.maximum(n_per_s, 1)
     var_s = np.bincount(sch, model.theta**2, n_s) / np.maximum(n_per_s, 1) - mean_s**2
