@@ -7,10 +7,12 @@
 2. **Detection vs false alarm** — simulated cycles with known truth: counties of schools of students; in some
    counties three schools cheat by one mechanism at a stated strength:
 
-   * ``copying``: in each cheating school 4 neighbour pairs, the copier takes the source's option on 50 % of items;
-   * ``one_source``: in each cheating school a proctor's answer string is copied by 8 students on 70 % of items;
-   * ``preknowledge``: 8 of the 40 items (the hardest) leaked; 60 % of each cheating school's students answer them
-     correctly with probability 0.9.
+   * ``copying @ s``: in each cheating school 4 neighbour pairs, the copier takes the source's option on a share s
+     of the items (0.5 = "moderate");
+   * ``one_source @ s``: in each cheating school a proctor's answer string is copied by 8 students on s + 0.2 of
+     the items;
+   * ``preknowledge @ s``: 8 of the 40 items (the hardest) leaked; 60 % of each cheating school's students answer
+     them correctly with probability s + 0.4.
 
    Reported per type: the share of cheating counties / schools flagged (``screen`` with BH at 5 % across units)
    and the share of clean counties / schools flagged (false alarms). The issue's goals: ≤ 1 % of clean counties
@@ -70,32 +72,35 @@ def bench_national(n_schools: int, size: int, seed: int) -> dict[str, float]:
             "omega_type1_at_1e-4": float((ps.omega_p <= 1e-4).mean())}
 
 
-def inject(rng: np.random.Generator, d: dict[str, np.ndarray], kind: str, schools: np.ndarray, size: int) -> None:
+def inject(rng: np.random.Generator, d: dict[str, np.ndarray], kind: str, schools: np.ndarray,
+           strength: float) -> None:
     x = d["x"]
     for s in schools:
         rows = np.flatnonzero(d["school"] == s)
         if kind == "copying":
             for k in range(4):
                 src, cop = rows[2 * k], rows[2 * k + 1]
-                items = rng.random(x.shape[1]) < 0.5
+                items = rng.random(x.shape[1]) < strength
                 x[cop, items] = x[src, items]
         elif kind == "one_source":
             src = rows[0]
             for cop in rows[1:9]:
-                items = rng.random(x.shape[1]) < 0.7
+                items = rng.random(x.shape[1]) < min(1.0, strength + 0.2)
                 x[cop, items] = x[src, items]
         elif kind == "preknowledge":
             leaked = np.argsort(d["b"])[-8:]
             who = rows[rng.random(len(rows)) < 0.6]
-            hit = rng.random((len(who), len(leaked))) < 0.9
+            hit = rng.random((len(who), len(leaked))) < min(1.0, strength + 0.4)
             sub = x[np.ix_(who, leaked)]
             x[np.ix_(who, leaked)] = np.where(hit, d["key"][leaked], sub)
 
 
-def evaluate(n_counties: int, per_county: int, size: int, reps: int, seed: int) -> dict[str, dict[str, float]]:
+def evaluate(n_counties: int, per_county: int, size: int, reps: int, seed: int,
+             strengths: list[float]) -> dict[str, dict[str, float]]:
     rng = np.random.default_rng(seed)
     out: dict[str, dict[str, float]] = {}
-    for kind in ("clean", "copying", "one_source", "preknowledge"):
+    runs = [("clean", 0.0)] + [(k, st) for st in strengths for k in ("copying", "one_source", "preknowledge")]
+    for kind, strength in runs:
         det_c = det_s = fa_c = fa_s = 0.0
         n_cc = n_cs = n_fc = n_fs = 0
         for _ in range(reps):
@@ -106,7 +111,7 @@ def evaluate(n_counties: int, per_county: int, size: int, reps: int, seed: int) 
                 cheat_counties = rng.choice(n_counties, size=max(1, n_counties // 10), replace=False)
                 cheat_schools = np.concatenate([c * per_county + rng.choice(per_county, 3, replace=False)
                                                 for c in cheat_counties])
-                inject(rng, d, kind, cheat_schools, size)
+                inject(rng, d, kind, cheat_schools, strength)
             res = screen(d["x"], d["key"], school=d["school"], county=d["county"], exact_tests=False)
             cflag, sflag = res.counties.flag, res.schools.flag
             is_cc = np.isin(np.arange(n_counties), cheat_counties)
@@ -120,7 +125,8 @@ def evaluate(n_counties: int, per_county: int, size: int, reps: int, seed: int) 
             # schools in cheating counties that are clean themselves count as false alarms too
             fa_s += sflag[~is_cs].sum()
             n_fs += (~is_cs).sum()
-        out[kind] = {"county_detection": det_c / n_cc if n_cc else float("nan"),
+        label = kind if kind == "clean" else f"{kind} @ {strength:g}"
+        out[label] = {"county_detection": det_c / n_cc if n_cc else float("nan"),
                      "school_detection": det_s / n_cs if n_cs else float("nan"),
                      "county_false_alarm": fa_c / n_fc, "school_false_alarm": fa_s / n_fs,
                      "cheating_counties": int(n_cc), "clean_counties": int(n_fc)}
@@ -136,12 +142,15 @@ def main() -> None:
     ap.add_argument("--eval-size", type=int, default=25)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--strengths", default="0.3,0.5,0.7",
+                    help="copying share of items (one source: +0.2; preknowledge: P(correct on leaked) = s + 0.4)")
     ap.add_argument("--out", type=Path, default=Path("var/bench_forensics"))
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     national = bench_national(args.schools, args.size, args.seed)
     print(json.dumps(national, indent=2))
-    ev = evaluate(args.eval_counties, args.eval_schools_per_county, args.eval_size, args.reps, args.seed + 1)
+    ev = evaluate(args.eval_counties, args.eval_schools_per_county, args.eval_size, args.reps, args.seed + 1,
+                  [float(v) for v in args.strengths.split(",")])
     result = {"national": national, "evaluation": ev, "peak_rss_mib": round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__},

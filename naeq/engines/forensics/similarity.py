@@ -99,8 +99,7 @@ def _group_blocks(group: NDArray[np.int64], budget: int) -> list[tuple[NDArray[n
     by_size = np.argsort(sizes, kind="stable")
     blocks: list[tuple[NDArray[np.int64], int]] = []
     i = 0
-    while i < len(by_size):
-        nmax = int(sizes[by_size[min(len(by_size) - 1, i)]])
+    while i < len(by_size):  # groups in increasing size; a block holds as many as fit in ``budget`` padded rows
         j = i
         while j < len(by_size) and (j - i + 1) * max(int(sizes[by_size[j]]), 1) <= budget:
             j += 1

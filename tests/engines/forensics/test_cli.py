@@ -140,6 +140,24 @@ def test_bad_input_is_named_precisely_and_nothing_is_written(files, kind, expect
     assert not out.exists()
 
 
+def test_given_item_parameters_are_used_and_checked(files):
+    tmp, f, _ = files
+    items = [f"M{j:02d}" for j in range(30)]
+    good = _write(tmp / "items.csv", ["item", "model", "a", "b1"], [[it, "2pl", 1.2, 0.1 * j - 1.5]
+                                                                   for j, it in enumerate(items)])
+    out = tmp / "out_items"
+    res = CliRunner().invoke(main, _args(f, out, items=good))
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["inputs"]["items"]["sha256"]
+    short = _write(tmp / "items_short.csv", ["item", "a", "b"], [[it, 1.0, 0.0] for it in items[:-1]])
+    res = CliRunner().invoke(main, _args(f, tmp / "out_short", items=short))
+    assert res.exit_code == 1 and "items_short.csv" in res.output and "缺少题目“M29”的参数" in res.output
+    bad_a = _write(tmp / "items_bad.csv", ["item", "a", "b"], [[it, -1.0 if j == 3 else 1.0, 0.0]
+                                                               for j, it in enumerate(items)])
+    res = CliRunner().invoke(main, _args(f, tmp / "out_bad", items=bad_a))
+    assert res.exit_code == 1 and "items_bad.csv 第5行 列“a”" in res.output and "应大于0" in res.output
+
+
 def test_help_lists_the_files():
     res = CliRunner().invoke(main, ["screen", "--help"])
     assert res.exit_code == 0
