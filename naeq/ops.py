@@ -320,6 +320,8 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
         click.echo("  " + line, err=True)
     click.echo("» implementation: staff, readiness, timeline, instrument custody, incidents and hotline", err=True)
     _demo_implementation(seed)
+    click.echo("» scoring and scaling: paper capture, marking, PE field test, a calibration run", err=True)
+    rows += _demo_scoring(seed)
     logins = settings.DATA_DIR / "demo-logins.txt"
     width = max(len(r[1]) for r in rows)
     lines = [f"{u.ljust(width)}  {p}  {label} · {where}" for label, u, p, where in rows]
@@ -348,6 +350,41 @@ def _demo_implementation(seed: int) -> None:
         return
     for hook in (demo_staffing, demo_readiness, demo_timeline, demo_custody, demo_incidents):
         hook(cycle, seed=seed)
+
+
+def _demo_scoring(seed: int) -> list[tuple[str, str, str, str]]:
+    """Fill the scoring apps: a scanned answer-card batch with real scanner errors waiting in the review queue, a
+    marked constructed-response item with a disagreeing rater pair and an arbitration waiting, PE rooms in every
+    state, and one finished calibration run. Idempotent; returns the login rows of the demo raters (passwords new
+    on every run)."""
+    import secrets
+
+    from naeq.accounts.models import User
+    from naeq.cycles.selectors import cycle_current
+    from naeq.marking.demo import RATERS, demo_marking
+    from naeq.papercapture.demo import demo_papercapture
+    from naeq.pe.demo import demo_pe
+    from naeq.scaling.demo import demo_scaling
+
+    cycle = cycle_current()
+    if cycle is None:
+        return []
+    demo_papercapture(cycle, seed=seed)
+    raters = demo_marking(cycle, seed=seed)
+    demo_pe(cycle, seed=seed)
+    demo_scaling(cycle, seed=seed)
+    rows = []
+    for username, _name in RATERS:
+        user = next((u for u in raters if u.username == username), None) or User.objects.filter(
+            username=username).first()
+        if user is None:
+            continue
+        password = secrets.token_urlsafe(9)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        where = str(user.region or "")
+        rows.append((f"{user.get_role_display()}（{user.display_name}）", username, password, where))
+    return rows
 
 
 # --------------------------------------------------------------------------------------------------- serve
