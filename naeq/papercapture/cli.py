@@ -171,7 +171,8 @@ def queue(username: str, batch_id: int | None) -> None:
 @AS
 @click.argument("entry_id", type=int)
 @click.option("--resolution", required=True,
-              type=click.Choice(["accept", "correct", "confirm", "fix_test_id", "use_assigned", "discard"]))
+              type=click.Choice(["accept", "correct", "confirm", "fix_test_id", "use_assigned", "discard"]),
+              help="How to resolve it (the kinds each problem allows: docs/papercapture.md).")
 @click.option("--value", default="", help="The corrected value (mark, booklet number or test ID).")
 def resolve(username: str, entry_id: int, resolution: str, value: str) -> None:
     """Resolve one entry of the review queue (audited)."""

@@ -42,11 +42,16 @@ def scaling_group() -> None:
 @click.option("--as", "username", required=True, help="National account that starts the run (audited).")
 @click.option("--year", type=int, required=True, help="Cycle year.")
 @click.option("--instrument", "instrument_code", required=True, help="Instrument (test) code of the cycle.")
-@click.option("--seed", type=click.IntRange(min=0), required=True)
-@click.option("--model", type=click.Choice(("rasch", "2pl", "3pl")), default="2pl", show_default=True)
-@click.option("--poly-model", type=click.Choice(("pcm", "gpcm")), default="gpcm", show_default=True)
-@click.option("--quad", "n_quad", type=click.IntRange(11, 201), default=41, show_default=True)
-@click.option("--pvs", "n_pv", type=click.IntRange(0, 20), default=5, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), required=True,
+              help="Random seed of the plausible values (the same seed and scores give the same numbers).")
+@click.option("--model", type=click.Choice(("rasch", "2pl", "3pl")), default="2pl", show_default=True,
+              help="Model of the 0/1 items.")
+@click.option("--poly-model", type=click.Choice(("pcm", "gpcm")), default="gpcm", show_default=True,
+              help="Model of the items worth more than one point.")
+@click.option("--quad", "n_quad", type=click.IntRange(11, 201), default=41, show_default=True,
+              help="Quadrature points on [-6, 6].")
+@click.option("--pvs", "n_pv", type=click.IntRange(0, 20), default=5, show_default=True,
+              help="Plausible values per test taker.")
 @click.option("--dif", default="sex,urban_rural", show_default=True, help="DIF variables: sex, urban_rural.")
 @click.option("--by-grade", is_flag=True, help="Multiple-group calibration by grade.")
 @click.option("--cuts", default="", help="Three cut scores on the reporting scale.")
@@ -104,8 +109,8 @@ def _show(run: Any) -> None:
 
 
 @scaling_group.command(name="list")
-@click.option("--as", "username", required=True)
-@click.option("--year", type=int, default=None)
+@click.option("--as", "username", required=True, help="National account that reads the runs.")
+@click.option("--year", type=int, default=None, help="Only the runs of this cycle year.")
 def list_cmd(username: str, year: int | None) -> None:
     """The calibration runs (newest first)."""
     _django_setup()
@@ -120,7 +125,7 @@ def list_cmd(username: str, year: int | None) -> None:
 
 
 @scaling_group.command(name="show")
-@click.option("--as", "username", required=True)
+@click.option("--as", "username", required=True, help="National account that reads the run.")
 @click.argument("run_id", type=int)
 def show_cmd(username: str, run_id: int) -> None:
     """One run's record and summary."""
@@ -131,8 +136,9 @@ def show_cmd(username: str, run_id: int) -> None:
 
 
 @scaling_group.command(name="export")
-@click.option("--as", "username", required=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
+@click.option("--as", "username", required=True, help="National account that exports the run (audited).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
+              help="Directory to write items.csv, persons.csv and run.json into.")
 @click.argument("run_id", type=int)
 def export_cmd(username: str, out_dir: str, run_id: int) -> None:
     """Write a run's items.csv, persons.csv (test IDs, no names) and run.json."""

@@ -67,7 +67,8 @@ class ProgressBar:
               help="Beta prior on 3PL guessing: 'alpha,beta', or none.")
 @click.option("--quad", "n_quad", type=click.IntRange(11, 201), default=41, show_default=True,
               help="Quadrature points on [-6, 6].")
-@click.option("--max-iter", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@click.option("--max-iter", type=click.IntRange(1, 10_000), default=500, show_default=True,
+              help="At most this many EM cycles.")
 @click.option("--tol", type=float, default=1e-4, show_default=True, help="EM stops when no parameter moves more.")
 @click.option("--pvs", "n_pv", type=click.IntRange(0, 20), default=5, show_default=True,
               help="Plausible values per person (drawn when --background is given).")
@@ -79,8 +80,10 @@ class ProgressBar:
                    "Mantel-Haenszel DIF; writes dif.csv.")
 @click.option("--anchors", "anchors_path", type=click.Path(dir_okay=False), default=None,
               help="Fixed parameters of anchor items (item, a, c, b1..bK: items.csv of the base year) for linking.")
-@click.option("--scale-mean", type=float, default=500.0, show_default=True)
-@click.option("--scale-sd", type=float, default=100.0, show_default=True)
+@click.option("--scale-mean", type=float, default=500.0, show_default=True,
+              help="Reporting-scale mean of this population.")
+@click.option("--scale-sd", type=float, default=100.0, show_default=True,
+              help="Reporting-scale SD of this population.")
 @click.option("--scale-slope", type=float, default=None,
               help="Use the base year's reporting scale s = A θ + B (A = scale.A of its run.json) instead of "
                    "fitting one on this population; needs --scale-intercept.")

@@ -16,8 +16,9 @@ def test_paper_booklet_is_the_persons_booklet(world: Any, cycle: Any, monkeypatc
     from naeq.delivery.models import ItemType
     from tests.delivery.factories import make_instrument, make_taker
 
-    items = [{"code": f"Q{k}", "block": "B1" if k < 3 else "B2", "screen": k, "type": ItemType.SINGLE, "stem": "（示例）",
-              "options": [{"value": "A", "label": "甲"}, {"value": "B", "label": "乙"}], "key": "A", "max_score": 1}
+    items = [{"code": f"Q{k}", "block": "B1" if k < 3 else "B2", "screen": k, "type": ItemType.SINGLE,
+              "stem": "（示例）", "options": [{"value": "A", "label": "甲"}, {"value": "B", "label": "乙"}],
+              "key": "A", "max_score": 1}
              for k in (1, 2, 3, 4)]
     inst = make_instrument(cycle, "regr", items=items, booklets={1: ["B1"], 2: ["B2"]})
     school = world.schools["A1a-1"]
