@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 from naeq.engines.errors import ConvergenceWarning, EngineError
 from naeq.engines.irt.data import Responses
@@ -289,8 +288,6 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
         wsizes = np.bincount(person_group, weights=w_all, minlength=n_groups).astype(np.float64)
         if np.any(wsizes <= 0):
             raise EngineError("a group has no positive weight", code="bad_group")
-    g_ind = sparse.csr_matrix((np.ones(len(group_int)), (group_int, np.arange(len(group_int)))),
-                              shape=(n_groups, len(group_int)))
 
     messages: list[str] = []
     evaluations = 0
@@ -302,15 +299,10 @@ def calibrate(responses: Responses, models: Mapping[str, str] | str = "2pl", *, 
         evaluations += 1
         log_w = _normal_log_weights(nodes, m0, s0)
         table = log_probability_table(unpack(x0, params), nodes, kmax).reshape(j_items, kmax, n_quad)
-        post, logml = posterior(estep.loglik(table), log_w[group_int])
-        if w_int is not None:
-            post *= w_int[:, None]
-            logml *= w_int
-        counts = estep.counts(post)
+        counts, logml, mass = estep.posterior_counts(table, log_w, group_int, w_int)   # mass (G, Q)
         x1 = x0
         for _ in range(2):
             x1 = fisher_step(x1, free, params, counts, nodes, priors)
-        mass = np.asarray(g_ind @ post)                                              # (G, Q)
         m1 = np.where(free_mean, (mass @ nodes) / wsizes, m0)
         var = (mass @ nodes**2) / wsizes - m1**2
         s1 = np.where(free_sd, np.sqrt(np.maximum(var, 1e-6)), s0)

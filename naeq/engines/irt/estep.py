@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from naeq.engines.irt.data import Responses
+from naeq.engines.irt.likelihood import posterior
 from naeq.engines.irt.patterns import booklet_patterns
 
 MAX_PATTERNS = 256
@@ -116,6 +117,74 @@ class EStep:
                 r[b.col_item, b.col_cat] += s
                 np.subtract.at(r[:, 0], b.col_item, s)
         return r
+
+    def posterior_counts(self, logp: NDArray[np.float64], log_w: NDArray[np.float64], group: NDArray[np.int64],
+                         weights: NDArray[np.float64] | None = None) -> tuple[
+            NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """One whole E-step of an EM cycle: (expected counts r (J, Kmax, Q), log marginal likelihoods (P,) in
+        internal order (times the weights), posterior mass per group (G, Q)).
+
+        ``log_w`` (G, Q) the groups' log quadrature weights, ``group`` (P,) and ``weights`` (P,) in internal
+        order. On the dense path it is fused per pattern block, in single precision throughout: the block's
+        log-likelihood product, the prior, the normalisation and the counts product stay in one n_b × Q float32
+        array (a few MB, in cache) instead of several passes over a P × Q double array. Rounding: as for the
+        products (module docstring) — ~1e-5 on a log-likelihood, ~1e-6 relative on a weight; the counts and
+        masses are accumulated in double per block. The final E-step (reported posterior, SEs) uses
+        :meth:`loglik` and the double-precision posterior."""
+        n_groups = log_w.shape[0]
+        if not self.dense:
+            post, logml = posterior(self.loglik(logp), log_w[group])
+            if weights is not None:
+                post *= weights[:, None]
+                logml *= weights
+            ind = sparse.csr_matrix((np.ones(len(group)), (group, np.arange(len(group)))),
+                                    shape=(n_groups, len(group)))
+            return self.counts(post), logml, np.asarray(ind @ post)
+        q = logp.shape[2]
+        r = np.zeros((self.n_items, self.kmax, q))
+        logml = np.empty(self.n_persons)
+        mass = np.zeros((n_groups, q))
+        lw32 = log_w.astype(np.float32)
+        for b in self.blocks:
+            n_b = b.stop - b.start
+            if n_b == 0:
+                continue
+            base = logp[b.items, 0].sum(axis=0).astype(np.float32)
+            if len(b.col_item):
+                delta = (logp[b.col_item, b.col_cat] - logp[b.col_item, 0]).astype(np.float32)
+                w = b.y @ delta
+                w += base
+            else:
+                w = np.broadcast_to(base, (n_b, q)).copy()
+            g = group[b.start: b.stop]
+            if n_groups == 1:
+                w += lw32[0]
+            else:
+                w += lw32[g]
+            top = w.max(axis=1, keepdims=True)
+            w -= top
+            np.exp(w, out=w)
+            tot_i = w.sum(axis=1, keepdims=True)
+            w *= np.float32(1.0) / tot_i
+            ml = top[:, 0].astype(np.float64) + np.log(tot_i[:, 0].astype(np.float64))
+            if weights is not None:
+                wt = weights[b.start: b.stop]
+                w *= wt.astype(np.float32)[:, None]
+                ml *= wt
+            logml[b.start: b.stop] = ml
+            tot = w.sum(axis=0, dtype=np.float64)
+            r[b.items, 0] += tot
+            if n_groups == 1:
+                mass[0] += tot
+            else:
+                onehot = np.zeros((n_b, n_groups), dtype=np.float32)
+                onehot[np.arange(n_b), g] = 1.0
+                mass += (onehot.T @ w).astype(np.float64)
+            if len(b.col_item):
+                s = (b.y.T @ w).astype(np.float64)
+                r[b.col_item, b.col_cat] += s
+                np.subtract.at(r[:, 0], b.col_item, s)
+        return r, logml, mass
 
     def person_rows(self) -> NDArray[np.int64]:
         """order[i] = original person index of internal row i."""

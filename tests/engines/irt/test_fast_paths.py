@@ -112,3 +112,34 @@ def test_fit_moments_on_the_grid_equal_the_exact_ones(monkeypatch: pytest.Monkey
     # mean squares and their t: relative interpolation error < 3e-7 per response (fit module), 1e-6 here
     for a, b in zip(exact, grid, strict=True):
         assert np.allclose(b, a, rtol=1e-6, atol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_single_precision_estep_matches_the_double_precision_one(weighted: bool) -> None:
+    from naeq.engines.irt.likelihood import log_probability_table, posterior
+
+    r, params = _data(n=3000, seed=11)
+    nodes = np.linspace(-6, 6, 41)
+    table = log_probability_table(params, nodes, r.max_categories).reshape(r.n_items, r.max_categories, 41)
+    es = EStep(r, min_dense_cells=0)
+    assert es.dense
+    rng = np.random.default_rng(2)
+    group = rng.integers(0, 3, r.n_persons)[es.order]
+    log_w = np.stack([-0.5 * ((nodes - m) / s) ** 2 for m, s in ((0, 1), (0.5, 0.8), (-0.3, 1.2))])
+    log_w -= np.log(np.exp(log_w).sum(axis=1, keepdims=True))
+    wt = rng.uniform(0.5, 2.0, r.n_persons) if weighted else None
+    counts, logml, mass = es.posterior_counts(table, log_w, group, wt)
+    # reference: the double-precision sparse products of likelihood.py on the same persons (internal order)
+    ll = np.asarray(r.indicator() @ table.reshape(-1, 41))[es.order]
+    post, ml_ref = posterior(ll, log_w[group])
+    if wt is not None:
+        post *= wt[:, None]
+        ml_ref = ml_ref * wt
+    x = r.indicator()[es.order]
+    ref_counts = np.asarray(x.T @ post).reshape(counts.shape)
+    ref_mass = np.stack([post[group == k].sum(axis=0) for k in range(3)])
+    # single precision: ~1e-5 on a log-likelihood of order 10-100, ~1e-6 relative on sums of weights (estep.py)
+    assert np.abs(logml - ml_ref).max() < 1e-4
+    assert np.abs(counts - ref_counts).max() < 1e-5 * float(np.abs(ref_counts).max())
+    assert np.abs(mass - ref_mass).max() < 1e-5 * float(ref_mass.max())
+    assert np.isclose(mass.sum(), post.sum(), rtol=1e-6)
