@@ -96,7 +96,7 @@ def inject(rng: np.random.Generator, d: dict[str, np.ndarray], kind: str, school
 
 
 def evaluate(n_counties: int, per_county: int, size: int, reps: int, seed: int,
-             strengths: list[float]) -> dict[str, dict[str, float]]:
+             strengths: list[float], fdr: float = 0.05) -> dict[str, dict[str, float]]:
     rng = np.random.default_rng(seed)
     out: dict[str, dict[str, float]] = {}
     runs = [("clean", 0.0)] + [(k, st) for st in strengths for k in ("copying", "one_source", "preknowledge")]
@@ -112,7 +112,7 @@ def evaluate(n_counties: int, per_county: int, size: int, reps: int, seed: int,
                 cheat_schools = np.concatenate([c * per_county + rng.choice(per_county, 3, replace=False)
                                                 for c in cheat_counties])
                 inject(rng, d, kind, cheat_schools, strength)
-            res = screen(d["x"], d["key"], school=d["school"], county=d["county"], exact_tests=False)
+            res = screen(d["x"], d["key"], school=d["school"], county=d["county"], exact_tests=False, fdr=fdr)
             cflag, sflag = res.counties.flag, res.schools.flag
             is_cc = np.isin(np.arange(n_counties), cheat_counties)
             is_cs = np.isin(np.arange(n_counties * per_county), cheat_schools)
@@ -142,6 +142,7 @@ def main() -> None:
     ap.add_argument("--eval-size", type=int, default=25)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--fdr", type=float, default=0.05, help="BH level of the unit flags (screen's --fdr)")
     ap.add_argument("--strengths", default="0.3,0.5,0.7",
                     help="copying share of items (one source: +0.2; preknowledge: P(correct on leaked) = s + 0.4)")
     ap.add_argument("--out", type=Path, default=Path("var/bench_forensics"))
@@ -150,7 +151,7 @@ def main() -> None:
     national = bench_national(args.schools, args.size, args.seed)
     print(json.dumps(national, indent=2))
     ev = evaluate(args.eval_counties, args.eval_schools_per_county, args.eval_size, args.reps, args.seed + 1,
-                  [float(v) for v in args.strengths.split(",")])
+                  [float(v) for v in args.strengths.split(",")], args.fdr)
     result = {"national": national, "evaluation": ev, "peak_rss_mib": round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__},

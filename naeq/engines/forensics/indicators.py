@@ -7,7 +7,8 @@ that *locate* anomalous counties; stage 2 then screens the response data.
 Methods
 -------
 * ``mean_above_prediction`` — Huber M-regression (IRLS, c = 1.345) of the unit mean on background covariates (SES,
-  urban/rural, previous-cycle mean); robust residual z = e / (1.4826 · MAD); p = 1 − Φ(z).
+  urban/rural, previous-cycle mean); robust residual z = e / (1.4826 · MAD); p = upper tail of Student's t with
+  (units − parameters) df (the scale is estimated from the same units; every robust z below uses t likewise).
 * ``between_variance_small`` — for a county with m schools, ``(m − 1) S² / E ~ χ²_{m−1}`` where S² is the
   variance of its school means and ``E = τ² + σ²_w / n̄`` (τ² the national median between-school variance,
   σ²_w the county's within-school variance); p = lower tail.
@@ -16,7 +17,7 @@ Methods
   the 2PL (Lord–Wingersky score distributions per booklet); binomial upper tail.
 * ``item_shift`` — uniform: robust z across units of the unit's mean logit shift of item p-values against the
   national p-values; partial (leaked items): ``Q = Σ_j (z_j − z̄)²`` of the item residuals
-  ``z_j = (O_j − E_j)/√V_j`` (E_j = Σ_i P_j(θ_i)) against χ²_{J−1}.
+  ``z_j = (O_j − E_j)/√V_j`` (E_j = Σ_i P_j(θ_i)) against λ χ²_{J−1}, λ ≥ 1 the median dispersion across units.
 * ``rate_excess`` — absences, exemptions, replacements: quasi-binomial z of the unit's rate against the pooled
   rate, dispersion φ = median Pearson χ² / 0.4549 (the χ²₁ median) floored at 1; upper tail.
 * ``response_times`` — too short: robust z (lower tail) of the unit median log response time; too uniform:
@@ -77,6 +78,13 @@ def _codes(unit: Any, n_units: int) -> NDArray[np.int64]:
     return u
 
 
+def robust_tail(z: NDArray[np.float64], *, upper: bool, n_params: int = 1) -> NDArray[np.float64]:
+    """One-sided p-value of a robust z against Student's t with (finite units − ``n_params``) degrees of freedom:
+    the scale is estimated from the units themselves, so the normal tail would be too thin for few units."""
+    df = max(int(np.isfinite(z).sum()) - n_params, 1)
+    return np.asarray(stats.t.sf(z, df) if upper else stats.t.cdf(z, df))
+
+
 def robust_z(values: NDArray[np.float64]) -> NDArray[np.float64]:
     """``(v − median) / (1.4826 MAD)`` over the finite entries (NaN stays NaN)."""
     ok = np.isfinite(values)
@@ -124,9 +132,9 @@ def mean_above_prediction(unit_mean: Any, covariates: Any, weight: Any = None) -
     n = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=np.float64)
     if len(y) < x.shape[1] + 3:
         raise EngineError("too few units for the background regression", code="too_few")
-    _beta, resid = huber_regression(y, x)
+    beta, resid = huber_regression(y, x)
     z = robust_z(resid)
-    return Indicator("mean_above_prediction", y, y - resid, 1 - ndtr(z), n)
+    return Indicator("mean_above_prediction", y, y - resid, robust_tail(z, upper=True, n_params=len(beta)), n)
 
 
 def between_variance_small(county_of_school: Any, school_mean: Any, school_n: Any, school_within_var: Any,
@@ -228,15 +236,20 @@ def item_shift(unit: Any, scores: Any, taken: Any, theta: Any, a: Any, b: Any,
     shift = np.where(cnt > 0, np.log(pu / (1 - pu)) - np.log(nat / (1 - nat)), np.nan)
     mean_shift = np.nanmean(np.where(cnt > 0, shift, np.nan), axis=1) if shift.size else np.empty(0)
     z = robust_z(mean_shift)
-    uniform = Indicator("item_uniform", mean_shift, np.full(n_units, np.nanmedian(mean_shift)), 1 - ndtr(z),
-                        cnt.sum(axis=1))
+    uniform = Indicator("item_uniform", mean_shift, np.full(n_units, np.nanmedian(mean_shift)),
+                        robust_tail(z, upper=True), cnt.sum(axis=1))
     ok = var > 0.25
     zj = np.where(ok, (obs - exp_) / np.sqrt(np.where(ok, var, 1.0)), np.nan)
     k = ok.sum(axis=1)
     zbar = np.nanmean(zj, axis=1, where=ok) if zj.size else np.empty(0)
     q = np.nansum(np.where(ok, (zj - zbar[:, None]) ** 2, 0.0), axis=1)
-    p = np.where(k >= 3, stats.chi2.sf(q, np.maximum(k - 1, 1)), np.nan)
-    some = Indicator("item_partial", q, np.maximum(k - 1, 0).astype(np.float64), p, cnt.sum(axis=1))
+    df = np.maximum(k - 1, 1)
+    ok_u = k >= 3
+    # Dispersion (genomic-control style): residuals at estimated θ and item parameters spread a little more than
+    # χ²; λ = median over units of Q / median χ²_df, floored at 1, rescales Q (a few leaked units cannot move it).
+    lam = max(1.0, float(np.median(q[ok_u] / stats.chi2.median(df[ok_u])))) if ok_u.sum() >= 5 else 1.0
+    p = np.where(ok_u, stats.chi2.sf(q / lam, df), np.nan)
+    some = Indicator("item_partial", q, lam * df.astype(np.float64), p, cnt.sum(axis=1))
     return uniform, some
 
 
@@ -279,8 +292,10 @@ def response_times(unit: Any, person: Any, seconds: Any, n_units: int) -> tuple[
             sdv[k] = np.log(max(float(np.std(vals, ddof=1)), 1e-6))
     zs, zu = robust_z(med), robust_z(sdv)
     count = np.bincount(punit, minlength=n_units).astype(np.float64)
-    short = Indicator("time_short", np.exp(med), np.full(n_units, np.exp(np.nanmedian(med))), ndtr(zs), count)
-    uniform = Indicator("time_uniform", np.exp(sdv), np.full(n_units, np.exp(np.nanmedian(sdv))), ndtr(zu), count)
+    short = Indicator("time_short", np.exp(med), np.full(n_units, np.exp(np.nanmedian(med))),
+                      robust_tail(zs, upper=False), count)
+    uniform = Indicator("time_uniform", np.exp(sdv), np.full(n_units, np.exp(np.nanmedian(sdv))),
+                        robust_tail(zu, upper=False), count)
     return short, uniform
 
 
