@@ -129,7 +129,15 @@ def _read_arrow(path: str | Path, c: ProblemCollector, *, dictionary: tuple[str,
         c.add(_("文件不存在。"))
         c.raise_if_any(_("文件无法读取。"))
         raise  # pragma: no cover
-    except (OSError, UnicodeDecodeError, pa.ArrowException) as exc:
+    except UnicodeDecodeError as exc:
+        c.add(_("文件不是UTF-8编码（第%(pos)d字节无法解码），请另存为UTF-8（CSV UTF-8）后再导入。")
+              % {"pos": exc.start + 1})
+        c.raise_if_any(_("文件无法读取。"))
+        raise  # pragma: no cover
+    except (OSError, pa.ArrowException) as exc:
+        if "invalid UTF8" in str(exc):  # pyarrow's wording for undecodable bytes below the header
+            c.add(_("文件不是UTF-8编码（某数据行无法解码），请另存为UTF-8（CSV UTF-8）后再导入。"))
+            c.raise_if_any(_("文件无法读取。"))
         c.add(_("无法读取文件：%(error)s") % {"error": exc})
         c.raise_if_any(_("文件无法读取。"))
         raise  # pragma: no cover
