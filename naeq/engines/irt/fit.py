@@ -120,7 +120,7 @@ def sx2(responses: Responses, params: ItemParameters, nodes: NDArray[np.float64]
     prob_all = category_probabilities(nodes, params)                             # (J, Q, K)
     pattern, design = booklet_patterns(responses)
     raw = responses.raw_scores()
-    dense = np.full((responses.n_persons, j_items), -1, dtype=np.int64)
+    dense = np.full((responses.n_persons, j_items), -1, dtype=np.int16)  # scores < 2¹⁵: a quarter of the memory
     dense[responses.person, responses.item] = responses.score
     chi = np.zeros(j_items)
     cells = np.zeros(j_items, dtype=np.int64)
@@ -162,6 +162,7 @@ def sx2(responses: Responses, params: ItemParameters, nodes: NDArray[np.float64]
 
 # From this many responses the moments come from item tables on a fine θ grid (:mod:`naeq.engines.irt.grid`).
 MIN_TABLE_RESPONSES = 100_000
+_CHUNK = 1_000_000
 
 
 def _moments(p: NDArray[np.float64], k: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
@@ -186,28 +187,31 @@ def _moments_exact(params: ItemParameters, item: NDArray[np.int64], t: NDArray[n
     return _moments(p, k)
 
 
-def _moments_on_grid(params: ItemParameters, item: NDArray[np.int64], person: NDArray[np.int64],
-                     theta: NDArray[np.float64], k: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
-    """The same moments read from (J, G) tables on a grid of spacing h = 0.005 over the range of θ̂. The moments
-    are sums of terms like exp(±a·k·θ) ratios whose fourth derivatives are at most ≈ (a·K)⁴ times the function
-    itself, also in the tails where V is tiny, so the interpolation error is relative: ≲ (a·K·h)⁴/24 < 3·10⁻⁷
-    for a ≤ 2.5, K ≤ 4 — far below what the mean squares are reported to (tested against the exact path)."""
-    t = theta[person]
-    grid = Grid(float(t.min()) - 0.01, float(t.max()) + 0.01)
+def _grid_tables(params: ItemParameters, theta: NDArray[np.float64], k: NDArray[np.float64]) -> tuple[
+        Grid, tuple[NDArray[np.float64], ...]]:
+    """The moments as (J, G) tables on a grid of spacing h = 0.005 over the range of θ̂. The moments are sums of
+    terms like exp(±a·k·θ) ratios whose fourth derivatives are at most ≈ (a·K)⁴ times the function itself, also
+    in the tails where V is tiny, so the interpolation error is relative: ≲ (a·K·h)⁴/24 < 3·10⁻⁷ for a ≤ 2.5,
+    K ≤ 4 — far below what the mean squares are reported to (tested against the exact path)."""
+    grid = Grid(float(theta.min()) - 0.01, float(theta.max()) + 0.01)
     p = category_probabilities(grid.points, params)                            # (J, G, K)
     if p.shape[2] < len(k):
         p = np.concatenate([p, np.zeros((*p.shape[:2], len(k) - p.shape[2]))], axis=2)
-    tables = _moments(p, k)
-    # one stencil per person, shared by that person's responses
-    cols, w = grid.stencil(np.where(np.isfinite(theta), theta, t[0]))
-    base = item * grid.n + cols[person, 0]
-    wr = w[person]
+    return grid, _moments(p, k)
+
+
+def _read_grid(tables: tuple[Grid, tuple[NDArray[np.float64], ...]], item: NDArray[np.int64],
+               person: NDArray[np.int64], theta: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+    """The tabulated moments of each response's item at its person's θ̂ (4-point Lagrange interpolation)."""
+    grid, tabs = tables
+    cols, w = grid.stencil(theta[person])
+    base = item * grid.n + cols[:, 0]
     out = []
-    for tab in tables:
+    for tab in tabs:
         flat = tab.reshape(-1)
-        val = flat[base] * wr[:, 0]
+        val = flat[base] * w[:, 0]
         for c in range(1, 4):
-            val += flat[base + c] * wr[:, c]
+            val += flat[base + c] * w[:, c]
         out.append(val)
     return tuple(out)
 
@@ -219,27 +223,43 @@ def infit_outfit(responses: Responses, params: ItemParameters, theta: NDArray[np
     persons with a non-finite θ̂ are left out."""
     params = _aligned(responses, params)
     j_items = responses.n_items
-    ok = np.isfinite(theta)[responses.person]
-    item = responses.item[ok]
-    person = responses.person[ok]
-    t = theta[person]
-    x = responses.score[ok].astype(np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    finite = np.isfinite(theta)
     kmax = params.max_categories
     k = np.arange(kmax, dtype=np.float64)
-    if len(item) >= MIN_TABLE_RESPONSES and len(item) and float(np.ptp(t)) <= 40.0:
-        e, v, c4 = _moments_on_grid(params, item, person, theta, k)
-    else:
-        e, v, c4 = _moments_exact(params, item, t, k)
-    v = np.maximum(v, 1e-12)
-    r2 = (x - e) ** 2
-    n = np.bincount(item, minlength=j_items).astype(np.float64)
-    outfit = np.bincount(item, weights=r2 / v, minlength=j_items) / np.maximum(n, 1)
-    sum_v = np.bincount(item, weights=v, minlength=j_items)
-    infit = np.bincount(item, weights=r2, minlength=j_items) / np.maximum(sum_v, 1e-300)
-    q_out = np.sqrt(np.maximum(np.bincount(item, weights=c4 / v**2, minlength=j_items) / np.maximum(n, 1) ** 2
-                               - 1 / np.maximum(n, 1), 1e-12))
-    q_in = np.sqrt(np.maximum(np.bincount(item, weights=c4 - v**2, minlength=j_items)
-                              / np.maximum(sum_v, 1e-300) ** 2, 1e-12))
+    n_ok = int(finite[responses.person].sum())
+    span = float(np.ptp(theta[finite])) if finite.any() else 0.0
+    grid_path = n_ok >= MIN_TABLE_RESPONSES and n_ok > 0 and span <= 40.0
+    tables = _grid_tables(params, theta[finite], k) if grid_path else None
+    # per-item sums over the responses, in chunks (bounded temporaries: no 8-million-row arrays at national scale)
+    n = np.zeros(j_items)
+    s_out = np.zeros(j_items)
+    sum_v = np.zeros(j_items)
+    s_r2 = np.zeros(j_items)
+    s_c4v = np.zeros(j_items)
+    s_c4m = np.zeros(j_items)
+    for lo in range(0, len(responses), _CHUNK):
+        sl = slice(lo, lo + _CHUNK)
+        ok = finite[responses.person[sl]]
+        item = responses.item[sl][ok]
+        person = responses.person[sl][ok]
+        x = responses.score[sl][ok].astype(np.float64)
+        if tables is not None:
+            e, v, c4 = _read_grid(tables, item, person, theta)
+        else:
+            e, v, c4 = _moments_exact(params, item, theta[person], k)
+        v = np.maximum(v, 1e-12)
+        r2 = (x - e) ** 2
+        n += np.bincount(item, minlength=j_items)
+        s_out += np.bincount(item, weights=r2 / v, minlength=j_items)
+        sum_v += np.bincount(item, weights=v, minlength=j_items)
+        s_r2 += np.bincount(item, weights=r2, minlength=j_items)
+        s_c4v += np.bincount(item, weights=c4 / v**2, minlength=j_items)
+        s_c4m += np.bincount(item, weights=c4 - v**2, minlength=j_items)
+    outfit = s_out / np.maximum(n, 1)
+    infit = s_r2 / np.maximum(sum_v, 1e-300)
+    q_out = np.sqrt(np.maximum(s_c4v / np.maximum(n, 1) ** 2 - 1 / np.maximum(n, 1), 1e-12))
+    q_in = np.sqrt(np.maximum(s_c4m / np.maximum(sum_v, 1e-300) ** 2, 1e-12))
 
     def wh(ms: NDArray[np.float64], q: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray((np.cbrt(ms) - 1) * (3 / q) + q / 3)

@@ -99,14 +99,14 @@ def test_fit_moments_on_the_grid_equal_the_exact_ones(monkeypatch: pytest.Monkey
     monkeypatch.setattr(fit, "MIN_TABLE_RESPONSES", 10**12)
     exact = fit.infit_outfit(r, params, theta)
     calls = []
-    real = fit._moments_on_grid
+    real = fit._read_grid
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(1)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(fit, "MIN_TABLE_RESPONSES", 0)
-    monkeypatch.setattr(fit, "_moments_on_grid", spy)
+    monkeypatch.setattr(fit, "_read_grid", spy)
     grid = fit.infit_outfit(r, params, theta)
     assert calls
     # mean squares and their t: relative interpolation error < 3e-7 per response (fit module), 1e-6 here
