@@ -132,10 +132,14 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
     pair_school = sch[pairs.first]
     p_pairs_s, n_pairs_s = grouped_min_bonferroni(pairs.omega_p, pair_school, n_s)
     p_pairs_s = np.where(n_pairs_s > 0, p_pairs_s, np.nan)
+    min_pair_p = np.ones(n_s)
+    np.minimum.at(min_pair_p, pair_school, pairs.omega_p)
     fit_ok = np.isfinite(lz)
     misfit = np.where(fit_ok, stats.norm.cdf(np.nan_to_num(lz)) < LZ_LEVEL, False)
     school_ind: list[ind.Indicator] = [
-        ind.Indicator("pairs_omega", n_pairs_s.astype(np.float64), np.zeros(n_s), p_pairs_s, n_pairs_s),
+        # statistic: the school's smallest pair p_ω; expected: the mean minimum of m null p-values, 1 / (m + 1)
+        ind.Indicator("pairs_omega", np.where(n_pairs_s > 0, min_pair_p, np.nan),
+                      1.0 / (n_pairs_s + 1.0), p_pairs_s, n_pairs_s),
         _count_test("person_misfit", sch, misfit, fit_ok, LZ_LEVEL, n_s),
     ]
     # Several moderately similar pairs in one unit (neighbours copying): pairs with p_ω ≤ 10⁻³ against Bin(m, 10⁻³);
@@ -192,7 +196,10 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
         pv = schools.p[name]
         ok = np.isfinite(pv)
         pc, cnt = grouped_min_bonferroni(pv[ok], county_of_school[ok], n_c)
-        county_ind.append(ind.Indicator(name, cnt.astype(np.float64), np.zeros(n_c),
+        minp = np.ones(n_c)
+        np.minimum.at(minp, county_of_school[ok], pv[ok])
+        # statistic: the smallest school p; expected: the mean minimum of its schools' null p-values
+        county_ind.append(ind.Indicator(name, np.where(cnt > 0, minp, np.nan), 1.0 / (cnt + 1.0),
                                         np.where(cnt > 0, pc, np.nan), cnt))
     counties = _table(county_ind, n_c, fdr)
     tick("done", 1.0)
