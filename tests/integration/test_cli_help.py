@@ -24,7 +24,7 @@ def _walk(cmd: click.Command, path: tuple[str, ...]) -> Iterator[tuple[tuple[str
 
 def _commands() -> list[tuple[tuple[str, ...], click.Command]]:
     ctx = click.Context(main)
-    out = []
+    out: list[tuple[tuple[str, ...], click.Command]] = []
     for verb in VERBS:
         cmd = main.get_command(ctx, verb)
         assert cmd is not None, verb

@@ -318,6 +318,7 @@ def _results(run: Any) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
 def test_online_paper_and_rater_scores_meet_in_one_calibration(chain: Chain,
                                                               django_capture_on_commit_callbacks: Any) -> None:
     from naeq.delivery.models import ItemScore
+    from naeq.papercapture.models import PaperResponse
     from naeq.scaling.models import CalibrationItem, CalibrationPerson
 
     c = chain
@@ -358,14 +359,19 @@ def test_online_paper_and_rater_scores_meet_in_one_calibration(chain: Chain,
     for code, item, s in (("N0002", "C04", 0), ("N0003", "C05", 0), ("P0003", "C01", 0), ("P0003", "C03", 0)):
         assert c.expected[code, item] == s
     assert ItemScore.objects.filter(attempt__test_taker=c.takers["N0002"], item="C04").get().code == "99"
+    paper_codes = dict(PaperResponse.objects.filter(test_taker=c.takers["P0003"], item__in=["C01", "C03"])
+                       .values_list("item", "code"))
+    assert paper_codes == {"C01": "97", "C03": "99"}
+    assert set(PaperResponse.objects.filter(test_taker=c.takers["P0003"], item__in=["C01", "C03"])
+               .values_list("score", flat=True)) == {0.0}
     assert ItemScore.objects.filter(attempt__test_taker=c.takers["N0003"], item="C05").get().code == "97"
 
     # Per item: responses and mean score (÷ max) are those of the expected table, so E01 carries the arbitrated 1.
-    for item in CalibrationItem.objects.filter(run=run):
-        scores = [s for (_t, i), s in c.expected.items() if i == item.item]
-        assert item.n_responses == len(scores), item.item
-        assert item.mean_score == pytest.approx(sum(scores) / len(scores) / SPEC[item.item]["max_score"],
-                                                abs=1e-12), item.item
+    for row in CalibrationItem.objects.filter(run=run):
+        scores = [s for (_t, i), s in c.expected.items() if i == row.item]
+        assert row.n_responses == len(scores), row.item
+        assert row.mean_score == pytest.approx(sum(scores) / len(scores) / SPEC[row.item]["max_score"],
+                                               abs=1e-12), row.item
     assert run.summary["n_persons"] == len(persons) and run.summary["n_items"] == len(ITEMS)
     # Score distributions by booklet count the paper test takers under their card's booklet (0 = unknown: P0011).
     by_booklet = {n: sum(1 for t in persons if t != MARKING_ONLY and c.booklet[t] == n) for n in (1, 2)}
