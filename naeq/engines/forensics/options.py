@@ -60,13 +60,14 @@ def check_options(options: Any, key: Any) -> tuple[NDArray[np.int64], NDArray[np
 
 
 def wle_2pl(u: NDArray[np.float64], taken: NDArray[np.bool_], a: NDArray[np.float64], b: NDArray[np.float64],
-            *, max_iter: int = 60, tol: float = 1e-6) -> NDArray[np.float64]:
+            *, start: NDArray[np.float64] | None = None, max_iter: int = 60, tol: float = 1e-6) -> NDArray[np.float64]:
     """Warm's WLE of θ under the 2PL for every row at once (bounded to ±5; a row without items gets 0).
 
     Solves ``Σ_j a_j (u_j − P_j) + J(θ) / (2 I(θ)) = 0`` with ``I = Σ a² P Q`` and ``J = Σ a³ P Q (1 − 2P)``.
     """
     m = taken.astype(np.float64)
-    theta = np.zeros(u.shape[0])
+    theta = np.zeros(u.shape[0]) if start is None else np.clip(np.asarray(start, dtype=np.float64), -THETA_BOUND,
+                                                               THETA_BOUND)
     for _ in range(max_iter):
         p = expit(a * (theta[:, None] - b))
         pq = p * (1 - p) * m
@@ -185,7 +186,7 @@ def fit_option_model(options: Any, key: Any, *, a: Any = None, b: Any = None, th
         for _ in range(n_rounds):
             if not fixed_items:
                 a_, b_ = _fit_items(u, m, th, a_, b_)
-            th = wle_2pl(u, taken, a_, b_)
+            th = wle_2pl(u, taken, a_, b_, start=None if fixed_items else th)
             if not fixed_items:
                 th = (th - th.mean()) / max(th.std(), 1e-9)
             else:
