@@ -95,7 +95,8 @@ def template(room_id: int, out: Path) -> None:
 @pe_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--room", "room_id", type=int, required=True, help="The room's id.")
-@click.option("--user", "username", required=True, help="Account name of the room's recorder (who is acting).")
+@click.option("--as", "--user", "username", required=True,
+              help="Account name of the room's recorder (who is acting; --user is the same).")
 @click.option("--submit", is_flag=True, help="Submit the room for review after the import.")
 def import_(file: Path, room_id: int, username: str, submit: bool) -> None:
     """Import a filled room template as the room's recorder: every fault is reported (row, column, reason) and

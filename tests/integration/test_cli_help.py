@@ -50,3 +50,13 @@ def test_every_command_has_help(path: tuple[str, ...], cmd: click.Command) -> No
     assert "Usage:" in result.output and text.split("\n")[0][:20] in result.output
     bare = [p.name for p in cmd.params if isinstance(p, click.Option) and not p.help and p.name != "help"]
     assert not bare, f"naeq {' '.join(path)}: options without help: {bare}"
+
+
+def test_acting_as_an_account_is_spelled_the_same_everywhere() -> None:
+    # ``naeq pe import`` took only --user while every other verb says --as: now both
+    # (``marking rater-add --username`` names the account it creates: not the acting one)
+    acting = {path: [o for p in cmd.params if p.name == "username" and "--username" not in p.opts for o in p.opts]
+              for path, cmd in COMMANDS}
+    acting = {path: opts for path, opts in acting.items() if opts}
+    assert ("pe", "import") in acting
+    assert [path for path, opts in acting.items() if "--as" not in opts] == []
