@@ -338,12 +338,14 @@ def _unit_rows(codes: list[str], table: Any, extra: list[tuple[str, list[Any]]],
               help="False discovery rate of school and county flags (Benjamini–Hochberg).")
 @click.option("--pair-report-p", type=click.FloatRange(0, 1), default=1e-3, show_default=True,
               help="pairs.csv lists the pairs with ω p-value at or below this (and every flagged pair).")
+@click.option("--pair-scope", type=click.Choice(("school", "room")), default="school", show_default=True,
+              help="Pairs within a school, or only within a room (needs the grouping's room column).")
 @click.option("--fast", is_flag=True, help="ω only: skip the exact GBT and identical-incorrect tails.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: str | None,
            background_path: str | None, participation_path: str | None, timings_path: str | None,
            pe_path: str | None, questionnaire_path: str | None, out_dir: str, alpha_pairs: float, fdr: float,
-           pair_report_p: float, fast: bool, quiet: bool) -> None:
+           pair_report_p: float, pair_scope: str, fast: bool, quiet: bool) -> None:
     """Screen a data set for anomalies: stage 1 indicators and stage 2 response forensics.
 
     Writes to --out: counties.csv and schools.csv (each indicator's statistic, expectation, p and BH q, the
@@ -364,6 +366,8 @@ def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: 
             data = read_inputs(responses_path, keys_path, grouping_path, items=items_path,
                                background=background_path, participation=participation_path,
                                timings=timings_path, pe=pe_path, questionnaire=questionnaire_path)
+            if pair_scope == "room" and data["room"] is None:
+                raise BadInput(grouping_path, 1, "room", "--pair-scope room 需要 grouping 文件的 room 列")
         except BadInput as exc:
             bar.close()
             click.echo(f"error [bad_input]: {exc}", err=True)
@@ -373,7 +377,8 @@ def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: 
                              room=data["room"], a=data.get("a"), b=data.get("b"),
                              school_covariates=data.get("school_covariates"),
                              participation=data.get("participation"), timings=data.get("timings"),
-                             pe=data.get("pe"), questionnaire=data.get("questionnaire"), alpha_pairs=alpha_pairs,
+                             pe=data.get("pe"), questionnaire=data.get("questionnaire"), pair_scope=pair_scope,
+                             alpha_pairs=alpha_pairs,
                              fdr=fdr, exact_tests=not fast,
                              progress=lambda s, f: bar(s, 0.05 + 0.9 * f))
         except EngineError as exc:
@@ -424,7 +429,8 @@ def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: 
                    "clusters": len(res.clusters.size), "schools_flagged": int(res.schools.flag.sum()),
                    "counties_flagged": int(res.counties.flag.sum())}
         run = {"verb": "naeq screen", "when": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": inputs,
-               "options": {"alpha_pairs": alpha_pairs, "fdr": fdr, "pair_report_p": pair_report_p, "fast": fast},
+               "options": {"alpha_pairs": alpha_pairs, "fdr": fdr, "pair_report_p": pair_report_p, "fast": fast,
+                           "pair_scope": pair_scope},
                "parameters": res.parameters, "summary": summary,
                "seconds": round(time.perf_counter() - started, 3)}
         (out / "run.json").write_text(json.dumps(run, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -30,6 +30,7 @@ from scipy.special import expit, ndtri
 from scipy.stats import rankdata
 
 from naeq.engines.errors import EngineError
+from naeq.engines.irt.models import ItemParameters
 
 THETA_BOUND = 5.0
 
@@ -57,6 +58,32 @@ def check_options(options: Any, key: Any) -> tuple[NDArray[np.int64], NDArray[np
     if x.shape[0] < 2 or np.any((x >= 0).sum(axis=0) == 0):
         raise EngineError("every item needs responses and there must be at least two persons", code="too_few")
     return x, k
+
+
+def key_parameters(params: ItemParameters, items: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """2PL ``(a, b)`` of the keys of ``items`` (in that order) from an IRT engine calibration (``naeq.engines.irt``).
+
+    Rasch and 2PL items map directly; a 3PL item is accepted only with ``c = 0`` (the forensic option model and lz*
+    are written for the 2PL); polytomous items are refused with a message naming them.
+
+    Examples
+    --------
+    >>> from naeq.engines.irt.models import ItemParameters
+    >>> p = ItemParameters(items=("i1", "i2"), model=["2pl", "rasch"], a=[1.5, 1.0], b=[[0.2], [-0.5]], c=[0, 0],
+    ...                    n_categories=[2, 2])
+    >>> [v.tolist() for v in key_parameters(p, ["i2", "i1"])]
+    [[1.0, 1.5], [-0.5, 0.2]]
+    """
+    try:
+        sel = params.select(list(items))
+    except KeyError as exc:
+        raise EngineError(f"item {exc.args[0]} has no parameters in the calibration", code="missing_item") from None
+    bad = [str(it) for it, m, c in zip(sel.items, sel.model, sel.c, strict=True)
+           if m not in ("rasch", "2pl") and not (m == "3pl" and c == 0)]
+    if bad:
+        raise EngineError(f"items {', '.join(bad[:5])} are not dichotomous Rasch/2PL items; the forensic model needs "
+                          "a 2PL key probability", code="not_2pl")
+    return np.asarray(sel.a, dtype=np.float64).copy(), np.asarray(sel.b[:, 0], dtype=np.float64).copy()
 
 
 def wle_2pl(u: NDArray[np.float64], taken: NDArray[np.bool_], a: NDArray[np.float64], b: NDArray[np.float64],

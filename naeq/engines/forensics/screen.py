@@ -84,7 +84,8 @@ def _count_test(name: str, unit: NDArray[np.int64], hit: NDArray[np.bool_], vali
 def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None, a: Any = None, b: Any = None,
            theta: Any = None, school_covariates: Any = None, participation: dict[str, tuple[Any, Any]] | None = None,
            timings: tuple[Any, Any] | None = None, pe: tuple[Any, Any, Any, Any] | None = None,
-           questionnaire: tuple[Any, Any, Any] | None = None, alpha_pairs: float = 0.01, fdr: float = 0.05,
+           questionnaire: tuple[Any, Any, Any] | None = None, pair_scope: str = "school",
+           alpha_pairs: float = 0.01, fdr: float = 0.05,
            exact_tests: bool = True, progress: Progress | None = None) -> ScreenResult:
     """Screen one data set.
 
@@ -99,6 +100,8 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
     timings : optional (row index of the person (T,), seconds (T,))
     pe : optional (row index, test code, value, decimals) arrays of PE records
     questionnaire : optional (row index, block code, value) arrays of questionnaire answers
+    pair_scope : "school" (every pair of a school) or "room" (pairs sharing a room; needs ``room``; a smaller
+        Bonferroni family, so more power against neighbours copying, blind to copying across rooms)
     alpha_pairs : family-wise level of the pair flags (Bonferroni over all pairs)
     fdr : false discovery rate of the unit flags (Benjamini–Hochberg across units, per indicator and combined)
     """
@@ -113,6 +116,13 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
     county_of_school[sch] = cty
     if np.any(county_of_school[sch] != cty):
         raise EngineError("a school lies in more than one county", code="school_county")
+    if pair_scope not in ("school", "room"):
+        raise ValueError("pair_scope must be 'school' or 'room'")
+    if pair_scope == "room" and room is None:
+        raise EngineError("pairs within rooms need the room of every person", code="no_rooms")
+    rm = None if room is None else np.asarray(room).reshape(-1)
+    pair_group = sch if rm is None or pair_scope == "school" else np.unique(
+        np.column_stack([sch, np.unique(rm, return_inverse=True)[1].reshape(-1)]), axis=0, return_inverse=True)[1]
     tick("option model", 0.0)
     model = fit_option_model(options, key, a=a, b=b, theta=theta)
     x = np.asarray(options).astype(np.int64)
@@ -121,11 +131,10 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
     tick("person fit", 0.15)
     lz = lz_star(scores, taken, model.a, model.b, model.theta)
     tick("pairs", 0.2)
-    pairs = pair_statistics(model, x, sch, exact_tests=exact_tests,
+    pairs = pair_statistics(model, x, np.asarray(pair_group).reshape(-1), exact_tests=exact_tests,
                             progress=lambda f: tick("pairs", 0.2 + 0.6 * f))
     adj = bonferroni(pairs.omega_p)
     pflag = adj <= alpha_pairs
-    rm = None if room is None else np.asarray(room).reshape(-1)
     same_room = np.zeros(len(pairs), dtype=bool) if rm is None else rm[pairs.first] == rm[pairs.second]
     cl = clusters(len(x), pairs.first[pflag], pairs.second[pflag], model.theta, pairs.omega[pflag])
     tick("indicators", 0.85)
@@ -207,4 +216,5 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
                         clusters=cl, schools=schools, counties=counties,
                         parameters={"alpha_pairs": alpha_pairs, "fdr": fdr, "exact_tests": exact_tests,
                                     "n_pairs": len(pairs), "lz_level": LZ_LEVEL,
+                                    "pair_scope": pair_scope,
                                     "option_model": "2PL key + conditional multinomial distractors in θ quintiles"})

@@ -140,6 +140,23 @@ def test_bad_input_is_named_precisely_and_nothing_is_written(files, kind, expect
     assert not out.exists()
 
 
+def test_pairs_within_rooms(files):
+    tmp, f, _ = files
+    out = tmp / "out_rooms"
+    res = CliRunner().invoke(main, [*_args(f, out), "--pair-scope", "room", "--fast"])
+    assert res.exit_code == 0, res.output
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    # 12 schools × 2 rooms × C(10, 2) pairs instead of 12 × C(20, 2)
+    assert run["summary"]["pairs"] == 12 * 2 * 45
+    pairs = list(csv.DictReader((out / "pairs.csv").open(encoding="utf-8")))
+    assert pairs and all(p["same_room"] == "1" for p in pairs)
+    lines = Path(f["grouping"]).read_text(encoding="utf-8").splitlines()
+    no_room = _write(tmp / "grouping_noroom.csv", ["person", "school", "county"],
+                     [row[:1] + row[2:] for row in csv.reader(lines[1:])])
+    res = CliRunner().invoke(main, [*_args(f, tmp / "out_nr", grouping=no_room), "--pair-scope", "room"])
+    assert res.exit_code == 1 and "grouping_noroom.csv 第1行 列“room”" in res.output
+
+
 def test_given_item_parameters_are_used_and_checked(files):
     tmp, f, _ = files
     items = [f"M{j:02d}" for j in range(30)]

@@ -72,3 +72,30 @@ def test_grouped_min_bonferroni():
     p, n = grouped_min_bonferroni([0.01, 0.2, 0.3, 0.04], [0, 0, 2, 2], 3)
     np.testing.assert_allclose(p, [0.02, 1.0, 0.08])
     assert n.tolist() == [2, 0, 2]
+
+
+def test_key_parameters_from_the_irt_engine_give_its_probabilities_and_lz():
+    # Cross-engine reference: the option model's key probability with parameters taken from naeq.engines.irt must
+    # equal that engine's own 2PL category probability (same logistic metric, no D constant) to rounding.
+    from naeq.engines.errors import EngineError
+    from naeq.engines.forensics import fit_option_model
+    from naeq.engines.forensics.options import key_parameters
+    from naeq.engines.irt.models import ItemParameters, category_probabilities
+
+    rng = np.random.default_rng(31)
+    items = tuple(f"i{j}" for j in range(12))
+    a, b = rng.uniform(0.6, 2.0, 12), rng.normal(size=12)
+    params = ItemParameters(items=items, model=["2pl"] * 11 + ["rasch"], a=np.r_[a[:11], 1.0], b=b[:, None],
+                            c=np.zeros(12), n_categories=np.full(12, 2))
+    order = list(reversed(items))
+    ka, kb = key_parameters(params, order)
+    th = rng.normal(size=300)
+    x = rng.integers(0, 4, (300, 12))
+    model = fit_option_model(x, np.zeros(12, dtype=int), a=ka, b=kb, theta=th)
+    want = category_probabilities(th, params)[:, :, 1].T[:, ::-1]
+    np.testing.assert_allclose(model.p_correct(th), want, atol=1e-12)
+    with pytest.raises(EngineError, match="no parameters"):
+        key_parameters(params, ["nope"])
+    poly = ItemParameters(items=("p1",), model=["gpcm"], a=[1.0], b=[[0.0, 1.0]], c=[0.0], n_categories=[3])
+    with pytest.raises(EngineError, match="not dichotomous"):
+        key_parameters(poly, ["p1"])
