@@ -18,6 +18,9 @@ The machine is shared: run it at reduced size with ``--persons`` (the design is 
 linearly). Results: JSON and a markdown table in ``--out``.
 
     .venv/bin/python bench/bench_calibrate_cli.py --persons 20000 --out var/bench_calibrate
+
+Full size on the shared 2-core machine (load average 4-6): 69.5 s / 1.8 GiB before the speed work of docs/irt.md
+("Performance"), 40.9-52.4 s / 1.2-1.7 GiB after it (three runs); plausible values are then the largest stage.
 """
 
 from __future__ import annotations
