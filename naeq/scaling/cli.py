@@ -76,11 +76,12 @@ def run_cmd(username: str, year: int, instrument_code: str, seed: int, model: st
         raise NotFound(f"没有{year}年度的监测周期。")
     options = {"model": model, "poly_model": poly_model, "n_quad": n_quad, "n_pv": n_pv, "cuts": cuts,
                "dif": [d for d in dif.split(",") if d], "group_by": "grade" if by_grade else ""}
+    with transaction.atomic():
+        run = calibration_start(actor=actor, cycle=cycle, instrument_code=instrument_code, seed=seed,
+                                options=options)
+    # the bar only once the run is accepted: a refused start prints its problems and no empty bar
     bar = ProgressBar(enabled=not quiet, desc=f"{instrument_code}")
     try:
-        with transaction.atomic():
-            run = calibration_start(actor=actor, cycle=cycle, instrument_code=instrument_code, seed=seed,
-                                    options=options)
         run.refresh_from_db()
         while wait and not run.finished:
             bar(run.stage or "queued", run.progress)
