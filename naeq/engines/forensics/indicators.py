@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
+from scipy.sparse import csr_matrix
 from scipy.special import expit, ndtr
 
 from naeq.engines.errors import EngineError
@@ -224,13 +225,14 @@ def item_shift(unit: Any, scores: Any, taken: Any, theta: Any, a: Any, b: Any,
     tk = np.asarray(taken, dtype=np.float64)
     th = _finite("theta", theta)
     a_, b_ = _finite("a", a), _finite("b", b)
-    onehot = np.zeros((n_units, len(u)))
-    onehot[u, np.arange(len(u))] = 1.0
-    obs = onehot @ (sc * tk)
-    cnt = onehot @ tk
+    # Sparse unit-by-person indicator: sums over a unit's persons without a dense U × N matrix (national: 6,700 ×
+    # 200,000).
+    onehot = csr_matrix((np.ones(len(u)), (u, np.arange(len(u)))), shape=(n_units, len(u)))
+    obs = np.asarray(onehot @ (sc * tk))
+    cnt = np.asarray(onehot @ tk)
     pj = expit(a_ * (th[:, None] - b_))
-    exp_ = onehot @ (pj * tk)
-    var = onehot @ (pj * (1 - pj) * tk)
+    exp_ = np.asarray(onehot @ (pj * tk))
+    var = np.asarray(onehot @ (pj * (1 - pj) * tk))
     nat = ((sc * tk).sum(axis=0) + 0.5) / (tk.sum(axis=0) + 1.0)
     pu = (obs + 0.5) / (cnt + 1.0)
     shift = np.where(cnt > 0, np.log(pu / (1 - pu)) - np.log(nat / (1 - nat)), np.nan)
