@@ -33,8 +33,19 @@ class BadInput(Exception):
         super().__init__(f"{where}：{reason}")
 
 
+def _parquet_rows(path: str) -> list[list[str]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise BadInput(path, None, None, f"无法读取 Parquet 文件（{type(exc).__name__}）") from None
+    cols = [["" if v is None else str(v) for v in table.column(i).to_pylist()] for i in range(table.num_columns)]
+    return [list(table.column_names), *[list(r) for r in zip(*cols, strict=True)]]
+
+
 class Table:
-    """A CSV file read as columns of text, with its line numbers and hash."""
+    """A CSV (or Parquet) file read as columns of text, with its line numbers and hash."""
 
     def __init__(self, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
         self.path = path
@@ -42,11 +53,16 @@ class Table:
             raise BadInput(path, None, None, "文件不存在")
         raw = Path(path).read_bytes()
         self.sha256 = hashlib.sha256(raw).hexdigest()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise BadInput(path, None, None, f"不是UTF-8编码的文本（字节 {exc.start}）") from exc
-        reader = csv.reader(text.splitlines())
+        reader: Any
+        if path.lower().endswith(".parquet"):
+            # Parquet: rows are numbered as if the file were a CSV with a header line (row 2 = first record).
+            reader = iter(_parquet_rows(path))
+        else:
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise BadInput(path, None, None, f"不是UTF-8编码的文本（字节 {exc.start}）") from exc
+            reader = csv.reader(text.splitlines())
         header = next(reader, None)
         if not header:
             raise BadInput(path, 1, None, "文件为空，缺少表头")
@@ -314,8 +330,8 @@ def _unit_rows(codes: list[str], table: Any, extra: list[tuple[str, list[Any]]],
 
 @click.command()
 @click.option("--responses", "responses_path", type=click.Path(dir_okay=False), required=True,
-              help="Long responses CSV: person, item, option (the chosen option as text; empty = omitted); "
-                   "no row = not administered.")
+              help="Long responses .csv or .parquet: person, item, option (the chosen option as text; "
+                   "empty = omitted); no row = not administered.")
 @click.option("--keys", "keys_path", type=click.Path(dir_okay=False), required=True, help="Keys CSV: item, key.")
 @click.option("--grouping", "grouping_path", type=click.Path(dir_okay=False), required=True,
               help="Grouping CSV: person, school, county [, room].")

@@ -175,6 +175,26 @@ def test_given_item_parameters_are_used_and_checked(files):
     assert res.exit_code == 1 and "items_bad.csv 第5行 列“a”" in res.output and "应大于0" in res.output
 
 
+def test_parquet_responses_give_the_same_result(files):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tmp, f, _ = files
+    rows = list(csv.reader(Path(f["responses"]).read_text(encoding="utf-8").splitlines()))
+    cols = list(zip(*rows[1:], strict=True))
+    pq.write_table(pa.table({h: list(c) for h, c in zip(rows[0], cols, strict=True)}), tmp / "responses.parquet")
+    a, b = tmp / "out_csv", tmp / "out_parquet"
+    base = {"responses": f["responses"], "keys": f["keys"], "grouping": f["grouping"]}
+    assert CliRunner().invoke(main, [*_args(base, a), "--fast"]).exit_code == 0
+    res = CliRunner().invoke(main, [*_args({**base, "responses": str(tmp / "responses.parquet")}, b), "--fast"])
+    assert res.exit_code == 0, res.output
+    assert (a / "schools.csv").read_text(encoding="utf-8") == (b / "schools.csv").read_text(encoding="utf-8")
+    bad = tmp / "bad.parquet"
+    pq.write_table(pa.table({"person": ["P0000", "NOPE"], "item": ["M00", "M01"], "option": ["A", "B"]}), bad)
+    res = CliRunner().invoke(main, _args({**base, "responses": str(bad)}, tmp / "out_bad"))
+    assert res.exit_code == 1 and "bad.parquet 第3行 列“person”" in res.output
+
+
 def test_help_lists_the_files():
     res = CliRunner().invoke(main, ["screen", "--help"])
     assert res.exit_code == 0
