@@ -73,7 +73,9 @@ def run_cmd(username: str, year: int, instrument_code: str, seed: int, model: st
     actor = _actor(username)
     cycle = Cycle.objects.filter(year=year).first()
     if cycle is None:
-        raise NotFound(f"没有{year}年度的监测周期。")
+        from django.utils.translation import gettext as _
+
+        raise NotFound(_("没有%(year)s年度的监测周期。") % {"year": year})
     options = {"model": model, "poly_model": poly_model, "n_quad": n_quad, "n_pv": n_pv, "cuts": cuts,
                "dif": [d for d in dif.split(",") if d], "group_by": "grade" if by_grade else ""}
     with transaction.atomic():

@@ -19,3 +19,9 @@ def test_a_refused_run_prints_its_problems_and_no_bar(world: Any) -> None:
     assert result.exit_code == 1
     assert "本周期没有监测工具“nope”" in result.output
     assert "%|" not in result.output and "nope:" not in result.output
+
+
+def test_an_unknown_year_is_named(world: Any) -> None:
+    result = CliRunner().invoke(main, ["scaling", "run", "--as", "national_analyst_a", "--year", "1999",
+                                       "--instrument", "math", "--seed", "1"])
+    assert result.exit_code == 1 and "没有1999年度的监测周期。" in result.output
