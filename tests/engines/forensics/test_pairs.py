@@ -120,3 +120,21 @@ def test_pairs_only_within_groups_and_ordered():
     assert np.all(ps.first < ps.second)
     assert len(ps) == sum(c * (c - 1) // 2 for c in np.bincount(grp))
     assert np.all(np.diff(ps.first * 100 + ps.second) > 0)
+
+
+def test_booklets_not_administered_items_are_left_out():
+    # Two booklets sharing 20 of 40 items (−1 = not administered): pairs count only items both took, and the null
+    # rate at 10⁻³ stays within the binomial bound (as in the complete design).
+    rng = np.random.default_rng(12)
+    sim = simulate(rng, n_schools=80, size=20)
+    x = sim.x.copy()
+    booklet = np.arange(len(x)) % 2
+    x[booklet == 0, 30:] = -1
+    x[booklet == 1, :10] = -1
+    model = fit_option_model(x, sim.key)
+    ps = pair_statistics(model, x, sim.school)
+    same = booklet[ps.first] == booklet[ps.second]
+    assert np.all(ps.common[same] == 30) and np.all(ps.common[~same] == 20)
+    assert np.all(ps.matches <= ps.common)
+    for p in (ps.omega_p, ps.gbt_p, ps.ii_p):
+        assert (p <= 1e-3).sum() <= stats.binom.ppf(0.999, len(ps), 1e-3)
