@@ -327,15 +327,21 @@ def test_online_paper_and_rater_scores_meet_in_one_calibration(chain: Chain,
     victim = next(code for code in ONLINE if c.booklet[code] == 1 and c.expected[code, "E01"] != 2
                   and (code, "E01") != c.arbitrated)
     assert ItemScore.objects.filter(attempt__test_taker=c.takers[victim], item="E01").update(score=2) == 1
+    # Likewise a paper writing box is never scored by the card reader; a score there must lose to the rater's.
+    paper_victim = next(code for code in PAPER if c.booklet[code] == 1 and c.expected[code, "E01"] != 2
+                        and (code, "E01") != c.arbitrated)
+    assert PaperResponse.objects.filter(test_taker=c.takers[paper_victim], item="E01", score__isnull=True).update(
+        score=2) == 1
 
     run = _start(c, django_capture_on_commit_callbacks)
 
     # Input counts per source, from the design: booklet 1 has five objective items, booklet 2 four.
     n_obj = {1: 5, 2: 4}
     online = sum(n_obj[c.booklet[t]] for t in ONLINE) + 1  # + the fixture's score
-    paper = sum(n_obj[c.booklet[t]] for t in PAPER) + n_obj[1]  # + N0001's card
+    paper = sum(n_obj[c.booklet[t]] for t in PAPER) + n_obj[1] + 1  # + N0001's card + the fixture's score
     rater = sum(len([i for i in CR if i in ITEMS_OF[c.booklet[t]]]) for t in [*ONLINE, *PAPER, MARKING_ONLY])
-    replaced = n_obj[1] + 1  # N0001's five objective items (paper over online) and the fixture (rater over online)
+    # N0001's five objective items (paper over online) and the two fixtures (rater over online, rater over paper)
+    replaced = n_obj[1] + 2
     assert run.summary["sources"] == {"online": online, "papercapture": paper, "marking": rater,
                                       "used": online + paper + rater - replaced}
     assert f"{replaced}条得分有多个来源（在线、纸笔、评分员），按优先级采用了后者。" in run.warnings
@@ -345,7 +351,7 @@ def test_online_paper_and_rater_scores_meet_in_one_calibration(chain: Chain,
     # N0001 carries its paper scores, the fixture's taker its rater's, the arbitrated response the arbiter's.
     persons = {p.test_taker.code: p for p in CalibrationPerson.objects.filter(run=run).select_related("test_taker")}
     assert set(persons) == {*ONLINE, *PAPER, MARKING_ONLY}
-    assert c.expected[victim, "E01"] != 2
+    assert c.expected[victim, "E01"] != 2 and c.expected[paper_victim, "E01"] != 2
     for code, p in persons.items():
         mine = {item: s for (t, item), s in c.expected.items() if t == code}
         if code == MARKING_ONLY:
