@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from naeq.core.errors import InvalidInput, Problem
 from naeq.cycles.models import Cycle
-from naeq.delivery.models import AttemptStatus, Instrument, Item, ItemScore, SessionKind, TestTaker
+from naeq.delivery.models import AttemptStatus, Booklet, Instrument, Item, ItemScore, SessionKind, TestTaker
 from naeq.registry.models import urban_rural_class
 from naeq.scaling.files import DICHOTOMOUS, MODELS, Background, ItemTable, LongResponses
 
@@ -125,6 +125,20 @@ def _external(module: str, cycle: Cycle, code: str) -> tuple[NDArray[np.int64], 
             np.concatenate([p[3] for p in parts]).astype(np.int64))
 
 
+def _booklet_items(cycle: Cycle, code: str, table: ItemTable) -> NDArray[np.bool_] | None:
+    """``mask[b, j]``: item j of the table is in booklet b of the instrument; row 0 (booklet unknown) and the rows
+    of numbers without a booklet are all True. None when the instrument defines no booklets."""
+    inst = instrument_of(cycle, code)
+    defined = dict(Booklet.objects.filter(instrument=inst).values_list("number", "blocks"))
+    if not defined:
+        return None
+    block_of = dict(Item.objects.filter(instrument=inst).values_list("code", "block"))
+    mask = np.ones((max(defined) + 1, len(table.items)), dtype=bool)
+    for number, blocks in defined.items():
+        mask[number] = [block_of.get(str(c), "") in set(blocks or []) for c in table.items.tolist()]
+    return mask
+
+
 def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> Gathered:
     """Every score of the instrument in the cycle, in the engine's long layout (persons: test-taker ids)."""
     warnings: list[str] = []
@@ -153,7 +167,27 @@ def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> 
     unknown = item_idx < 0
     if unknown.any():
         warnings.append(_("%(n)d条得分的题目不是该工具的计分题目，未参与校准。") % {"n": int(unknown.sum())})
-    keep = ~unknown
+    # Each test taker's booklet: from the online attempt, then from the paper card (a later source wins, as for
+    # the scores); rater scores carry none. 0 = unknown.
+    all_takers = np.unique(taker)
+    taker_booklet = np.zeros(len(all_takers), dtype=np.int64)
+    for src_taker, src_booklet in zip(takers, booklets, strict=True):
+        known = src_booklet > 0
+        if known.any():
+            taker_booklet[np.searchsorted(all_takers, src_taker[known])] = src_booklet[known]
+    # A rater's score of an item outside the test taker's booklet (a writing box filled in although the booklet
+    # does not have the item, imported anyway) was not administered: left out, like not-in-booklet marks on paper.
+    outside = np.zeros(len(taker), dtype=bool)
+    in_booklet = _booklet_items(cycle, code, table)
+    if in_booklet is not None and len(taker):
+        row_booklet = taker_booklet[np.searchsorted(all_takers, taker)]
+        row_booklet = np.where(row_booklet < len(in_booklet), row_booklet, 0)
+        rater = SOURCES.index("naeq.marking.selectors") + 1
+        outside = ~unknown & (source == rater) & ~in_booklet[row_booklet, np.maximum(item_idx, 0)]
+        if outside.any():
+            warnings.append(_("%(n)d条评分员得分的题目不在该测试对象的题本中（未施测），未参与校准。") % {
+                "n": int(outside.sum())})
+    keep = ~unknown & ~outside
     taker, item_idx, score, source = taker[keep], item_idx[keep], score[keep], source[keep]
     bad = (score < 0) | (score != np.round(score)) | (score > table.max_score[item_idx])
     if bad.any():
@@ -174,16 +208,7 @@ def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> 
     int_score = score[chosen].astype(np.int64)
     persons, person = np.unique(taker, return_inverse=True)
     person = person.astype(np.int64).reshape(-1)
-    # The person's booklet: from the online attempt, then from the paper card (a later source wins, as for the
-    # scores); rater scores carry none. 0 = unknown.
-    booklet = np.zeros(len(persons), dtype=np.int64)
-    for src_taker, src_booklet in zip(takers, booklets, strict=True):
-        known = src_booklet > 0
-        if not known.any() or not len(persons):
-            continue
-        pos = np.searchsorted(persons, src_taker[known])
-        ok = (pos < len(persons)) & (persons[np.minimum(pos, len(persons) - 1)] == src_taker[known])
-        booklet[pos[ok]] = src_booklet[known][ok]
+    booklet = taker_booklet[np.searchsorted(all_takers, persons)] if len(persons) else np.zeros(0, np.int64)
     groups = group = None
     if group_by == "grade":
         grade = dict(TestTaker.objects.filter(pk__in=persons.tolist()).values_list("pk", "grade"))

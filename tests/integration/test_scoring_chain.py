@@ -244,9 +244,13 @@ def _marking(c: Chain, truth: dict[str, dict[str, bool | int]]) -> None:
                 rows.append(f"{code},{CODE},{item},{code}-{item}.png")
                 files[f"{code}-{item}.png"] = png
                 c.expected[code, item] = int(truth[code][item])
+    # P0002 (booklet 2) also wrote in E01's box — the card has every item's box, booklet 2 has no E01. Marking
+    # imports and scores it; scaling must leave it out (not administered).
+    rows.append(f"P0002,{CODE},E01,P0002-E01.png")
+    files["P0002-E01.png"] = png
     n = services.paper_import(actor=admin, cycle=c.cycle, manifest=("\n".join(rows) + "\n").encode(),
                               manifest_name="boxes.csv", archive=_zip(files), archive_name="boxes.zip")
-    assert n == len(rows) - 1 == 6 * 2 + 5
+    assert n == len(rows) - 1 == 6 * 2 + 5 + 1
     services.settings_update(actor=admin, cycle=c.cycle, double_share="0.5", check_rate="0")
     raters = [services.rater_add(actor=admin, cycle=c.cycle, username=name, password="rater-pass-2026",
                                  region=c.world.regions["A"], display_name=f"评分员{k}",
@@ -258,7 +262,7 @@ def _marking(c: Chain, truth: dict[str, dict[str, bool | int]]) -> None:
         fresh = base.filter(item_code=item).exclude(final_rule="omitted").count()
         assert base.filter(item_code=item, double=True).count() == round(0.5 * fresh)
     code_of = {t.pk: code for code, t in c.takers.items()}
-    double = base.filter(item_code="E01", double=True).order_by("id").first()
+    double = base.filter(item_code="E01", double=True).exclude(test_taker=c.takers["P0002"]).order_by("id").first()
     assert double is not None and Assignment.objects.filter(response=double).count() == 2
     c.arbitrated = (code_of[double.test_taker_id], "E01")
 
@@ -266,7 +270,7 @@ def _marking(c: Chain, truth: dict[str, dict[str, bool | int]]) -> None:
         def of(response: Any) -> int:
             if response.pk == double.pk:
                 return (2, 0)[rater]  # the pair disagrees by two points: goes to arbitration
-            return c.expected[code_of[response.test_taker_id], response.item_code]
+            return c.expected.get((code_of[response.test_taker_id], response.item_code), 2)
         return of
 
     for k, rater in enumerate(raters):
@@ -340,10 +344,12 @@ def test_online_paper_and_rater_scores_meet_in_one_calibration(chain: Chain,
     online = sum(n_obj[c.booklet[t]] for t in ONLINE) + 1  # + the fixture's score
     paper = sum(n_obj[c.booklet[t]] for t in PAPER) + n_obj[1] + 1  # + N0001's card + the fixture's score
     rater = sum(len([i for i in CR if i in ITEMS_OF[c.booklet[t]]]) for t in [*ONLINE, *PAPER, MARKING_ONLY])
+    assert ("P0002", "E01") not in c.expected and c.booklet["P0002"] == 2
     # N0001's five objective items (paper over online) and the two fixtures (rater over online, rater over paper)
     replaced = n_obj[1] + 2
-    assert run.summary["sources"] == {"online": online, "papercapture": paper, "marking": rater,
+    assert run.summary["sources"] == {"online": online, "papercapture": paper, "marking": rater + 1,
                                       "used": online + paper + rater - replaced}
+    assert "1条评分员得分的题目不在该测试对象的题本中（未施测），未参与校准。" in run.warnings
     assert f"{replaced}条得分有多个来源（在线、纸笔、评分员），按优先级采用了后者。" in run.warnings
 
     # Every test taker of the three sources is a person, with the raw score and item count the rules give:
