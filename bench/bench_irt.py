@@ -34,6 +34,7 @@ against the other load); prefix ``OPENBLAS_NUM_THREADS=1`` then, and say so next
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import resource
@@ -134,6 +135,11 @@ def side_by_side(persons: int, items: int, tools: list[str], timeout: float) -> 
     with tempfile.TemporaryDirectory(prefix="bench_irt_") as tmp:
         d = Path(tmp)
         np.save(d / "matrix.npy", matrix)
+        # Linux keeps a process's peak RSS across fork and exec: a child forked while this process holds the
+        # simulated responses would report them as its own peak. Free them first, so each child's ru_maxrss is
+        # its own (the data it loads plus the tool's work).
+        del r, matrix
+        gc.collect()
         for tool in tools:
             out = _run_child(tool, d, timeout)
             if "error" not in out:

@@ -49,13 +49,3 @@ def _custody_triggers(request: pytest.FixtureRequest) -> Iterator[None]:
         remove_custody_triggers(connection)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Chromium (Debian's) per browser test module (as in tests/web/conftest.py)."""
-    from tests.web.browser import ARGS, CHROMIUM
-
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()

@@ -5,28 +5,18 @@ administrator gives the final score. Run with ``pytest -m browser``."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from naeq.marking import services
 from naeq.marking.models import Arbitration, MarkResponse, ResponseStatus
 from tests.marking.conftest import POINTS_E01, add_raters, build_marking
 from tests.personas import PASSWORD
-from tests.web.browser import ARGS, BROWSER_MARKS, CHROMIUM
+from tests.web.browser import BROWSER_MARKS
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _login(browser: Any, base: str, username: str, password: str) -> Any:

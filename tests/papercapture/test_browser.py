@@ -5,28 +5,18 @@ while the queue is open. Run with ``pytest -m browser``."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from naeq.papercapture.models import PaperResponse, ReviewEntry, ScanBatch
 from tests.papercapture.conftest import build_paper_world
 from tests.papercapture.helpers import scan_csv
 from tests.personas import PASSWORD
-from tests.web.browser import ARGS, BROWSER_MARKS, CHROMIUM
+from tests.web.browser import BROWSER_MARKS
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_upload_review_resolve_score_in_the_browser(browser: Any, live_server: Any, world: Any, cycle: Any) -> None:

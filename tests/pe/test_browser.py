@@ -6,29 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.utils import timezone
 
 from naeq.pe import services
 from naeq.pe.models import ExamRoom, PeRecord
 from tests.pe.conftest import build_pe_sample, good_values
 from tests.personas import PASSWORD
-from tests.web.browser import ARGS, BROWSER_MARKS, CHROMIUM
+from tests.web.browser import BROWSER_MARKS
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _login(browser: Any, base: str, username: str) -> Any:

@@ -6,27 +6,17 @@ page through the person estimates. Run with ``pytest -m browser``."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from naeq.scaling.models import CalibrationRun, RunStatus
 from tests.personas import PASSWORD
 from tests.scaling.conftest import ScalingWorld
-from tests.web.browser import ARGS, BROWSER_MARKS, CHROMIUM
+from tests.web.browser import BROWSER_MARKS
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_analyst_starts_a_run_and_reads_the_results(browser: Any, live_server: Any, sw: ScalingWorld) -> None:

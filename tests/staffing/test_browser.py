@@ -5,27 +5,17 @@ second chief proctor is refused with the Chinese message. Run with ``pytest -m b
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from naeq.staffing.models import StaffAssignment
 from tests.personas import PASSWORD
 from tests.staffing.conftest import build_staffing_sample
-from tests.web.browser import ARGS, BROWSER_MARKS, CHROMIUM
+from tests.web.browser import BROWSER_MARKS
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_liaison_staffs_a_school_in_the_browser(browser: Any, live_server: Any, world: Any, cycle: Any) -> None:

@@ -1,6 +1,6 @@
 """What every browser test shares: Debian's Chromium, its flags, and the marks of a browser test module.
 
-The ``browser`` fixture (one Chromium per test module) is in ``tests/web/conftest.py``.
+The ``browser`` fixture (one Chromium per test module) is in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
