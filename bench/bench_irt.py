@@ -68,6 +68,14 @@ def _version(pkg: str) -> str:
 
 
 def _peak_mib_self() -> float:
+    """This process's peak RSS. VmHWM (the high-water mark of the current address space) where Linux has it:
+    ru_maxrss is kept across fork and exec, so a child would report its parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -135,10 +143,7 @@ def side_by_side(persons: int, items: int, tools: list[str], timeout: float) -> 
     with tempfile.TemporaryDirectory(prefix="bench_irt_") as tmp:
         d = Path(tmp)
         np.save(d / "matrix.npy", matrix)
-        # Linux keeps a process's peak RSS across fork and exec: a child forked while this process holds the
-        # simulated responses would report them as its own peak. Free them first, so each child's ru_maxrss is
-        # its own (the data it loads plus the tool's work).
-        del r, matrix
+        del r, matrix  # not needed by the parent any more
         gc.collect()
         for tool in tools:
             out = _run_child(tool, d, timeout)
