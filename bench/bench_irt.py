@@ -8,7 +8,7 @@ calibrated in ONE run by
 * theta-irt ``theta.fit(matrix, "2PL")`` (JAX; the first call includes JIT compilation, so it is timed twice —
   cold and warm — and the ratio uses the warm time)
 
-each in its own child process so that peak memory (ru_maxrss of the child) is comparable. Reported: seconds,
+each in its own child process so that peak memory (the child's VmHWM) is comparable. Reported: seconds,
 peak RSS, correlations of a and b with naeq's estimates and with the generating values, and the ratios
 (goal: naeq ≥ 20× faster than girth and at least as fast as theta-irt).
 
