@@ -14,4 +14,3 @@ def cycle(db: None) -> Any:
     return next(c for c in cycles if c.is_current)
 
 
-from tests.web.conftest import browser  # noqa: E402, F401  (one Chromium per browser test module)

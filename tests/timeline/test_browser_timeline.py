@@ -9,7 +9,6 @@ from typing import Any
 from naeq.timeline.models import MilestoneStatus, State
 from tests.personas import PASSWORD, World
 from tests.web.browser import BROWSER_MARKS
-from tests.web.conftest import browser  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = BROWSER_MARKS
 
@@ -22,7 +21,7 @@ def _login(page: Any, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_liaison_marks_done_and_province_approves(browser: Any, live_server: Any,  # noqa: F811
+def test_liaison_marks_done_and_province_approves(browser: Any, live_server: Any,
                                                   sample: World) -> None:
     base = live_server.url
     county = sample.regions["A1a"]
