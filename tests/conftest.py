@@ -57,8 +57,15 @@ def world(db: None) -> World:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium (Debian's) per browser test module, shared by every app's browser tests."""
+    """One headless Chromium (Debian's) per browser test module, shared by every app's browser tests.
+
+    Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from such a thread unless
+    told it is safe (it is: the loop belongs to Playwright, not to Django)."""
+    import os
+
     from tests.web.browser import ARGS, CHROMIUM
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
