@@ -359,8 +359,7 @@ def entry_save(*, actor: Any, room_id: int, data: Mapping[str, Mapping[str, Any]
     """Save the recorder's values (a draft); with ``submit`` also submit the room. Returns (records changed,
     findings of the saved room). Unreadable values refuse the whole save; out-of-bounds values are saved and
     returned as blocking findings; a submit with any blocking finding is refused (after nothing is saved)."""
-    room = access.room_access(actor=actor, room_id=room_id)
-    room = ExamRoom.objects.select_for_update().select_related("school", "cycle").get(pk=room.pk)
+    room = _locked_room(actor, room_id)
     _require_entry(actor, room, now)
     records = room_records(room)
     before = {r.pk: r.as_audit() for r in records}
@@ -400,8 +399,7 @@ def missing_item_set(*, actor: Any, room_id: int, item: str, reason: str, clear:
                      now: dt.datetime | None = None) -> ExamRoom:
     """Mark one item missing for the whole room (equipment failure), once, with a reason: every present student's
     fields of the item become −1. ``clear`` takes the mark back (the fields become blank to be entered)."""
-    room = access.room_access(actor=actor, room_id=room_id)
-    room = ExamRoom.objects.select_for_update().select_related("school", "cycle").get(pk=room.pk)
+    room = _locked_room(actor, room_id)
     _require_entry(actor, room, now)
     spec = items_config().item(item)
     if spec is None:
@@ -434,10 +432,24 @@ def missing_item_set(*, actor: Any, room_id: int, item: str, reason: str, clear:
 
 # ----------------------------------------------------------------------------------------------------------- review
 
+def _locked_room(actor: Any, room_id: int) -> ExamRoom:
+    """The room, access-checked, then row-locked for a review transition."""
+    room = access.room_access(actor=actor, room_id=room_id)
+    return ExamRoom.objects.select_for_update().select_related("school", "cycle").get(pk=room.pk)
+
+
+def _save_transition(room: ExamRoom, actor: Any, action: str, before: dict[str, Any], reason: str = "",
+                     after_extra: dict[str, Any] | None = None) -> ExamRoom:
+    _note(room, actor, action, reason)
+    room.full_clean()
+    room.save()
+    audit_record(actor=actor, action=f"pe.room_{action}", object_type="pe.ExamRoom", object_id=room.pk,
+                 before=before, after={**room.as_audit(), **(after_extra or {})})
+    return room
+
 @transaction.atomic
 def room_confirm(*, actor: Any, room_id: int) -> ExamRoom:
-    room = access.room_access(actor=actor, room_id=room_id)
-    room = ExamRoom.objects.select_for_update().select_related("school", "cycle").get(pk=room.pk)
+    room = _locked_room(actor, room_id)
     access.require_reviewer(actor=actor, room=room)
     if room.status != RoomStatus.SUBMITTED:
         raise InvalidInput(_("只有已提交的考场才能审核确认。"), code="pe_not_submitted")
@@ -447,18 +459,12 @@ def room_confirm(*, actor: Any, room_id: int) -> ExamRoom:
                            problems=[Problem(row=f.seq, field=f.field, reason=f.reason) for f in blocking])
     before = room.as_audit()
     room.status, room.confirmed_at, room.confirmed_by = RoomStatus.CONFIRMED, timezone.now(), actor
-    _note(room, actor, "confirm")
-    room.full_clean()
-    room.save()
-    audit_record(actor=actor, action="pe.room_confirm", object_type="pe.ExamRoom", object_id=room.pk, before=before,
-                 after=room.as_audit())
-    return room
+    return _save_transition(room, actor, "confirm", before)
 
 
 @transaction.atomic
 def room_return(*, actor: Any, room_id: int, reason: str) -> ExamRoom:
-    room = access.room_access(actor=actor, room_id=room_id)
-    room = ExamRoom.objects.select_for_update().select_related("school", "cycle").get(pk=room.pk)
+    room = _locked_room(actor, room_id)
     access.require_reviewer(actor=actor, room=room)
     if room.status != RoomStatus.SUBMITTED:
         raise InvalidInput(_("只有已提交的考场才能退回。"), code="pe_not_submitted")
@@ -468,19 +474,13 @@ def room_return(*, actor: Any, room_id: int, reason: str) -> ExamRoom:
                            problems=[Problem(field=_("退回原因"), reason=_("必填"))])
     before = room.as_audit()
     room.status, room.return_reason = RoomStatus.DRAFT, reason[:300]
-    _note(room, actor, "return", reason)
-    room.full_clean()
-    room.save()
-    audit_record(actor=actor, action="pe.room_return", object_type="pe.ExamRoom", object_id=room.pk, before=before,
-                 after=room.as_audit())
-    return room
+    return _save_transition(room, actor, "return", before, reason)
 
 
 @transaction.atomic
 def room_unlock(*, actor: Any, room_id: int, reason: str) -> ExamRoom:
     """Unlock a confirmed room for correction (county officers only), with a reason; audited."""
-    room = access.room_access(actor=actor, room_id=room_id)
-    room = ExamRoom.objects.select_for_update().select_related("school", "cycle").get(pk=room.pk)
+    room = _locked_room(actor, room_id)
     access.require_unlocker(actor=actor, room=room)
     if room.status != RoomStatus.CONFIRMED:
         raise InvalidInput(_("只有已审核锁定的考场才需要解锁。"), code="pe_not_locked")
@@ -491,12 +491,7 @@ def room_unlock(*, actor: Any, room_id: int, reason: str) -> ExamRoom:
     before = room.as_audit()
     room.status, room.confirmed_at, room.confirmed_by = RoomStatus.DRAFT, None, None
     room.return_reason = _("县级解锁：%(r)s") % {"r": reason[:280]}
-    _note(room, actor, "unlock", reason)
-    room.full_clean()
-    room.save()
-    audit_record(actor=actor, action="pe.room_unlock", object_type="pe.ExamRoom", object_id=room.pk, before=before,
-                 after={**room.as_audit(), "reason": reason})
-    return room
+    return _save_transition(room, actor, "unlock", before, reason, {"reason": reason})
 
 
 @transaction.atomic
