@@ -58,6 +58,7 @@ def _register() -> None:
     from naeq.ops import audit, demo, serve, user
     from naeq.papercapture.cli import paper_group
     from naeq.pe.cli import pe_group
+    from naeq.quality.cli import quality_group
     from naeq.registry.cli import registry, roster, synth
     from naeq.sampling.cli import sample
     from naeq.scaling.cli import scaling_group
@@ -67,7 +68,8 @@ def _register() -> None:
     from naeq.timeline.cli import timeline
 
     for verb in (demo, serve, cycle, synth, registry, roster, sample, items, sessions, staff, timeline, custody,
-                 incidents, paper_group, marking_group, pe_group, scaling_group, calibrate, screen, user, audit):
+                 incidents, paper_group, marking_group, pe_group, scaling_group, calibrate, screen,
+                 quality_group, user, audit):
         main.add_command(verb)
 
 

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "naeq.marking",
     "naeq.pe",
     "naeq.scaling",
+    "naeq.quality",
     "naeq.web",
 ]
 

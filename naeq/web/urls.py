@@ -8,6 +8,8 @@ from naeq.web import (
     urls_papercapture,
     urls_pe,
     urls_portal,
+    urls_quality_cases,
+    urls_quality_screen,
     urls_readiness,
     urls_scaling,
     urls_staffing,
@@ -120,3 +122,6 @@ urlpatterns += [path("implementation/", views_dashboard.implementation, name="im
 urlpatterns += [path("scoring/", views_scoring.scoring_home, name="scoring_home"),
                 *urls_papercapture.urlpatterns, *urls_marking.urlpatterns, *urls_pe.urlpatterns,
                 *urls_scaling.urlpatterns]
+
+# Data quality (issue 7): screening runs with their ranked units and suspicious pairs, and investigation cases.
+urlpatterns += [*urls_quality_screen.urlpatterns, *urls_quality_cases.urlpatterns]
