@@ -176,7 +176,7 @@ def _write(path: Path, header: list[str], rows: Any) -> None:
 
 def read_inputs(responses: str, keys: str, grouping: str, *, items: str | None, background: str | None,
                 participation: str | None, timings: str | None, pe: str | None,
-                questionnaire: str | None) -> dict[str, Any]:
+                questionnaire: str | None, changes: str | None = None) -> dict[str, Any]:
     """Read and check every file; returns the engine's arrays and the code lists. Raises :class:`BadInput`."""
     import numpy as np
 
@@ -264,7 +264,7 @@ def read_inputs(responses: str, keys: str, grouping: str, *, items: str | None, 
         out["school_covariates"] = cov
         out["sha256"]["background"] = bt.sha256
     if participation:
-        pt = Table(participation, ("school", "sampled"), ("absent", "exempt", "replaced"))
+        pt = Table(participation, ("school", "sampled"), ("absent", "exempt", "replaced", "roster_changed"))
         pt.unique("school")
         idx = pt.known("school", sindex, "学校（grouping 中没有）")
         sampled = pt.number("sampled", integer=True, low=0)
@@ -278,7 +278,7 @@ def read_inputs(responses: str, keys: str, grouping: str, *, items: str | None, 
             cnt[idx], tot[idx] = vals, sampled
             part[c] = (cnt, tot)
         if not part:
-            raise BadInput(participation, 1, None, "至少需要 absent、exempt、replaced 中的一列")
+            raise BadInput(participation, 1, None, "至少需要 absent、exempt、replaced、roster_changed 中的一列")
         out["participation"] = part
         out["sha256"]["participation"] = pt.sha256
     if timings:
@@ -304,6 +304,12 @@ def read_inputs(responses: str, keys: str, grouping: str, *, items: str | None, 
         rows = qt.known("person", pindex, "考生（grouping 中没有）")
         out["questionnaire"] = (np.array(rows), np.array(qt.text("block")), np.array(qt.number("value")))
         out["sha256"]["questionnaire"] = qt.sha256
+    if changes:
+        ct = Table(changes, ("person", "changed"))
+        ct.unique("person")
+        rows = ct.known("person", pindex, "考生（grouping 中没有）")
+        out["changed"] = (np.array(rows, dtype=np.int64), np.array(ct.number("changed", integer=True, low=0)))
+        out["sha256"]["changes"] = ct.sha256
     return out
 
 
@@ -340,13 +346,16 @@ def _unit_rows(codes: list[str], table: Any, extra: list[tuple[str, list[Any]]],
 @click.option("--background", "background_path", type=click.Path(dir_okay=False), default=None,
               help="Optional school background CSV: school, then numeric columns (ses, urban, previous_mean, ...).")
 @click.option("--participation", "participation_path", type=click.Path(dir_okay=False), default=None,
-              help="Optional CSV: school, sampled [, absent] [, exempt] [, replaced] (counts).")
+              help="Optional CSV: school, sampled [, absent] [, exempt] [, replaced] [, roster_changed] (counts; "
+                   "roster_changed = students added to or removed from the roster in the days before the test).")
 @click.option("--timings", "timings_path", type=click.Path(dir_okay=False), default=None,
               help="Optional online response times CSV: person, item, seconds.")
 @click.option("--pe", "pe_path", type=click.Path(dir_okay=False), default=None,
               help="Optional PE records CSV: person, test, value.")
 @click.option("--questionnaire", "questionnaire_path", type=click.Path(dir_okay=False), default=None,
               help="Optional questionnaire CSV: person, block, item, value (numeric answer codes).")
+@click.option("--changes", "changes_path", type=click.Path(dir_okay=False), default=None,
+              help="Optional CSV: person, changed (answers written or altered after the session closed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Directory to write to.")
 @click.option("--alpha-pairs", type=click.FloatRange(1e-12, 0.5), default=0.01, show_default=True,
               help="Family-wise level of pair flags (Bonferroni over all within-school pairs).")
@@ -360,8 +369,8 @@ def _unit_rows(codes: list[str], table: Any, extra: list[tuple[str, list[Any]]],
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: str | None,
            background_path: str | None, participation_path: str | None, timings_path: str | None,
-           pe_path: str | None, questionnaire_path: str | None, out_dir: str, alpha_pairs: float, fdr: float,
-           pair_report_p: float, pair_scope: str, fast: bool, quiet: bool) -> None:
+           pe_path: str | None, questionnaire_path: str | None, changes_path: str | None, out_dir: str,
+           alpha_pairs: float, fdr: float, pair_report_p: float, pair_scope: str, fast: bool, quiet: bool) -> None:
     """Screen a data set for anomalies: stage 1 indicators and stage 2 response forensics.
 
     Writes to --out: counties.csv and schools.csv (each indicator's statistic, expectation, p and BH q, the
@@ -381,7 +390,8 @@ def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: 
         try:
             data = read_inputs(responses_path, keys_path, grouping_path, items=items_path,
                                background=background_path, participation=participation_path,
-                               timings=timings_path, pe=pe_path, questionnaire=questionnaire_path)
+                               timings=timings_path, pe=pe_path, questionnaire=questionnaire_path,
+                               changes=changes_path)
             if pair_scope == "room" and data["room"] is None:
                 raise BadInput(grouping_path, 1, "room", "--pair-scope room 需要 grouping 文件的 room 列")
         except BadInput as exc:
@@ -393,7 +403,8 @@ def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: 
                              room=data["room"], a=data.get("a"), b=data.get("b"),
                              school_covariates=data.get("school_covariates"),
                              participation=data.get("participation"), timings=data.get("timings"),
-                             pe=data.get("pe"), questionnaire=data.get("questionnaire"), pair_scope=pair_scope,
+                             pe=data.get("pe"), questionnaire=data.get("questionnaire"),
+                             changed=data.get("changed"), pair_scope=pair_scope,
                              alpha_pairs=alpha_pairs,
                              fdr=fdr, exact_tests=not fast,
                              progress=lambda s, f: bar(s, 0.05 + 0.9 * f))

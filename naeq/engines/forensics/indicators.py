@@ -18,8 +18,15 @@ Methods
 * ``item_shift`` — uniform: robust z across units of the unit's mean logit shift of item p-values against the
   national p-values; partial (leaked items): ``Q = Σ_j (z_j − z̄)²`` of the item residuals
   ``z_j = (O_j − E_j)/√V_j`` (E_j = Σ_i P_j(θ_i)) against λ χ²_{J−1}, λ ≥ 1 the median dispersion across units.
-* ``rate_excess`` — absences, exemptions, replacements: quasi-binomial z of the unit's rate against the pooled
-  rate, dispersion φ = median Pearson χ² / 0.4549 (the χ²₁ median) floored at 1; upper tail.
+* ``rate_excess`` — absences, exemptions, replacements, roster changes: the unit's count against the pooled
+  rate r = max(pooled, floor), dispersion φ = median Pearson χ² / 0.4549 (the χ²₁ median) floored at 1; upper
+  tail of a binomial with the effective sizes n/φ, x/φ (the regularised incomplete beta I_r(x/φ, (n − x)/φ + 1),
+  exact for φ = 1). Not a normal z: with a tiny pooled rate the z of a single event is huge, the binomial tail is
+  not (a school with the nation's only roster change gets p = 1 − (1 − r)^n, not 10⁻¹⁰⁰); with a pooled rate of
+  zero every p is 1.
+* ``changed_after_close`` — persons with answers written or altered after their session closed against
+  max(median unit rate, floor) (a normal system has none; floor 0.2 % so one stray late sync does not flag a
+  county, while a teacher altering a class's answers does); binomial upper tail.
 * ``response_times`` — too short: robust z (lower tail) of the unit median log response time; too uniform:
   robust z (lower tail) of the unit's SD of person mean log times.
 * ``heaping`` — share of values on round numbers (last shown digit 0 or 5) against the pooled share of the
@@ -42,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 from scipy.sparse import csr_matrix
-from scipy.special import expit, ndtr
+from scipy.special import betainc, expit
 
 from naeq.engines.errors import EngineError
 
@@ -255,19 +262,80 @@ def item_shift(unit: Any, scores: Any, taken: Any, theta: Any, a: Any, b: Any,
     return uniform, some
 
 
-def rate_excess(name: str, count: Any, total: Any) -> Indicator:
-    """A rate (absence, exemption, replacement) above the pooled rate, quasi-binomial z, upper tail."""
+RATE_FLOORS = {"roster_changed": 0.005}  # a transfer now and then is normal: at least 0.5 % of the roster
+
+
+def rate_excess(name: str, count: Any, total: Any, *, floor: float | None = None) -> Indicator:
+    """A rate (absence, exemption, replacement, roster change) above the pooled rate, upper tail (module docstring).
+
+    ``floor`` (default ``RATE_FLOORS.get(name, 0)``) is the smallest base rate tested against.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> n = np.full(100, 30.0); x = np.zeros(100); x[3] = 1   # the nation's only roster change
+    >>> bool(rate_excess("roster_changed", x, n).p[3] > 0.1)
+    True
+    """
     x = _finite(f"{name} counts", count)
     n = _finite(f"{name} totals", total)
     if np.any(x < 0) or np.any(x > n):
         raise EngineError(f"{name}: counts must lie between 0 and the total", code="bad_counts")
-    rate = x.sum() / max(n.sum(), 1.0)
+    fl = RATE_FLOORS.get(name, 0.0) if floor is None else float(floor)
+    pooled = x.sum() / max(n.sum(), 1.0)
+    rate = min(max(pooled, fl), 1.0)
+    valid = n > 0
     var = n * rate * (1 - rate)
     ok = var > 0
     pearson = np.where(ok, (x - n * rate) ** 2 / np.where(ok, var, 1.0), np.nan)
     phi = max(1.0, float(np.nanmedian(pearson)) / 0.4549) if ok.any() else 1.0
-    z = np.where(ok, (x - n * rate) / np.sqrt(phi * np.where(ok, var, 1.0)), np.nan)
-    return Indicator(name, x, n * rate, np.where(ok, 1 - ndtr(z), np.nan), n)
+    x_eff, n_eff = x / phi, n / phi
+    if 0 < rate < 1:
+        tail = np.where(x_eff > 0, betainc(np.maximum(x_eff, 1e-12), np.maximum(n_eff - x_eff, 0) + 1.0, rate), 1.0)
+    else:  # nobody (or everybody) anywhere: nothing stands out
+        tail = np.ones(len(x))
+    return Indicator(name, x, n * rate, np.where(valid, tail, np.nan), n)
+
+
+CHANGED_FLOOR = 0.002
+
+
+def changed_after_close(unit: Any, person: Any, changed: Any, n_units: int, n_persons: Any, *,
+                        floor: float = CHANGED_FLOOR) -> Indicator:
+    """Persons whose answers were written or altered after their session closed, against the base rate.
+
+    ``person`` (K,) row indices with ``changed`` (K,) answer counts (several entries of one person are summed);
+    ``unit`` (N,) the unit of every person; ``n_persons`` unused rows count as persons without changes. The base
+    rate is ``max(median over units of the unit's rate, floor)``: robust to up to half of the units altering
+    answers, and a floor so that one stray late sync (one person) in a county is not a finding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> unit = np.repeat(np.arange(20), 30)
+    >>> rows = np.r_[5, np.arange(60, 75)]; counts = np.ones(16)   # one stray sync; 15 of school 2 altered
+    >>> ind = changed_after_close(unit, rows, counts, 20, len(unit))
+    >>> bool(ind.p[0] > 0.05), bool(ind.p[2] < 1e-10)
+    (True, True)
+    """
+    u = _codes(unit, n_units)
+    rows = np.asarray(person, dtype=np.int64).reshape(-1)
+    cnt = _finite("changed counts", changed).reshape(-1)
+    if len(rows) != len(cnt):
+        raise EngineError("changed: rows and counts differ in length", code="bad_shape")
+    if np.any(cnt < 0) or np.any(cnt != np.round(cnt)):
+        raise EngineError("changed: counts must be non-negative integers", code="bad_counts")
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(u) or len(u) != int(n_persons)):
+        raise EngineError("changed: row index outside the persons", code="bad_rows")
+    per = np.bincount(rows, cnt, len(u)) if len(rows) else np.zeros(len(u))
+    hit = (per > 0).astype(np.float64)
+    k = np.bincount(u, hit, n_units)
+    n = np.bincount(u, minlength=n_units).astype(np.float64)
+    has = n > 0
+    med = float(np.median(k[has] / n[has])) if has.any() else 0.0
+    rate = min(max(med, floor), 1.0 - 1e-12)
+    p = np.where(has, stats.binom.sf(k - 1, n.astype(np.int64), rate), np.nan)
+    return Indicator("changed_after_close", k, n * rate, p, n)
 
 
 def response_times(unit: Any, person: Any, seconds: Any, n_units: int) -> tuple[Indicator, Indicator]:

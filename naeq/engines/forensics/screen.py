@@ -84,7 +84,8 @@ def _count_test(name: str, unit: NDArray[np.int64], hit: NDArray[np.bool_], vali
 def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None, a: Any = None, b: Any = None,
            theta: Any = None, school_covariates: Any = None, participation: dict[str, tuple[Any, Any]] | None = None,
            timings: tuple[Any, Any] | None = None, pe: tuple[Any, Any, Any, Any] | None = None,
-           questionnaire: tuple[Any, Any, Any] | None = None, pair_scope: str = "school",
+           questionnaire: tuple[Any, Any, Any] | None = None, changed: tuple[Any, Any] | None = None,
+           pair_scope: str = "school",
            alpha_pairs: float = 0.01, fdr: float = 0.05,
            exact_tests: bool = True, progress: Progress | None = None) -> ScreenResult:
     """Screen one data set.
@@ -96,10 +97,14 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
     room : optional (N,) room codes (pairs report whether both sat in the same room)
     a, b, theta : optional 2PL parameters / abilities (see :func:`fit_option_model`)
     school_covariates : optional (S, p) background of each school (SES, urban, previous-cycle mean, ...)
-    participation : optional {name: (count (S,), total (S,))}, e.g. absences of sampled students
+    participation : optional {name: (count (S,), total (S,))}, e.g. ``absent``, ``exempt``, ``replaced`` of the
+        sampled students, ``roster_changed`` (students added to or removed from the roster in the days before the
+        test; tested against at least ``indicators.RATE_FLOORS["roster_changed"]``)
     timings : optional (row index of the person (T,), seconds (T,))
     pe : optional (row index, test code, value, decimals) arrays of PE records
     questionnaire : optional (row index, block code, value) arrays of questionnaire answers
+    changed : optional (row index (K,), count (K,)): per person the number of answers written or altered after
+        the session closed → indicator ``changed_after_close`` for schools and counties
     pair_scope : "school" (every pair of a school) or "room" (pairs sharing a room; needs ``room``; a smaller
         Bonferroni family, so more power against neighbours copying, blind to copying across rooms)
     alpha_pairs : family-wise level of the pair flags (Bonferroni over all pairs)
@@ -199,6 +204,10 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
         rows = rows.astype(np.int64)
         for unit, n_u, target in ((sch, n_s, school_ind), (cty, n_c, county_ind)):
             target.append(ind.straightlining(unit[rows], rows, block, value, n_u))
+    if changed is not None:
+        rows, counts = (np.asarray(v) for v in changed)
+        for unit, n_u, target in ((sch, n_s, school_ind), (cty, n_c, county_ind)):
+            target.append(ind.changed_after_close(unit, rows, counts, n_u, len(sch)))
     schools = _table(school_ind, n_s, fdr)
     # County stage 2: a county is as suspect as its most suspect school (Bonferroni over its schools).
     for name in ("pairs_omega", "person_misfit"):
