@@ -13,7 +13,7 @@ from scipy import stats
 
 from naeq.engines.errors import EngineError
 from naeq.engines.forensics import indicators as ind
-from naeq.engines.forensics.multiple import benjamini_hochberg, bonferroni, grouped_min_bonferroni
+from naeq.engines.forensics.multiple import benjamini_hochberg, bonferroni, grouped_min_bonferroni, holm
 from naeq.engines.forensics.options import OptionModel, fit_option_model
 from naeq.engines.forensics.personfit import lz_star
 from naeq.engines.forensics.similarity import Clusters, PairStatistics, clusters, pair_statistics
@@ -26,8 +26,9 @@ LZ_LEVEL = 0.05  # a person "misfits" when Φ(lz*) < 5 %; the unit test is a bin
 @dataclass(frozen=True)
 class UnitTable:
     """Indicators of ``U`` units: ``p[name]`` one-sided p-values (NaN = not computable), ``q[name]`` BH q-values
-    across units, ``combined_p`` = min(1, k · min p) over the unit's k computable indicators, ``combined_q`` its BH
-    q-value, ``flag`` = combined_q ≤ fdr, and the statistic/expected values behind each indicator."""
+    across units, ``combined_p`` = min(1, k · min p) over the unit's k computable indicators, ``combined_q`` its
+    adjusted value across units (``rule``: "bh" = Benjamini–Hochberg q, "holm" = Holm's family-wise adjusted p),
+    ``flag`` = combined_q ≤ level, and the statistic/expected values behind each indicator."""
 
     p: dict[str, NDArray[np.float64]]
     q: dict[str, NDArray[np.float64]]
@@ -36,6 +37,7 @@ class UnitTable:
     combined_p: NDArray[np.float64]
     combined_q: NDArray[np.float64]
     flag: NDArray[np.bool_]
+    rule: str = "bh"
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class ScreenResult:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def _table(indicators: list[ind.Indicator], n_units: int, fdr: float) -> UnitTable:
+def _table(indicators: list[ind.Indicator], n_units: int, fdr: float, rule: str = "bh") -> UnitTable:
     p, q, st, ex = {}, {}, {}, {}
     for it in indicators:
         pv = np.asarray(it.p, dtype=np.float64)
@@ -69,8 +71,9 @@ def _table(indicators: list[ind.Indicator], n_units: int, fdr: float) -> UnitTab
         combined = np.minimum(1.0, minp * np.maximum(k, 1))
     else:
         combined = np.ones(n_units)
-    cq = benjamini_hochberg(combined) if n_units else combined
-    return UnitTable(p, q, st, ex, combined, cq, cq <= fdr)
+    adjust = holm if rule == "holm" else benjamini_hochberg
+    cq = adjust(combined) if n_units else combined
+    return UnitTable(p, q, st, ex, combined, cq, cq <= fdr, rule)
 
 
 def _count_test(name: str, unit: NDArray[np.int64], hit: NDArray[np.bool_], valid: NDArray[np.bool_],
@@ -86,7 +89,7 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
            timings: tuple[Any, Any] | None = None, pe: tuple[Any, Any, Any, Any] | None = None,
            questionnaire: tuple[Any, Any, Any] | None = None, changed: tuple[Any, Any] | None = None,
            pair_scope: str = "school",
-           alpha_pairs: float = 0.01, fdr: float = 0.05,
+           alpha_pairs: float = 0.01, fdr: float = 0.05, county_rule: str = "holm",
            exact_tests: bool = True, progress: Progress | None = None) -> ScreenResult:
     """Screen one data set.
 
@@ -108,7 +111,11 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
     pair_scope : "school" (every pair of a school) or "room" (pairs sharing a room; needs ``room``; a smaller
         Bonferroni family, so more power against neighbours copying, blind to copying across rooms)
     alpha_pairs : family-wise level of the pair flags (Bonferroni over all pairs)
-    fdr : false discovery rate of the unit flags (Benjamini–Hochberg across units, per indicator and combined)
+    fdr : level of the unit flags: the false discovery rate of the school flags (Benjamini–Hochberg across
+        schools, per indicator and combined) and, with ``county_rule="holm"`` (default), the family-wise error rate
+        of the county flags (Holm across counties on the combined p). With ``"bh"`` counties get BH like schools:
+        more counties found, but true discoveries raise BH's threshold for the rest, so clean counties in a cycle
+        where others cheat are flagged at up to ``fdr`` × (share of discoveries) — measured 2.8 % (docs/forensics.md)
     """
     def tick(stage: str, f: float) -> None:
         if progress is not None:
@@ -121,6 +128,8 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
     county_of_school[sch] = cty
     if np.any(county_of_school[sch] != cty):
         raise EngineError("a school lies in more than one county", code="school_county")
+    if county_rule not in ("holm", "bh"):
+        raise ValueError("county_rule must be 'holm' or 'bh'")
     if pair_scope not in ("school", "room"):
         raise ValueError("pair_scope must be 'school' or 'room'")
     if pair_scope == "room" and room is None:
@@ -154,7 +163,10 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
         # statistic: the school's smallest pair p_ω; expected: the mean minimum of m null p-values, 1 / (m + 1)
         ind.Indicator("pairs_omega", np.where(n_pairs_s > 0, min_pair_p, np.nan),
                       1.0 / (n_pairs_s + 1.0), p_pairs_s, n_pairs_s),
-        _count_test("person_misfit", sch, misfit, fit_ok, LZ_LEVEL, n_s),
+        # against max(5 %, the pooled misfit rate): lz* at estimated θ and items misfits a little more often than
+        # its nominal 5 % (measured 6–7 % on simulated clean cycles), and the unit test must not inherit that
+        _count_test("person_misfit", sch, misfit, fit_ok,
+                    max(LZ_LEVEL, float(misfit[fit_ok].mean()) if fit_ok.any() else LZ_LEVEL), n_s),
     ]
     # Several moderately similar pairs in one unit (neighbours copying): pairs with p_ω ≤ 10⁻³ against Bin(m, 10⁻³);
     # valid because ω's tail is at or below nominal (tests/engines/forensics/test_pairs.py).
@@ -219,11 +231,12 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
         # statistic: the smallest school p; expected: the mean minimum of its schools' null p-values
         county_ind.append(ind.Indicator(name, np.where(cnt > 0, minp, np.nan), 1.0 / (cnt + 1.0),
                                         np.where(cnt > 0, pc, np.nan), cnt))
-    counties = _table(county_ind, n_c, fdr)
+    counties = _table(county_ind, n_c, fdr, county_rule)
     tick("done", 1.0)
     return ScreenResult(model=model, lz=lz, pairs=pairs, pair_omega_adj=adj, pair_flag=pflag, same_room=same_room,
                         clusters=cl, schools=schools, counties=counties,
-                        parameters={"alpha_pairs": alpha_pairs, "fdr": fdr, "exact_tests": exact_tests,
+                        parameters={"alpha_pairs": alpha_pairs, "fdr": fdr, "county_rule": county_rule,
+                                    "exact_tests": exact_tests,
                                     "n_pairs": len(pairs), "lz_level": LZ_LEVEL,
                                     "pair_scope": pair_scope,
                                     "option_model": "2PL key + conditional multinomial distractors in θ quintiles"})
