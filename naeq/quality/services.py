@@ -396,7 +396,10 @@ def _summary(inputs: ScreenInputs, res: Any, counts: dict[str, int]) -> dict[str
             "n_counties": len(inputs.county_ids), "n_pairs": len(res.pairs), **counts,
             "flagged": {UnitLevel.COUNTY.value: counts["counties_flagged"],
                         UnitLevel.SCHOOL.value: counts["schools_flagged"], "pairs": counts["pairs_flagged"]},
-            "items": list(inputs.items), "keys": keys, "inputs": present, "sources": dict(inputs.counts),
+            "items": list(inputs.items), "keys": keys, "inputs": present,
+            # the engine's indicator order per level (a unit's JSON holds the computable ones)
+            "indicators": {UnitLevel.SCHOOL.value: list(res.schools.p), UnitLevel.COUNTY.value: list(res.counties.p)},
+            "sources": dict(inputs.counts),
             "parameters": params}
 
 
@@ -406,3 +409,102 @@ def _fail(run: ScreeningRun, message: str) -> None:
                                                        finished_at=timezone.now(), stage="failed")
         audit_record(actor=run.created_by, action="quality.run_failed", object_type="quality.ScreeningRun",
                      object_id=run.pk, after={"status": RunStatus.FAILED, "error": message[:500]})
+
+
+# ------------------------------------------------------------------------------------------------ export
+
+UNIT_BATCH = 2000
+
+
+def _num(v: Any) -> str:
+    """Shortest round-trip repr (a file read back gives the same float); missing = empty cell."""
+    if v is None:
+        return ""
+    f = float(v)
+    return repr(f) if math.isfinite(f) else ""
+
+
+def _unit_lines(run: ScreeningRun, level: str) -> Any:
+    names = list((run.summary.get("indicators") or {}).get(level) or [])
+    qs = ScreenedUnit.objects.filter(run=run, level=level).order_by("rank")
+    if not names:  # a run stored before the order was recorded: every name seen, sorted
+        names = sorted({n for ind in qs.values_list("indicators", flat=True) for n in ind})
+    head = ["unit", "county", "n_persons"] if level == UnitLevel.SCHOOL else ["unit", "n_schools"]
+    for nm in names:
+        head += [f"{nm}_stat", f"{nm}_expected", f"{nm}_p", f"{nm}_q"]
+    yield [*head, "combined_p", "combined_q", "flag", "drivers"]
+    n_schools: dict[int, int] = {}
+    if level == UnitLevel.COUNTY:
+        for county_id in ScreenedUnit.objects.filter(run=run, level=UnitLevel.SCHOOL).values_list("county_id",
+                                                                                                   flat=True):
+            n_schools[county_id] = n_schools.get(county_id, 0) + 1
+    for county_id, county, school, n, ind, cp, cq, flag, drivers in qs.values_list(
+            "county_id", "county__code", "school__code", "n_persons", "indicators", "combined_p", "combined_q",
+            "flag", "drivers").iterator(chunk_size=UNIT_BATCH):
+        row = [school, county, str(n)] if level == UnitLevel.SCHOOL else [county, str(n_schools.get(county_id, 0))]
+        for nm in names:
+            v = ind.get(nm) or {}
+            row += [_num(v.get("stat")), _num(v.get("expected")), _num(v.get("p")), _num(v.get("q"))]
+        yield [*row, _num(cp), _num(cq), "1" if flag else "0", ";".join(drivers)]
+
+
+def _pair_lines(run: ScreeningRun) -> Any:
+    yield ["county", "school", "person_a", "person_b", "same_room", "common_items", "matches", "identical_incorrect",
+           "omega", "omega_p", "omega_p_bonferroni", "gbt_p", "ii_p", "copier", "source", "flag", "cluster"]
+    for r in ScreenedPair.objects.filter(run=run).order_by("omega_p", "id").values_list(
+            "county__code", "school__code", "person_a__code", "person_b__code", "same_room", "common_items",
+            "matches", "identical_incorrect", "omega", "omega_p", "omega_p_bonferroni", "gbt_p", "ii_p",
+            "copier__code", "source__code", "flag", "cluster").iterator(chunk_size=BATCH):
+        yield [r[0], r[1], r[2], r[3], "1" if r[4] else "0", str(r[5]), str(r[6]), str(r[7]), _num(r[8]),
+               _num(r[9]), _num(r[10]), _num(r[11]), _num(r[12]), r[13], r[14], "1" if r[15] else "0",
+               "" if r[16] is None else str(r[16])]
+
+
+def _person_lines(run: ScreeningRun) -> Any:
+    yield ["person", "county", "school", "theta", "lz_star", "lz_p", "cluster"]
+    for code, county, school, theta, lz, lz_p, cluster in ScreenedPerson.objects.filter(run=run).order_by(
+            "test_taker_id").values_list("test_taker__code", "test_taker__county__code", "school__code", "theta",
+                                         "lz_star", "lz_p", "cluster").iterator(chunk_size=BATCH):
+        yield [code, county, school, _num(theta), _num(lz), _num(lz_p), "" if cluster is None else str(cluster)]
+
+
+def _cluster_lines(run: ScreeningRun) -> Any:
+    yield ["cluster", "county", "school", "size", "source_candidate", "members"]
+    rows = list(ScreenedCluster.objects.filter(run=run).order_by("number").values_list(
+        "number", "school__county__code", "school__code", "size", "source__code", "members"))
+    from naeq.delivery.models import TestTaker
+
+    ids = {int(i) for *_r, members in rows for i in members}
+    codes = dict(TestTaker.objects.filter(pk__in=ids).values_list("pk", "code"))
+    for number, county, school, size, source, members in rows:
+        yield [str(number), county, school, str(size), source, ";".join(codes.get(int(i), "") for i in members)]
+
+
+def screening_export(*, actor: Any, run_id: int, out_dir: Any) -> list[str]:
+    """Write a finished run's files in the columns of ``naeq screen`` (docs/forensics.md) into ``out_dir``:
+    counties.csv, schools.csv (ranked), pairs.csv, persons.csv (test IDs, no names), clusters.csv and run.json.
+    Streamed from the database; audited (the files hold minors' answer-level results)."""
+    import csv
+    import json
+    from pathlib import Path
+
+    run = access.run_access(actor=actor, run_id=run_id)
+    if run.status != RunStatus.DONE:
+        raise InvalidInput(_("只有已完成的甄别记录可以导出（当前：%(s)s）。") % {"s": run.get_status_display()},
+                           code="run_not_done")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"counties.csv": _unit_lines(run, UnitLevel.COUNTY), "schools.csv": _unit_lines(run, UnitLevel.SCHOOL),
+             "pairs.csv": _pair_lines(run), "persons.csv": _person_lines(run), "clusters.csv": _cluster_lines(run)}
+    for name, lines in files.items():
+        with (out / name).open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh, lineterminator="\n").writerows(lines)
+    record = {"run": run.pk, "cycle": run.cycle.year, "instrument_code": run.instrument_code, "options": run.options,
+              "seed": run.seed, "inputs_hash": run.inputs_hash, "code_version": run.code_version,
+              "status": run.status, "warnings": run.warnings, "timings": run.timings, "summary": run.summary}
+    (out / "run.json").write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
+    names = [*files, "run.json"]
+    with transaction.atomic():
+        audit_record(actor=actor, action="quality.run_export", object_type="quality.ScreeningRun", object_id=run.pk,
+                     after={"files": names})
+    return names
