@@ -53,6 +53,7 @@ def _register() -> None:
     from naeq.cycles.cli import cycle
     from naeq.delivery.cli import items
     from naeq.delivery.cli_sessions import sessions
+    from naeq.estimation_cli import estimate
     from naeq.incidents.cli import incidents
     from naeq.marking.cli import marking_group
     from naeq.ops import audit, demo, serve, user
@@ -63,13 +64,13 @@ def _register() -> None:
     from naeq.sampling.cli import sample
     from naeq.scaling.cli import scaling_group
     from naeq.scaling.cli_calibrate import calibrate
-    from naeq.screening_cli import screen
+    from naeq.screening_cli import screen, screen_sim
     from naeq.staffing.cli import staff
     from naeq.timeline.cli import timeline
 
     for verb in (demo, serve, cycle, synth, registry, roster, sample, items, sessions, staff, timeline, custody,
-                 incidents, paper_group, marking_group, pe_group, scaling_group, calibrate, screen,
-                 quality_group, user, audit):
+                 incidents, paper_group, marking_group, pe_group, scaling_group, calibrate, screen, estimate,
+                 screen_sim, quality_group, user, audit):
         main.add_command(verb)
 
 

@@ -109,12 +109,9 @@ def _ratio_stats(design: Design, y: NDArray[np.float64], codes: NDArray[np.int64
             n_full, n_rep = _sums(design, _indicator(codes, k, y[:, m]))
             full.append(n_full / d_full)
             reps.append(n_rep / d_rep)
+    # A group lying inside a PSU that a replicate drops has no value in that replicate: its SE is NaN and the
+    # estimate is suppressed with reason ``no_se`` (R survey: NA replicates).
     reps_a = np.stack(reps)
-    if not np.isfinite(reps_a).all():
-        bad = int(np.flatnonzero(~np.isfinite(reps_a).all(axis=(0, 1)))[0])
-        raise EngineError(f"group {bad} has zero weight in some replicate: every replicate must keep part of "
-                          "each group (a group inside one dropped PSU cannot be estimated with these "
-                          "replicates)", code="empty_replicate")
     return np.stack(full), reps_a
 
 
@@ -313,6 +310,10 @@ def regression(design: Design, y: Any, x: Any, *, names: Sequence[str] | None = 
             f, r = _sums(design, _indicator(codes, k, xx[:, a] * xx[:, b]))
             xtx[:, 0, a, b] = xtx[:, 0, b, a] = f
             xtx[:, 1:, a, b] = xtx[:, 1:, b, a] = r.T
+    # A group whose predictors are collinear (in the sample or a replicate) gets NaN, suppressed as "singular"
+    # (R: NA coefficients).
+    singular = (np.linalg.matrix_rank(xtx) < p).any(axis=1)
+    safe = np.where(singular[:, None, None, None], np.eye(p), xtx)
     full = np.empty((yy.shape[1], k * p))
     reps = np.empty((yy.shape[1], design.n_replicates, k * p))
     for m in range(yy.shape[1]):
@@ -321,10 +322,8 @@ def regression(design: Design, y: Any, x: Any, *, names: Sequence[str] | None = 
             f, r = _sums(design, _indicator(codes, k, xx[:, a] * yy[:, m]))
             xty[:, 0, a] = f
             xty[:, 1:, a] = r.T
-        try:
-            beta = np.linalg.solve(xtx, xty[..., None])[..., 0]  # (K, R+1, p)
-        except np.linalg.LinAlgError:
-            raise EngineError("the predictors are collinear in some group or replicate", code="singular") from None
+        beta = np.linalg.solve(safe, xty[..., None])[..., 0]  # (K, R+1, p)
+        beta[singular] = np.nan
         full[m] = beta[:, 0, :].reshape(-1)
         reps[m] = beta[:, 1:, :].transpose(1, 0, 2).reshape(design.n_replicates, -1)
     n, sw, ns = _counts(design, codes, k)

@@ -66,8 +66,9 @@ class Estimates:
 
     ``value``, ``se``, ``df``, ``within``, ``between`` (K,); ``n`` rows with positive weight, ``sum_weights``,
     ``n_schools`` (-1 when the design has no schools) (K,); ``suppressed`` (K,) and ``reason`` (K,) ('' or
-    comma-separated codes ``min_n``, ``min_schools``, ``max_cv``); ``theta`` (M, R + 1, K) the per-PV full
-    (index 0) and replicate values, for differences; ``design_token`` identifies the design."""
+    comma-separated codes ``min_n``, ``min_schools``, ``max_cv``, ``singular``, ``no_se``); ``theta``
+    (M, R + 1, K) the per-PV full (index 0) and replicate values, for differences; ``design_token`` identifies
+    the design."""
 
     statistic: str
     group_names: tuple[str, ...]
@@ -119,7 +120,9 @@ def build(design: Design, statistic: str, group_names: tuple[str, ...], group: S
     value, se, df, u, b = rubin(design, full, reps)
     reasons = []
     for k in range(len(value)):
-        r = []
+        r = [] if np.isfinite(value[k]) else ["singular"]
+        if np.isfinite(value[k]) and not np.isfinite(se[k]):
+            r.append("no_se")
         if rules.min_n is not None and n[k] < rules.min_n:
             r.append("min_n")
         if rules.min_schools is not None and n_schools[k] >= 0 and n_schools[k] < rules.min_schools:
