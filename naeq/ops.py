@@ -322,6 +322,8 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
     _demo_implementation(seed)
     click.echo("» scoring and scaling: paper capture, marking, PE field test, a calibration run", err=True)
     rows += _demo_scoring(seed)
+    click.echo("» data quality: responses with injected anomalies, a screening run", err=True)
+    _demo_quality(seed)
     logins = settings.DATA_DIR / "demo-logins.txt"
     width = max(len(r[1]) for r in rows)
     lines = [f"{u.ljust(width)}  {p}  {label} · {where}" for label, u, p, where in rows]
@@ -385,6 +387,20 @@ def _demo_scoring(seed: int) -> list[tuple[str, str, str, str]]:
         where = str(user.region or "")
         rows.append((f"{user.get_role_display()}（{user.display_name}）", username, password, where))
     return rows
+
+
+def _demo_quality(seed: int) -> None:
+    """Data quality (naeq.quality.demo): synthetic option responses of a demo paper at the sample schools with
+    injected copying, a proctor's answers and preknowledge, and one finished screening run. Idempotent."""
+    from naeq.cycles.selectors import cycle_current
+    from naeq.quality.demo import demo_quality
+
+    cycle = cycle_current()
+    if cycle is None:
+        return
+    out = demo_quality(cycle, seed=seed)
+    click.echo(f"  screening run #{out['run']} of {out['truth']['instrument']}: {out['status']}"
+               f"{'' if out['created'] else ' (already there)'}", err=True)
 
 
 # --------------------------------------------------------------------------------------------------- serve
