@@ -2,9 +2,10 @@
 injected county is flagged and at least 90 % of the clean counties are not.
 
 The world: the personas' four counties plus eight counties of five schools each (48 schools; no sample drawn,
-so the demo takes the registry's first 40 schools in county code order: 10 counties). The screening test gathers the demo's rows with a small
-reader of the stored ItemScore codes in the engine's layout (this test's own, not H1a's adapters, so that the demo
-data are checked on their own); ``test_demo_run_through_the_platform`` runs the real gather when it exists."""
+so the demo takes the registry's first 40 schools in county code order: 10 counties). The screening test gathers
+the demo's rows with a small reader of the stored ItemScore codes in the engine's layout (this test's own, not
+H1a's adapters, so that the demo data are checked on their own); ``test_demo_run_through_the_platform`` runs the
+real gather when it exists."""
 
 from __future__ import annotations
 
