@@ -64,13 +64,13 @@ def _register() -> None:
     from naeq.sampling.cli import sample
     from naeq.scaling.cli import scaling_group
     from naeq.scaling.cli_calibrate import calibrate
-    from naeq.screening_cli import screen
+    from naeq.screening_cli import screen, screen_sim
     from naeq.staffing.cli import staff
     from naeq.timeline.cli import timeline
 
     for verb in (demo, serve, cycle, synth, registry, roster, sample, items, sessions, staff, timeline, custody,
                  incidents, paper_group, marking_group, pe_group, scaling_group, calibrate, screen, estimate,
-                 quality_group, user, audit):
+                 screen_sim, quality_group, user, audit):
         main.add_command(verb)
 
 

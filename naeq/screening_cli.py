@@ -47,7 +47,8 @@ def _parquet_rows(path: str) -> list[list[str]]:
 class Table:
     """A CSV (or Parquet) file read as columns of text, with its line numbers and hash."""
 
-    def __init__(self, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    def __init__(self, path: str, required: tuple[str, ...], optional: tuple[str, ...] = (), *,
+                 allow_no_rows: bool = False) -> None:
         self.path = path
         if not os.path.isfile(path):
             raise BadInput(path, None, None, "文件不存在")
@@ -86,7 +87,7 @@ class Table:
                 self.columns[h].append(v.strip())
             n += 1
             self.lines.append(i)
-        if n == 0:
+        if n == 0 and not allow_no_rows:
             raise BadInput(path, None, None, "没有数据行")
         self.optional = tuple(c for c in optional if c in header)
 
@@ -305,7 +306,7 @@ def read_inputs(responses: str, keys: str, grouping: str, *, items: str | None, 
         out["questionnaire"] = (np.array(rows), np.array(qt.text("block")), np.array(qt.number("value")))
         out["sha256"]["questionnaire"] = qt.sha256
     if changes:
-        ct = Table(changes, ("person", "changed"))
+        ct = Table(changes, ("person", "changed"), allow_no_rows=True)  # a header alone: nobody changed anything
         ct.unique("person")
         rows = ct.known("person", pindex, "考生（grouping 中没有）")
         out["changed"] = (np.array(rows, dtype=np.int64), np.array(ct.number("changed", integer=True, low=0)))
@@ -467,3 +468,106 @@ def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: 
     click.echo(f"screen: {summary['persons']:,} persons, {summary['schools']:,} schools, {summary['pairs']:,} "
                f"pairs; flagged {summary['pairs_flagged']} pairs, {summary['schools_flagged']} schools, "
                f"{summary['counties_flagged']} counties → {out_dir}")
+
+
+def _anomaly(value: str) -> tuple[str, float]:
+    from naeq.engines.forensics.simulate import KINDS
+
+    kind, sep, strength = value.partition(":")
+    if kind not in KINDS:
+        raise click.BadParameter(f"未知的异常类型“{kind}”（可选：{', '.join(KINDS)}）", param_hint="--anomaly")
+    try:
+        s = float(strength) if sep else 0.5
+    except ValueError:
+        raise click.BadParameter(f"强度“{strength}”不是数字", param_hint="--anomaly") from None
+    if not (0.0 <= s <= 1.0) or not math.isfinite(s):
+        raise click.BadParameter(f"强度 {strength} 应在 0 到 1 之间", param_hint="--anomaly")
+    return kind, s
+
+
+@click.command("screen-sim")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Directory to write to.")
+@click.option("--anomaly", "anomalies", multiple=True, metavar="KIND:STRENGTH",
+              help="Inject an anomaly (repeatable): copying, one_source, preknowledge, altered, replaced, "
+                   "pe_fabricated, straightlining, timing; strength in [0, 1] (default 0.5). The cheating counties "
+                   "take the kinds in turn.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--counties", type=click.IntRange(1, 2000), default=20, show_default=True)
+@click.option("--schools-per-county", type=click.IntRange(1, 200), default=8, show_default=True)
+@click.option("--students", type=click.IntRange(2, 200), default=25, show_default=True)
+@click.option("--items", "n_items", type=click.IntRange(5, 200), default=40, show_default=True)
+@click.option("--cheat-share", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="Share of counties that cheat (at least one when --anomaly is given).")
+@click.option("--cheat-schools", type=click.IntRange(1, 200), default=3, show_default=True,
+              help="Cheating schools in each cheating county.")
+@click.option("--no-change-log", is_flag=True, help="Altered answers leave no trace in changes.csv.")
+def screen_sim(out_dir: str, anomalies: tuple[str, ...], seed: int, counties: int, schools_per_county: int,
+               students: int, n_items: int, cheat_share: float, cheat_schools: int, no_change_log: bool) -> None:
+    """Simulate a cycle's screening inputs with known truth (the input files of naeq screen, plus truth.csv).
+
+    Writes responses.csv, keys.csv, grouping.csv, background.csv, participation.csv, timings.csv, pe.csv,
+    questionnaire.csv, changes.csv, truth.csv (per school: county, anomaly, strength, persons affected) and
+    sim.json. Seeded: the same options give the same files.
+    """
+    import numpy as np
+
+    from naeq.engines.forensics.simulate import simulate_cycle
+
+    parsed = [_anomaly(a) for a in anomalies]
+    cyc = simulate_cycle(seed, parsed, counties=counties, schools_per_county=schools_per_county, students=students,
+                         items=n_items, cheat_share=cheat_share, cheat_schools=cheat_schools,
+                         log_changes=not no_change_log)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    letters = [chr(ord("A") + k) for k in range(cyc.attract.shape[1] + 1)]
+    n = len(cyc.options)
+    width = len(str(n))
+    persons = [f"P{i:0{width}d}" for i in range(n)]
+    items = [f"I{j:03d}" for j in range(cyc.options.shape[1])]
+    schools = [f"S{s:05d}" for s in range(cyc.n_schools)]
+    county_codes = [f"C{c:04d}" for c in range(cyc.n_counties)]
+    _write(out / "responses.csv", ["person", "item", "option"],
+           ([persons[i], items[j], letters[cyc.options[i, j]]] for i in range(n) for j in range(len(items))))
+    _write(out / "keys.csv", ["item", "key"], ([items[j], letters[k]] for j, k in enumerate(cyc.key)))
+    _write(out / "grouping.csv", ["person", "school", "county", "room"],
+           ([persons[i], schools[cyc.school[i]], county_codes[cyc.county[i]], f"R{cyc.room[i] % 2 + 1}"]
+            for i in range(n)))
+    _write(out / "background.csv", ["school", *cyc.covariate_names],
+           ([schools[s], *(round(float(v), 4) for v in cyc.school_covariates[s])] for s in range(cyc.n_schools)))
+    names = [k for k in ("absent", "exempt", "replaced", "roster_changed") if k in cyc.participation]
+    sampled = cyc.participation[names[0]][1]
+    _write(out / "participation.csv", ["school", "sampled", *names],
+           ([schools[s], int(sampled[s]), *(int(cyc.participation[k][0][s]) for k in names)]
+            for s in range(cyc.n_schools)))
+    t_rows, t_secs = cyc.timings
+    _write(out / "timings.csv", ["person", "item", "seconds"],
+           ([persons[r], items[j], f"{s:.1f}"] for r, j, s in zip(t_rows, cyc.timing_item, t_secs, strict=True)))
+    rows, tests, vals, dec = cyc.pe
+    _write(out / "pe.csv", ["person", "test", "value"],
+           ([persons[r], t, f"{v:.{d}f}"] for r, t, v, d in zip(rows, tests, vals, dec, strict=True)))
+    q_rows, q_blk, q_val = cyc.questionnaire
+    counter: dict[tuple[int, int], int] = {}
+    q_out = []
+    for r, b_, v in zip(q_rows, q_blk, q_val, strict=True):
+        k = counter.get((int(r), int(b_)), 0)
+        counter[(int(r), int(b_))] = k + 1
+        q_out.append([persons[r], f"B{b_ + 1}", f"B{b_ + 1}_{k + 1}", int(v)])
+    _write(out / "questionnaire.csv", ["person", "block", "item", "value"], q_out)
+    c_rows, c_cnt = cyc.changed
+    per = np.bincount(c_rows, c_cnt, n) if len(c_rows) else np.zeros(n)
+    _write(out / "changes.csv", ["person", "changed"], ([persons[i], int(per[i])] for i in np.flatnonzero(per > 0)))
+    county_of_school = cyc.county_of_school
+    touched = np.bincount(cyc.school, cyc.affected, cyc.n_schools)
+    _write(out / "truth.csv", ["school", "county", "anomaly", "strength", "persons_affected"],
+           ([schools[s], county_codes[county_of_school[s]], cyc.school_kind[s], float(cyc.school_strength[s]),
+             int(touched[s])] for s in range(cyc.n_schools)))
+    cheat_c = [county_codes[c] for c in np.flatnonzero(cyc.cheating_counties)]
+    cheat_s = [schools[s] for s in np.flatnonzero(cyc.school_kind != "")]
+    meta = {"verb": "naeq screen-sim", "seed": seed, "anomalies": [f"{k}:{s:g}" for k, s in parsed],
+            "counties": counties, "schools_per_county": schools_per_county, "students": students, "items": n_items,
+            "cheat_share": cheat_share, "cheat_schools": cheat_schools, "change_log": not no_change_log,
+            "cheating_counties": cheat_c, "cheating_schools": cheat_s}
+    (out / "sim.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    click.echo(f"screen-sim: {n:,} persons, {cyc.n_schools:,} schools, {cyc.n_counties:,} counties; "
+               f"{len(cheat_s)} cheating schools in {len(cheat_c)} counties → "
+               f"{out_dir}")

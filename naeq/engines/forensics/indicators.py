@@ -86,6 +86,35 @@ def _codes(unit: Any, n_units: int) -> NDArray[np.int64]:
     return u
 
 
+def _beta_tail(count: NDArray[np.float64], n: NDArray[np.float64], r: NDArray[np.float64],
+               phi: float) -> NDArray[np.float64]:
+    x_eff, n_eff = count / phi, n / phi
+    return np.asarray(np.where(x_eff > 0, betainc(np.maximum(x_eff, 1e-12), np.maximum(n_eff - x_eff, 0) + 1.0, r),
+                               1.0), dtype=np.float64)
+
+
+OUTLIER_P = 1e-3  # units this far out at φ = 1 estimate neither the base rate nor the dispersion
+
+
+def overdispersed_binomial_sf(count: Any, n: Any, rate: Any) -> NDArray[np.float64]:
+    """``P(X ≥ count)`` for counts of ``n`` trials at ``rate`` (per unit), allowing for overdispersion across units.
+
+    φ = median Pearson χ² / 0.4549 (the χ²₁ median), floored at 1 — the model behind the expected counts (a 2PL
+    tail, a pooled share) is never exact, and its error is shared by every person of a unit; the tail is the
+    binomial's on the effective sizes ``n/φ, count/φ`` (regularised incomplete beta; exact binomial for φ = 1).
+    φ is estimated from the units whose own binomial p at φ = 1 is above ``OUTLIER_P`` (a few anomalous units
+    must not inflate it and hide themselves).
+    """
+    count = np.asarray(count, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    r = np.clip(np.broadcast_to(np.asarray(rate, dtype=np.float64), n.shape), 1e-12, 1 - 1e-12)
+    var = n * r * (1 - r)
+    ok = (n > 0) & (var > 0) & (_beta_tail(count, n, r, 1.0) > OUTLIER_P)
+    pearson = (count[ok] - n[ok] * r[ok]) ** 2 / var[ok]
+    phi = max(1.0, float(np.median(pearson)) / 0.4549) if ok.sum() >= 5 else 1.0
+    return np.asarray(np.where(n > 0, _beta_tail(count, n, r, phi), np.nan), dtype=np.float64)
+
+
 MAD_EFFICIENCY = 0.37  # asymptotic efficiency of the MAD relative to the SD at the normal (Huber 1981)
 
 
@@ -229,8 +258,7 @@ def near_perfect(unit: Any, scores: Any, taken: Any, theta: Any, a: Any, b: Any,
     expected = np.bincount(u, expected_p, n_units)
     n = np.bincount(u, minlength=n_units).astype(np.float64)
     rate = np.clip(expected / np.maximum(n, 1), 1e-12, 1 - 1e-12)
-    p = np.where(n > 0, stats.binom.sf(count - 1, n.astype(np.int64), rate), np.nan)
-    return Indicator("near_perfect", count, expected, p, n)
+    return Indicator("near_perfect", count, expected, overdispersed_binomial_sf(count, n, rate), n)
 
 
 def item_shift(unit: Any, scores: Any, taken: Any, theta: Any, a: Any, b: Any,
@@ -291,19 +319,18 @@ def rate_excess(name: str, count: Any, total: Any, *, floor: float | None = None
     if np.any(x < 0) or np.any(x > n):
         raise EngineError(f"{name}: counts must lie between 0 and the total", code="bad_counts")
     fl = RATE_FLOORS.get(name, 0.0) if floor is None else float(floor)
-    pooled = x.sum() / max(n.sum(), 1.0)
-    rate = min(max(pooled, fl), 1.0)
     valid = n > 0
-    var = n * rate * (1 - rate)
-    ok = var > 0
-    pearson = np.where(ok, (x - n * rate) ** 2 / np.where(ok, var, 1.0), np.nan)
-    phi = max(1.0, float(np.nanmedian(pearson)) / 0.4549) if ok.any() else 1.0
-    x_eff, n_eff = x / phi, n / phi
-    if 0 < rate < 1:
-        tail = np.where(x_eff > 0, betainc(np.maximum(x_eff, 1e-12), np.maximum(n_eff - x_eff, 0) + 1.0, rate), 1.0)
-    else:  # nobody (or everybody) anywhere: nothing stands out
-        tail = np.ones(len(x))
-    return Indicator(name, x, n * rate, np.where(valid, tail, np.nan), n)
+    pooled = x.sum() / max(n.sum(), 1.0)
+    if 0 < pooled < 1:
+        # the base rate without the units that stand out at the pooled rate (one pass): a few units with many
+        # events would otherwise raise the base and, through the many zero counts, the dispersion
+        keep = valid & (_beta_tail(x, n, np.full(len(x), pooled), 1.0) > OUTLIER_P)
+        if keep.any():
+            pooled = x[keep].sum() / max(n[keep].sum(), 1.0)
+    rate = min(max(pooled, fl), 1.0)
+    if not 0 < rate < 1:  # nobody (or everybody) anywhere: nothing stands out
+        return Indicator(name, x, n * rate, np.where(valid, 1.0, np.nan), n)
+    return Indicator(name, x, n * rate, overdispersed_binomial_sf(x, n, rate), n)
 
 
 CHANGED_FLOOR = 0.002
@@ -391,8 +418,7 @@ def heaping(unit: Any, test: Any, value: Any, decimals: Any, n_units: int) -> In
     count = np.bincount(u, round_, n_units)
     n = np.bincount(u, minlength=n_units).astype(np.float64)
     rate = np.clip(expected / np.maximum(n, 1), 1e-9, 1 - 1e-9)
-    p = np.where(n > 0, stats.binom.sf(count - 1, n.astype(np.int64), rate), np.nan)
-    return Indicator("pe_heaping", count, expected, p, n)
+    return Indicator("pe_heaping", count, expected, overdispersed_binomial_sf(count, n, rate), n)
 
 
 def repeated(unit: Any, test: Any, value: Any, n_units: int) -> Indicator:
@@ -443,5 +469,4 @@ def straightlining(unit: Any, person: Any, block: Any, value: Any, n_units: int,
     count = np.bincount(unit_pb, straight.astype(np.float64), n_units)
     n = np.bincount(unit_pb, eligible.astype(np.float64), n_units)
     rr = min(max(rate, 1e-6), 1 - 1e-6)
-    p = np.where(n > 0, stats.binom.sf(count - 1, n.astype(np.int64), rr), np.nan)
-    return Indicator("straightlining", count, n * rate, p, n)
+    return Indicator("straightlining", count, n * rate, overdispersed_binomial_sf(count, n, rr), n)

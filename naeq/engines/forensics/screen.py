@@ -56,6 +56,10 @@ class ScreenResult:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
+COUNTY_P_CAP = 0.005  # "bh_capped": a county flag also needs combined p ≤ this (per-clean-county rate ≤ 0.5 %)
+COUNTY_RULES = ("bh_capped", "holm", "bh")
+
+
 def _table(indicators: list[ind.Indicator], n_units: int, fdr: float, rule: str = "bh") -> UnitTable:
     p, q, st, ex = {}, {}, {}, {}
     for it in indicators:
@@ -73,7 +77,10 @@ def _table(indicators: list[ind.Indicator], n_units: int, fdr: float, rule: str 
         combined = np.ones(n_units)
     adjust = holm if rule == "holm" else benjamini_hochberg
     cq = adjust(combined) if n_units else combined
-    return UnitTable(p, q, st, ex, combined, cq, cq <= fdr, rule)
+    flag = cq <= fdr
+    if rule == "bh_capped":
+        flag &= combined <= COUNTY_P_CAP
+    return UnitTable(p, q, st, ex, combined, cq, flag, rule)
 
 
 def _count_test(name: str, unit: NDArray[np.int64], hit: NDArray[np.bool_], valid: NDArray[np.bool_],
@@ -89,7 +96,7 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
            timings: tuple[Any, Any] | None = None, pe: tuple[Any, Any, Any, Any] | None = None,
            questionnaire: tuple[Any, Any, Any] | None = None, changed: tuple[Any, Any] | None = None,
            pair_scope: str = "school",
-           alpha_pairs: float = 0.01, fdr: float = 0.05, county_rule: str = "holm",
+           alpha_pairs: float = 0.01, fdr: float = 0.05, county_rule: str = "bh_capped",
            exact_tests: bool = True, progress: Progress | None = None) -> ScreenResult:
     """Screen one data set.
 
@@ -112,10 +119,12 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
         Bonferroni family, so more power against neighbours copying, blind to copying across rooms)
     alpha_pairs : family-wise level of the pair flags (Bonferroni over all pairs)
     fdr : level of the unit flags: the false discovery rate of the school flags (Benjamini–Hochberg across
-        schools, per indicator and combined) and, with ``county_rule="holm"`` (default), the family-wise error rate
-        of the county flags (Holm across counties on the combined p). With ``"bh"`` counties get BH like schools:
-        more counties found, but true discoveries raise BH's threshold for the rest, so clean counties in a cycle
-        where others cheat are flagged at up to ``fdr`` × (share of discoveries) — measured 2.8 % (docs/forensics.md)
+        schools, per indicator and combined) and of the county flags (``county_rule``)
+    county_rule : how counties are flagged from their combined p. ``"bh_capped"`` (default): BH q ≤ fdr *and*
+        combined p ≤ ``COUNTY_P_CAP`` (0.005) — BH's threshold k·fdr/m rises with every true discovery, so in a
+        cycle where many counties cheat a clean county could be flagged at up to fdr × (share of discoveries);
+        the cap bounds each clean county's chance at 0.5 % whatever the share. ``"holm"``: family-wise control
+        (Holm across counties; fewest false alarms, least power). ``"bh"``: plain BH, as schools.
     """
     def tick(stage: str, f: float) -> None:
         if progress is not None:
@@ -128,8 +137,8 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
     county_of_school[sch] = cty
     if np.any(county_of_school[sch] != cty):
         raise EngineError("a school lies in more than one county", code="school_county")
-    if county_rule not in ("holm", "bh"):
-        raise ValueError("county_rule must be 'holm' or 'bh'")
+    if county_rule not in COUNTY_RULES:
+        raise ValueError(f"county_rule must be one of {', '.join(COUNTY_RULES)}")
     if pair_scope not in ("school", "room"):
         raise ValueError("pair_scope must be 'school' or 'room'")
     if pair_scope == "room" and room is None:
