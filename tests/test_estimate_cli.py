@@ -148,3 +148,23 @@ def test_bad_options_are_refused_before_reading(tmp_path: Path) -> None:
     code, text = run([*BASE, "--stat", "regression", "--out", str(out)])
     assert code == 1 and "--x" in text
     assert not out.exists()
+
+
+def test_parquet_input_gives_the_csv_numbers(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = load()
+    table = pa.table({k: (v.astype(np.int64) if k in ("person", "county", "school", "sex") else v)
+                      for k, v in data["col"].items()})
+    pq.write_table(table, tmp_path / "persons.parquet")
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert run([*BASE, "--by", "county", "--out", str(a)])[0] == 0
+    code, text = run(["estimate", "--persons", str(tmp_path / "persons.parquet"), "--weight", "w", "--rep-prefix",
+                      "jk", "--by", "county", "--out", str(b)])
+    assert code == 0, text
+    ra, rb = rows(a), rows(b)
+    assert [r["county"] for r in ra] == [r["county"] for r in rb]
+    for x, y in zip(ra, rb, strict=True):
+        assert float(x["value"]) == pytest.approx(float(y["value"]), rel=1e-12)
+        assert float(x["se"]) == pytest.approx(float(y["se"]), rel=1e-12)

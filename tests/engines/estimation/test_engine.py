@@ -208,3 +208,18 @@ def test_95_percent_intervals_of_a_mean_cover_the_truth_93_to_97_percent() -> No
         half = stats.t.ppf(0.975, e.df[0]) * e.se[0]
         hits += abs(e.value[0] - truth) <= half
     assert 0.93 <= hits / reps <= 0.97, hits / reps
+
+
+def test_jkn_with_the_sampling_engines_triples_matches_its_replicate_se() -> None:
+    """The sampling engine's SEs (checked against R survey JKn with rscales 2/3 in tests/engines/sampling) and
+    ours agree when a zone is a triple (odd number of schools)."""
+    from naeq.engines.sampling import replicate_se
+
+    rng = np.random.default_rng(10)
+    school = np.repeat(np.arange(11), 9)
+    w = rng.uniform(5, 20, len(school))
+    y = rng.normal(500, 100, len(school))
+    rw, scheme = replicate_weights(w, school, scheme="jk2")
+    assert (scheme.rscales < 1).any()  # the triple's replicates
+    e = mean(Design(w, rw, method="JKn", scale=scheme.scale, rscales=scheme.rscales), y, rules=NO_SUPPRESSION)
+    assert e.se[0] == pytest.approx(replicate_se(y, w, rw, scheme), rel=1e-12)
