@@ -362,6 +362,10 @@ def _unit_rows(codes: list[str], table: Any, extra: list[tuple[str, list[Any]]],
               help="Family-wise level of pair flags (Bonferroni over all within-school pairs).")
 @click.option("--fdr", type=click.FloatRange(1e-6, 0.5), default=0.05, show_default=True,
               help="False discovery rate of school and county flags (Benjamini–Hochberg).")
+@click.option("--county-rule", type=click.Choice(("bh_capped", "holm", "bh")), default="bh_capped",
+              show_default=True,
+              help="County flags: BH with combined p <= 0.005 (each clean county's chance <= 0.5 %), Holm "
+                   "(family-wise) or plain BH (docs/forensics.md).")
 @click.option("--pair-report-p", type=click.FloatRange(0, 1), default=1e-3, show_default=True,
               help="pairs.csv lists the pairs with ω p-value at or below this (and every flagged pair).")
 @click.option("--pair-scope", type=click.Choice(("school", "room")), default="school", show_default=True,
@@ -371,7 +375,8 @@ def _unit_rows(codes: list[str], table: Any, extra: list[tuple[str, list[Any]]],
 def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: str | None,
            background_path: str | None, participation_path: str | None, timings_path: str | None,
            pe_path: str | None, questionnaire_path: str | None, changes_path: str | None, out_dir: str,
-           alpha_pairs: float, fdr: float, pair_report_p: float, pair_scope: str, fast: bool, quiet: bool) -> None:
+           alpha_pairs: float, fdr: float, county_rule: str, pair_report_p: float, pair_scope: str, fast: bool,
+           quiet: bool) -> None:
     """Screen a data set for anomalies: stage 1 indicators and stage 2 response forensics.
 
     Writes to --out: counties.csv and schools.csv (each indicator's statistic, expectation, p and BH q, the
@@ -406,7 +411,7 @@ def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: 
                              participation=data.get("participation"), timings=data.get("timings"),
                              pe=data.get("pe"), questionnaire=data.get("questionnaire"),
                              changed=data.get("changed"), pair_scope=pair_scope,
-                             alpha_pairs=alpha_pairs,
+                             alpha_pairs=alpha_pairs, county_rule=county_rule,
                              fdr=fdr, exact_tests=not fast,
                              progress=lambda s, f: bar(s, 0.05 + 0.9 * f))
         except EngineError as exc:
@@ -457,7 +462,8 @@ def screen(responses_path: str, keys_path: str, grouping_path: str, items_path: 
                    "clusters": len(res.clusters.size), "schools_flagged": int(res.schools.flag.sum()),
                    "counties_flagged": int(res.counties.flag.sum())}
         run = {"verb": "naeq screen", "when": datetime.now(UTC).isoformat(timespec="seconds"), "inputs": inputs,
-               "options": {"alpha_pairs": alpha_pairs, "fdr": fdr, "pair_report_p": pair_report_p, "fast": fast,
+               "options": {"alpha_pairs": alpha_pairs, "fdr": fdr, "county_rule": county_rule,
+                           "pair_report_p": pair_report_p, "fast": fast,
                            "pair_scope": pair_scope},
                "parameters": res.parameters, "summary": summary,
                "seconds": round(time.perf_counter() - started, 3)}

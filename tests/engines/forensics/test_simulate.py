@@ -180,3 +180,17 @@ def test_screen_sim_help():
     assert res.exit_code == 0
     for piece in ("--anomaly", "--seed", "--counties", "--schools-per-county", "--students", "truth.csv"):
         assert piece in res.output
+
+
+def test_screen_county_rule_option(tmp_path):
+    out = tmp_path / "sim"
+    assert CliRunner().invoke(main, ["screen-sim", "--out", str(out), "--counties", "6", "--schools-per-county",
+                                     "4", "--students", "12", "--anomaly", "one_source:0.9"]).exit_code == 0
+    base = ["--responses", str(out / "responses.csv"), "--keys", str(out / "keys.csv"), "--grouping",
+            str(out / "grouping.csv"), "--quiet", "--fast"]
+    res = CliRunner().invoke(main, ["screen", *base, "--out", str(tmp_path / "h"), "--county-rule", "holm"])
+    assert res.exit_code == 0, res.output
+    run = json.loads((tmp_path / "h" / "run.json").read_text(encoding="utf-8"))
+    assert run["options"]["county_rule"] == "holm" and run["parameters"]["county_rule"] == "holm"
+    res = CliRunner().invoke(main, ["screen", *base, "--out", str(tmp_path / "x"), "--county-rule", "lenient"])
+    assert res.exit_code == 2 and "--county-rule" in res.output
