@@ -29,6 +29,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from naeq.accounts.roles import Role
 from naeq.core.errors import InvalidInput
@@ -171,7 +172,7 @@ def _plan(schools: list[School]) -> dict[str, Any]:
         by_county.setdefault(s.county_id, []).append(k)
     ranked = sorted(by_county, key=lambda c: (-len(by_county[c]), c))
     if len(ranked) < 3 or len(by_county[ranked[0]]) < 4 or len(by_county[ranked[1]]) < 2:
-        raise InvalidInput("演示需要至少三个有学校的区县（其中一个至少四所学校）。", code="too_few_schools")
+        raise InvalidInput(_("演示需要至少三个有学校的区县（其中一个至少四所学校）。"), code="too_few_schools")
     a, b, c = ranked[0], ranked[1], ranked[2]
     return {"copy_county": a, "proctor": by_county[a][:3], "neighbour": by_county[a][3],
             "preknowledge_county": b, "preknowledge": by_county[b][:2], "late_county": c,
@@ -196,7 +197,7 @@ def demo_responses(cycle: Cycle, *, seed: int) -> dict[str, Any]:
     inst = _instrument(cycle, rng)
     schools = _schools(cycle)
     if not schools:
-        raise InvalidInput("演示需要学校（先载入名录）。", code="no_schools")
+        raise InvalidInput(_("演示需要学校（先载入名录）。"), code="no_schools")
     plan = _plan(schools)
     truth = _truth(schools, plan)
     if TestSession.objects.filter(cycle=cycle, title=TITLE).exists():
@@ -284,7 +285,7 @@ def demo_quality(cycle: Cycle, *, seed: int) -> dict[str, Any]:
     actor = (user_model.objects.filter(role=Role.NATIONAL_ANALYST, is_active=True).order_by("pk").first()
              or user_model.objects.filter(role=Role.NATIONAL_ADMIN, is_active=True).order_by("pk").first())
     if actor is None:
-        raise InvalidInput("演示需要一个国家监测中心账户。", code="no_national_account")
+        raise InvalidInput(_("演示需要一个国家监测中心账户。"), code="no_national_account")
     with transaction.atomic():
         run = screening_start(actor=actor, cycle=cycle, instrument_code=INSTRUMENT, seed=seed)
     run.refresh_from_db()
