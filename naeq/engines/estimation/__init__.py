@@ -17,6 +17,7 @@ from naeq.engines.estimation.results import (
     difference,
     part_whole,
     rubin,
+    trend,
 )
 from naeq.engines.estimation.schools import (
     DEFINITIONS,
@@ -29,5 +30,5 @@ from naeq.engines.estimation.schools import (
 __all__ = [
     "DEFINITIONS", "METHODS", "NO_SUPPRESSION", "BalancedCounty", "BalancedCountyRule", "Design", "Differences",
     "Estimates", "SuppressionRules", "balanced_county", "between_school_share", "difference", "levels", "mean",
-    "part_whole", "percentile", "proportion", "regression", "rubin",
+    "part_whole", "percentile", "proportion", "regression", "rubin", "trend",
 ]

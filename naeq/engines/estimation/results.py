@@ -204,3 +204,31 @@ def part_whole(design: Design, parts: Estimates, whole: Estimates, parent: Seque
     independent and is too large)."""
     rows_b = [whole.index(p, term if term is not None else parts.term[k]) for k, p in enumerate(parent)]
     return difference(design, parts, np.arange(len(parts)), whole, rows_b, alpha=alpha)
+
+
+def trend(current: Estimates, rows_current: Sequence[int] | NDArray[np.int64], previous: Estimates,
+          rows_previous: Sequence[int] | NDArray[np.int64], *, link_error: float | NDArray[np.float64] = 0.0,
+          alpha: float = 0.05) -> Differences:
+    """Change against an earlier cycle on the linked scale (the same subject three years earlier):
+    ``current − previous`` for two *independent* samples, ``SE = √(SE_c² + SE_p² + link_error²)`` (PISA's trend
+    SE; ``link_error`` on the reporting scale, from ``naeq.engines.irt.linking``: ``A_report · link_error``).
+    df: Welch–Satterthwaite from the two Rubin dfs (the link error counted with infinite df); t test as
+    :func:`difference`."""
+    ic, ip = np.asarray(rows_current, dtype=np.int64), np.asarray(rows_previous, dtype=np.int64)
+    if ic.shape != ip.shape:
+        raise ValueError("rows_current and rows_previous must have the same length")
+    le = np.broadcast_to(np.asarray(link_error, dtype=np.float64), ic.shape)
+    if (le < 0).any() or not np.isfinite(le).all():
+        raise EngineError("the link error must be a finite non-negative number", code="bad_link_error")
+    va, vb = current.se[ic] ** 2, previous.se[ip] ** 2
+    value = current.value[ic] - previous.value[ip]
+    total = va + vb + le ** 2
+    se = np.sqrt(total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = va ** 2 / current.df[ic] + vb ** 2 / previous.df[ip]
+        df = np.where(denom > 0, total ** 2 / denom, np.inf)
+        t = np.where(se > 0, value / se, 0.0)
+    p = np.where(np.isinf(df), 2 * stats.norm.sf(np.abs(t)), 2 * stats.t.sf(np.abs(t), np.where(
+        np.isinf(df), 1.0, df)))
+    return Differences(tuple(_label(current, int(k)) for k in ic), tuple(_label(previous, int(k)) for k in ip),
+                       value, se, df, t, p, p < alpha, current.suppressed[ic] | previous.suppressed[ip], alpha)

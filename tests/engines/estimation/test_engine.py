@@ -223,3 +223,35 @@ def test_jkn_with_the_sampling_engines_triples_matches_its_replicate_se() -> Non
     assert (scheme.rscales < 1).any()  # the triple's replicates
     e = mean(Design(w, rw, method="JKn", scale=scheme.scale, rscales=scheme.rscales), y, rules=NO_SUPPRESSION)
     assert e.se[0] == pytest.approx(replicate_se(y, w, rw, scheme), rel=1e-12)
+
+
+def test_trend_adds_the_link_error_to_two_independent_samples() -> None:
+    from naeq.engines.estimation import trend
+
+    rng = np.random.default_rng(11)
+    d1, y1 = school_design(20, 15, rng)
+    d2, y2 = school_design(20, 15, rng)
+    now = mean(d1, 510 + 100 * y1, rules=NO_SUPPRESSION)
+    then = mean(d2, 500 + 100 * y2, rules=NO_SUPPRESSION)
+    tr = trend(now, [0], then, [0], link_error=3.0)
+    assert tr.value[0] == pytest.approx(now.value[0] - then.value[0])
+    assert tr.se[0] == pytest.approx(np.sqrt(now.se[0] ** 2 + then.se[0] ** 2 + 9.0))
+    no_link = trend(now, [0], then, [0])
+    assert no_link.se[0] < tr.se[0] and no_link.p[0] <= tr.p[0]
+    with pytest.raises(EngineError, match="link error"):
+        trend(now, [0], then, [0], link_error=-1.0)
+
+
+def test_a_weight_of_two_equals_the_row_repeated_in_its_school() -> None:
+    rng = np.random.default_rng(12)
+    school = np.repeat(np.arange(10), 6)
+    w = np.ones(len(school))
+    w[::5] = 2.0
+    y = rng.normal(500, 100, len(school))
+    rw, _ = replicate_weights(w, school, scheme="jk2")
+    rep = np.repeat(np.arange(len(school)), w.astype(int))
+    rw1, _ = replicate_weights(np.ones(len(rep)), school[rep], scheme="jk2")
+    a = mean(Design(w, rw), y, rules=NO_SUPPRESSION)
+    b = mean(Design(np.ones(len(rep)), rw1), y[rep], rules=NO_SUPPRESSION)
+    assert a.value[0] == pytest.approx(b.value[0], rel=1e-12)
+    assert a.se[0] == pytest.approx(b.se[0], rel=1e-12)
