@@ -275,3 +275,22 @@ def test_the_national_admin_may_screen(runs_gather: RunsWorld, django_capture_on
         run = services.screening_start(actor=admin, cycle=runs_gather.cycle, instrument_code="runstest")
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.created_by == admin
+
+
+def test_answers_changed_after_the_close_reach_the_engine(runs_gather: RunsWorld,
+                                                          django_capture_on_commit_callbacks: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ScreenInputs.changed`` is passed to the engine: ten of one school's persons with altered answers make
+    ``changed_after_close`` a driver of that school (a systematic alteration, far above the engine's floor)."""
+    rw = runs_gather
+    other = rw.world.schools["B1b-2"]
+    rows = [i for i, s in enumerate(rw.inputs.school.tolist()) if rw.inputs.school_ids[s] == other.pk][:10]
+    changed = (np.array(rows, dtype=np.int64), np.full(len(rows), 6, dtype=np.int64))
+    monkeypatch.setattr(services, "_gather", lambda run: dataclasses.replace(rw.inputs, changed=changed))
+    run = _start(rw, django_capture_on_commit_callbacks)
+    assert run.status == RunStatus.DONE and run.summary["inputs"]["changed"] is True
+    unit = ScreenedUnit.objects.get(run=run, level="school", school=other)
+    assert "changed_after_close" in unit.drivers and unit.flag
+    assert "changed_after_close" in run.summary["indicators"]["school"]
+    clean = ScreenedUnit.objects.get(run=run, level="school", school=rw.world.schools["B1b-1"])
+    assert clean.indicators["changed_after_close"]["stat"] == 0 and "changed_after_close" not in clean.drivers
