@@ -19,7 +19,7 @@ Methods
   national p-values; partial (leaked items): ``Q = Σ_j (z_j − z̄)²`` of the item residuals
   ``z_j = (O_j − E_j)/√V_j`` (E_j = Σ_i P_j(θ_i)) against λ χ²_{J−1}, λ ≥ 1 the median dispersion across units.
 * ``rate_excess`` — absences, exemptions, replacements, roster changes: the unit's count against the pooled
-  rate r = max(pooled, floor), dispersion φ = median Pearson χ² / 0.4549 (the χ²₁ median) floored at 1; upper
+  rate r = max(pooled, floor), dispersion φ = mean Pearson χ² of the non-outlying units floored at 1; upper
   tail of a binomial with the effective sizes n/φ, x/φ (the regularised incomplete beta I_r(x/φ, (n − x)/φ + 1),
   exact for φ = 1). Not a normal z: with a tiny pooled rate the z of a single event is huge, the binomial tail is
   not (a school with the nation's only roster change gets p = 1 − (1 − r)^n, not 10⁻¹⁰⁰); with a pooled rate of
@@ -99,7 +99,7 @@ OUTLIER_P = 1e-3  # units this far out at φ = 1 estimate neither the base rate 
 def overdispersed_binomial_sf(count: Any, n: Any, rate: Any) -> NDArray[np.float64]:
     """``P(X ≥ count)`` for counts of ``n`` trials at ``rate`` (per unit), allowing for overdispersion across units.
 
-    φ = median Pearson χ² / 0.4549 (the χ²₁ median), floored at 1 — the model behind the expected counts (a 2PL
+    φ = mean Pearson χ² over the units, floored at 1 — the model behind the expected counts (a 2PL
     tail, a pooled share) is never exact, and its error is shared by every person of a unit; the tail is the
     binomial's on the effective sizes ``n/φ, count/φ`` (regularised incomplete beta; exact binomial for φ = 1).
     φ is estimated from the units whose own binomial p at φ = 1 is above ``OUTLIER_P`` (a few anomalous units
@@ -111,7 +111,9 @@ def overdispersed_binomial_sf(count: Any, n: Any, rate: Any) -> NDArray[np.float
     var = n * r * (1 - r)
     ok = (n > 0) & (var > 0) & (_beta_tail(count, n, r, 1.0) > OUTLIER_P)
     pearson = (count[ok] - n[ok] * r[ok]) ** 2 / var[ok]
-    phi = max(1.0, float(np.median(pearson)) / 0.4549) if ok.sum() >= 5 else 1.0
+    # the mean Pearson χ² (E = 1 under the binomial), not the median / 0.4549: with expected counts below ~2 the
+    # median of a discrete Pearson is biased upwards (every zero count contributes n r) and cost power
+    phi = max(1.0, float(np.mean(pearson))) if ok.sum() >= 5 else 1.0
     return np.asarray(np.where(n > 0, _beta_tail(count, n, r, phi), np.nan), dtype=np.float64)
 
 
