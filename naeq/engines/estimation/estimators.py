@@ -55,9 +55,19 @@ def groups(design: Design, by: Any, domain: Any = None
             lab, inv = np.unique(c, return_inverse=True)
             parts.append(inv.ravel())
             labels.append(lab)
-        stacked = np.stack(parts, axis=1)
-        uniq, codes = np.unique(stacked, axis=0, return_inverse=True)
+        # crossed groups: one integer key per row (mixed radix), then a 1-D unique (np.unique(axis=0) is slow)
+        sizes = [len(lab) for lab in labels]
+        flat = np.zeros(n, dtype=np.int64)
+        for inv, size in zip(parts, sizes, strict=True):
+            flat = flat * size + inv
+        uniq_flat, codes = np.unique(flat, return_inverse=True)
         codes = codes.ravel().astype(np.int64)
+        digits = []
+        rest = uniq_flat.copy()
+        for size in reversed(sizes):
+            digits.append(rest % size)
+            rest = rest // size
+        uniq = np.stack(digits[::-1], axis=1)
         keys = [tuple(labels[j][uniq[k, j]].item() for j in range(len(cols))) for k in range(len(uniq))]
     keep = design.weights > 0
     if domain is not None:
@@ -94,8 +104,9 @@ def _counts(design: Design, codes: NDArray[np.int64], k: int) -> tuple[NDArray[n
     sc = design.school_codes
     if sc is None:
         return n, sw, np.full(k, -1, dtype=np.int64)
-    pairs = np.unique(np.stack([codes[ok], sc[ok]], axis=1), axis=0)
-    return n, sw, np.bincount(pairs[:, 0], minlength=k).astype(np.int64)
+    n_sc = int(sc.max()) + 1
+    pairs = np.unique(codes[ok] * n_sc + sc[ok])
+    return n, sw, np.bincount(pairs // n_sc, minlength=k).astype(np.int64)
 
 
 def _ratio_stats(design: Design, y: NDArray[np.float64], codes: NDArray[np.int64], k: int

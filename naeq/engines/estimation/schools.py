@@ -47,10 +47,11 @@ def _anova(design: Design, y: NDArray[np.float64], codes: NDArray[np.int64], k: 
         raise EngineError("between-school statistics need the design's school labels", code="no_schools")
     ok = codes >= 0
     rows = np.flatnonzero(ok)
-    pairs, cell = np.unique(np.stack([codes[rows], sc[rows]], axis=1), axis=0, return_inverse=True)
+    n_sc = int(sc.max()) + 1
+    pairs, cell = np.unique(codes[rows] * n_sc + sc[rows], return_inverse=True)
     cell = cell.ravel()
     n_cells = len(pairs)
-    school_group = pairs[:, 0]
+    school_group = pairs // n_sc
     s_mat = sparse.csr_matrix((np.ones(len(rows)), (cell, rows)), shape=(n_cells, design.n))
     w_all = np.column_stack([design.weights, design.replicates])  # (N, R+1)
     wj = np.asarray(s_mat @ w_all)  # (cells, C)
