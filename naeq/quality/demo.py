@@ -183,9 +183,11 @@ def _truth(schools: list[School], plan: dict[str, Any]) -> dict[str, Any]:
     def code(k: int) -> str:
         return schools[k].code
 
-    return {"instrument": INSTRUMENT, "n_schools": len(schools),
-            "counties": {"copying": plan["copy_county"], "preknowledge": plan["preknowledge_county"],
-                         "late_answers": plan["late_county"]},
+    county_code = {s.county_id: s.county.code for s in schools}
+    counties = {"copying": plan["copy_county"], "preknowledge": plan["preknowledge_county"],
+                "late_answers": plan["late_county"]}
+    return {"instrument": INSTRUMENT, "n_schools": len(schools), "counties": counties,
+            "county_codes": {k: county_code[v] for k, v in counties.items()},
             "schools": {"proctor": [code(k) for k in plan["proctor"]], "neighbour": [code(plan["neighbour"])],
                         "preknowledge": [code(k) for k in plan["preknowledge"]], "late_answers": [code(plan["late"])]}}
 

@@ -90,6 +90,7 @@ def test_demo_writes_once_and_its_injected_county_is_flagged(runs_demo_world: An
     truth = out["truth"]
     assert out["created"] and truth["created"] == 40 * demo.PER_SCHOOL and truth["n_schools"] == 40
     assert len(truth["schools"]["proctor"]) == 3 and len(truth["schools"]["preknowledge"]) == 2
+    assert truth["county_codes"]["copying"] == Region.objects.get(pk=truth["counties"]["copying"]).code
     assert dm.TestTaker.objects.filter(cycle=cycle, code__startswith="QD").count() == 40 * demo.PER_SCHOOL
     sessions = dm.TestSession.objects.filter(cycle=cycle, title=demo.TITLE)
     assert sessions.count() == 40 and all(s.status == "closed" and s.closed_at for s in sessions)
