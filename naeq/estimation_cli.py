@@ -431,7 +431,7 @@ def _run(est: Any, design: Any, pvs: Any, groups: dict[str, Any], by_cols: list[
                     unknown = [x for x in cats if x not in codes]
                     if unknown:
                         raise ValueError(f"unknown level codes {unknown}; use {codes}")
-                    e = est.proportion(design, lev, [codes.index(x) for x in cats], by=by, rules=rules)
+                    e = est.proportion(design, np.asarray(codes)[lev], cats, by=by, rules=rules)
             elif stat == "percentile":
                 e = est.percentile(design, pvs, quantiles, by=by, rules=rules, alpha=alpha)
             elif stat == "levels":

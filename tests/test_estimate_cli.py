@@ -168,3 +168,23 @@ def test_parquet_input_gives_the_csv_numbers(tmp_path: Path) -> None:
     for x, y in zip(ra, rb, strict=True):
         assert float(x["value"]) == pytest.approx(float(y["value"]), rel=1e-12)
         assert float(x["se"]) == pytest.approx(float(y["se"]), rel=1e-12)
+
+
+def test_levels_regression_and_proportions_through_the_cli_match_r(tmp_path: Path) -> None:
+    out = tmp_path / "est.csv"
+    code, text = run([*BASE, "--stat", "levels", "--stat", "regression", "--stat", "proportion", "--stat",
+                      "between_school", "--cuts", "420,500,580", "--category", "II,III,IV", "--x", "x1,sex",
+                      "--contrast", "sex", "--out", str(out)])
+    assert code == 0, text
+    ref = {(r["statistic"], r["term"]): r for r in reference() if r["design"] == "jk2" and r["group"] == "all"}
+    got = {(r["statistic"], r["term"]): r for r in rows(out) if r["grouping"] == "all"}
+    for key in [("levels", f"level[{c}]") for c in ("I", "II", "III", "IV")] + \
+            [("regression", t) for t in ("(Intercept)", "x1", "sex")]:
+        assert float(got[key]["value"]) == pytest.approx(float(ref[key]["value"]), rel=1e-8), key
+        assert float(got[key]["se"]) == pytest.approx(float(ref[key]["se"]), rel=1e-8), key
+    share = float(got[("proportion", "p[II|III|IV]")]["value"])
+    assert share == pytest.approx(1 - float(ref[("levels", "level[I]")]["value"]), rel=1e-8)
+    assert 0 <= float(got[("between_school", "variance_share")]["value"]) < 1
+    sex_diff = next(d for d in rows(tmp_path / "est_differences.csv")
+                    if d["kind"] == "contrast" and d["statistic"] == "levels" and d["a"] == "1:level[I]")
+    assert sex_diff["b"] == "0:level[I]" and sex_diff["significant"] in ("0", "1")

@@ -9,6 +9,7 @@ matrix products (no Python loop over groups or replicates), and combines them by
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -155,7 +156,8 @@ def proportion(design: Design, values: Any, category: Any, *, by: Any = None, do
     cats = list(category) if isinstance(category, list | tuple | set | frozenset) else [category]
     ind = np.isin(v, cats).astype(np.float64)
     label = "|".join(str(c) for c in cats)
-    return mean(design, ind, by=by, domain=domain, rules=rules, term=f"p[{label}]")
+    e = mean(design, ind, by=by, domain=domain, rules=rules, term=f"p[{label}]")
+    return dataclasses.replace(e, statistic="proportion")
 
 
 def levels(design: Design, scores: Any, cuts: Sequence[float], *, codes: Sequence[str] = LEVEL_CODES,
