@@ -240,6 +240,14 @@ def screen(options: Any, key: Any, *, school: Any, county: Any, room: Any = None
         # statistic: the smallest school p; expected: the mean minimum of its schools' null p-values
         county_ind.append(ind.Indicator(name, np.where(cnt > 0, minp, np.nan), 1.0 / (cnt + 1.0),
                                         np.where(cnt > 0, pc, np.nan), cnt))
+    # Two levels: a county is also as suspect as its most suspect school on the school's combined p (Bonferroni
+    # over its schools) — a few cheating schools are diluted in a county mean (PE records, times), not in this.
+    okc = np.isfinite(schools.combined_p)
+    pw, cw = grouped_min_bonferroni(schools.combined_p[okc], county_of_school[okc], n_c)
+    minw = np.ones(n_c)
+    np.minimum.at(minw, county_of_school[okc], schools.combined_p[okc])
+    county_ind.append(ind.Indicator("worst_school", np.where(cw > 0, minw, np.nan), 1.0 / (cw + 1.0),
+                                    np.where(cw > 0, pw, np.nan), cw))
     counties = _table(county_ind, n_c, fdr, county_rule)
     tick("done", 1.0)
     return ScreenResult(model=model, lz=lz, pairs=pairs, pair_omega_adj=adj, pair_flag=pflag, same_room=same_room,
