@@ -194,3 +194,28 @@ def test_screen_county_rule_option(tmp_path):
     assert run["options"]["county_rule"] == "holm" and run["parameters"]["county_rule"] == "holm"
     res = CliRunner().invoke(main, ["screen", *base, "--out", str(tmp_path / "x"), "--county-rule", "lenient"])
     assert res.exit_code == 2 and "--county-rule" in res.output
+
+
+def test_item_uniform_with_unequal_school_sizes_is_calibrated():
+    # Schools of 8–40 students: the shift's standard error is the unit's own (person-level delta method), not one
+    # MAD for all, so small schools are not over-flagged. 600 null schools; binomial 99.9 % bounds of 5 % and 1 %.
+    from naeq.engines.forensics import fit_option_model
+    from tests.engines.forensics.simulate import simulate
+
+    rng = np.random.default_rng(5)
+    ps, small = [], []
+    for _ in range(4):
+        sim = simulate(rng, n_schools=150, size=40, schools_per_county=10)
+        sizes = rng.integers(8, 40, 150)
+        keep = (np.arange(len(sim.x)) % 40) < sizes[sim.school]
+        x, school = sim.x[keep], sim.school[keep]
+        taken = x >= 0
+        model = fit_option_model(x, sim.key)
+        uni, _ = ind.item_shift(school, ((x == sim.key) & taken).astype(float), taken, model.theta, model.a,
+                                model.b, 150)
+        ps.append(uni.p)
+        small.append(uni.p[sizes < 16])
+    pv, sp = np.concatenate(ps), np.concatenate(small)
+    assert (pv <= 0.05).sum() <= _binomial_bound(len(pv), 0.05)
+    assert (pv <= 0.01).sum() <= _binomial_bound(len(pv), 0.01)
+    assert (sp <= 0.05).sum() <= _binomial_bound(len(sp), 0.05)
