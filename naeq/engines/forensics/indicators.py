@@ -16,7 +16,8 @@ Methods
   θ ~ N(q₁ + 0.6745 σ_w, σ_w) (q₁ the unit's lower quartile of θ, σ_w the pooled robust within-unit SD) under
   the 2PL (Lord–Wingersky score distributions per booklet); binomial upper tail.
 * ``item_shift`` — uniform: the unit's mean logit shift of item p-values against the national p-values, z by its
-  own standard error (person-level delta method) plus the between-unit variance; partial (leaked items): ``Q = Σ_j (z_j − z̄)²`` of the item residuals
+  own standard error (person-level delta method) plus the between-unit variance; partial (leaked items):
+  ``Q = Σ_j (z_j − z̄)²`` of the item residuals
   ``z_j = (O_j − E_j)/√V_j`` (E_j = Σ_i P_j(θ_i)) against λ χ²_{J−1}, λ ≥ 1 the median dispersion across units.
 * ``rate_excess`` — absences, exemptions, replacements, roster changes: the unit's count against the pooled
   rate r = max(pooled, floor), dispersion φ = mean Pearson χ² of the non-outlying units floored at 1; upper
