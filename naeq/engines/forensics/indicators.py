@@ -14,7 +14,7 @@ Methods
   σ²_w the county's within-school variance); p = lower tail.
 * ``near_perfect`` — count of persons at or above a proportion-correct threshold vs the model-implied count when
   θ ~ N(q₁ + 0.6745 σ_w, σ_w) (q₁ the unit's lower quartile of θ, σ_w the pooled robust within-unit SD) under
-  the 2PL (Lord–Wingersky score distributions per booklet); binomial upper tail.
+  the 2PL (Lord–Wingersky score distributions per booklet); overdispersed binomial upper tail.
 * ``item_shift`` — uniform: the unit's mean logit shift of item p-values against the national p-values, z by its
   own standard error (person-level delta method) plus the between-unit variance; partial (leaked items):
   ``Q = Σ_j (z_j − z̄)²`` of the item residuals
