@@ -12,6 +12,10 @@ only when those apps provide them. When one response has scores from several sou
 above wins (a rater's score replaces an empty online one; a paper score replaces nothing online) and the number
 replaced is reported as a warning. Rows are streamed from ``values_list`` iterators in chunks straight into numpy
 arrays; no model instance is built per response.
+
+Test takers whose data of the instrument a data-quality decision excluded (:func:`naeq.core.exclusions.excluded`)
+are left out, counted in ``counts["excluded"]`` and named in a warning; flagged ones stay in and are counted in
+``counts["flagged"]`` (both keys only when non-zero).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 from numpy.typing import NDArray
 
+from naeq.core import exclusions
 from naeq.core.errors import InvalidInput, Problem
 from naeq.cycles.models import Cycle
 from naeq.delivery.models import AttemptStatus, Booklet, Instrument, Item, ItemScore, SessionKind, TestTaker
@@ -156,6 +161,27 @@ def gather(cycle: Cycle, table: ItemTable, code: str, *, group_by: str = "") -> 
         scores.append(got[2])
         booklets.append(got[3])
         sources.append(np.full(len(got[0]), rank, np.int64))
+    # Case decisions (naeq.quality, through naeq.core.exclusions): excluded test takers' data drop out here;
+    # flagged ones stay in and are counted.
+    dropped = np.array(sorted(exclusions.excluded(cycle.pk, code)), dtype=np.int64)
+    if len(dropped):
+        present: set[int] = set()
+        for k, src in enumerate(takers):
+            out = np.isin(src, dropped)
+            if out.any():
+                present |= set(np.unique(src[out]).tolist())
+                keep_src = ~out
+                takers[k], items[k], scores[k] = src[keep_src], items[k][keep_src], scores[k][keep_src]
+                booklets[k], sources[k] = booklets[k][keep_src], sources[k][keep_src]
+        if present:
+            counts["excluded"] = len(present)
+            warnings.append(_("%(n)d名测试对象的数据经数据质量调查决定剔除，未参与校准。") % {"n": len(present)})
+    marked = np.array(sorted(exclusions.flagged(cycle.pk, code)), dtype=np.int64)
+    if len(marked):
+        n_flagged = int(np.isin(np.unique(np.concatenate(takers)), marked).sum())
+        if n_flagged:
+            counts["flagged"] = n_flagged
+            warnings.append(_("%(n)d名测试对象的数据经数据质量调查被标记（保留在校准中）。") % {"n": n_flagged})
     taker = np.concatenate(takers)
     item = np.concatenate(items) if len(items) > 1 else items[0]
     score = np.concatenate(scores)
