@@ -79,7 +79,8 @@ def _audit(actor: Any, action: str, case: Case, before: dict[str, Any] | None, *
 def _locked(actor: Any, case_id: int) -> Case:
     """The case if the actor may see it (else NotFound), locked for the write."""
     access.case_access(actor=actor, case_id=case_id)
-    return Case.objects.select_for_update().select_related("cycle", "county", "school", "run").get(pk=case_id)
+    return (Case.objects.select_for_update(of=("self",)).select_related("cycle", "county", "school", "run")
+            .get(pk=case_id))
 
 
 def _require_investigate(actor: Any, case: Case) -> None:
