@@ -202,3 +202,12 @@ def records_missing(*, actor: Any, cycle: Cycle) -> QuerySet[TestSession]:
     """Closed formal school sessions in the jurisdiction without any 测试情况记录表."""
     return (sessions_visible(actor=actor).filter(cycle=cycle, kind="formal", school__isnull=False, status="closed")
             .filter(~Q(pk__in=SessionRecord.objects.values("session_id"))))
+
+
+def session_rooms(*, cycle: Cycle) -> dict[int, list[str]]:
+    """Per test session of the cycle: the rooms of its 测试情况记录表 (sorted), for the data-quality screen."""
+    out: dict[int, list[str]] = {}
+    for session_id, room in (SessionRecord.objects.filter(session__cycle=cycle).order_by("session_id", "room")
+                             .values_list("session_id", "room")):
+        out.setdefault(int(session_id), []).append(str(room))
+    return out

@@ -339,3 +339,52 @@ def teacher_roles_of_school(*, actor: Any, school_id: int) -> QuerySet[TestTaker
 
     return takers_visible(actor=actor).filter(school_id=school_id, kind=Respondent.TEACHER).order_by("code")
 
+
+
+# ------------------------------------------------------------------------------------------------ screening reads
+# Unscoped reads for the data-quality screen (naeq.quality.adapters), which runs as a national job: they stream
+# value tuples, never model instances, and are not for views.
+
+
+def _formal_submitted(cycle: Cycle, instrument_code: str) -> Q:
+    return Q(attempt__instrument__cycle=cycle, attempt__instrument__code=instrument_code,
+             attempt__status=AttemptStatus.SUBMITTED, attempt__session__kind=SessionKind.FORMAL)
+
+
+def screening_item_codes(*, cycle: Cycle, instrument_code: str, items: list[str]) -> Any:
+    """``(test_taker_id, attempt_id, session_id, item, code)`` of the ItemScore rows of ``items`` in submitted
+    attempts of formal sessions, ordered by attempt (a values_list iterator)."""
+    from naeq.delivery.models import ItemScore
+
+    return (ItemScore.objects.filter(_formal_submitted(cycle, instrument_code), item__in=items)
+            .order_by("attempt_id").values_list("attempt__test_taker_id", "attempt_id", "attempt__session_id",
+                                                "item", "code").iterator(chunk_size=20_000))
+
+
+def screening_answer_times(*, cycle: Cycle, instrument_code: str) -> Any:
+    """``(attempt_id, started_at, saved_at, after_close)`` of every stored Answer of submitted attempts of formal
+    sessions, ordered by attempt and saved_at; ``after_close``: saved after the session closed or after the
+    attempt was submitted."""
+    from django.db.models import BooleanField, Case, F, Value, When
+
+    from naeq.delivery.models import Answer
+
+    late = Case(When(Q(saved_at__gt=F("attempt__session__closed_at")) | Q(saved_at__gt=F("attempt__submitted_at")),
+                     then=Value(True)), default=Value(False), output_field=BooleanField())
+    return (Answer.objects.filter(_formal_submitted(cycle, instrument_code)).annotate(late=late)
+            .order_by("attempt_id", "saved_at", "id")
+            .values_list("attempt_id", "attempt__started_at", "saved_at", "late").iterator(chunk_size=20_000))
+
+
+def screening_answers_after_close(*, cycle: Cycle, instrument_code: str) -> dict[int, int]:
+    """Per test taker: the number of stored answers (submitted attempts, formal sessions) saved after the
+    session's close or the attempt's submission — written or altered after the close."""
+    from django.db.models import F
+
+    from naeq.delivery.models import Answer
+
+    rows = (Answer.objects.filter(_formal_submitted(cycle, instrument_code))
+            .filter(Q(saved_at__gt=F("attempt__session__closed_at")) | Q(saved_at__gt=F("attempt__submitted_at")))
+            .order_by().values("attempt__test_taker_id").annotate(n=Count("id"))
+            .values_list("attempt__test_taker_id", "n"))
+    return {int(t): int(n) for t, n in rows}

@@ -162,3 +162,11 @@ def scores_for_scaling(*, cycle: Cycle | int, instrument_code: str | None = None
 
 def released_keyed_count(*, cycle: Cycle) -> int:
     return KeyedCard.objects.filter(cycle=cycle, status=KeyedStatus.RELEASED).count()
+
+
+def answer_codes(*, cycle: Cycle, instrument_code: str, items: list[str]) -> Iterator[tuple[int, str, str]]:
+    """``(test_taker_id, item, code)`` of the released paper responses of ``items`` (codes as delivery codes them:
+    the option's value, "99" blank, "97" multiple marks), for the data-quality screen; a values_list iterator."""
+    return (PaperResponse.objects.filter(cycle=cycle, instrument__code=instrument_code, item__in=items)
+            .order_by("test_taker_id", "item").values_list("test_taker_id", "item", "code")
+            .iterator(chunk_size=20_000))

@@ -276,3 +276,30 @@ def public_notice(*, code: str, today: date, year: int | None = None) -> PublicN
     return PublicNotice(school_code=school.code, school_name=school.name, county_name=county.name,
                         test_time_lines=lines, hotline=county.supervision_hotline, takers=takers,
                         posted_from=posted_from, posted_until=posted_until)
+
+
+# ------------------------------------------------------------------------------------------------ screening reads
+
+
+def student_status_counts(*, cycle: Cycle, grades: list[int]) -> dict[int, dict[str, int]]:
+    """Per registry school: the sampled students of the cycle's finished draws (``grades``) by test status
+    (``present``, ``absent``, ``pe_exempt``, ``pending``), for the data-quality screen. Unscoped."""
+    out: dict[int, dict[str, int]] = {}
+    rows = (SampledStudent.objects.filter(cycle=cycle, run__status=RunStatus.DONE, grade__in=grades).order_by()
+            .values("sampled_school__school_id", "status").annotate(n=Count("id"))
+            .values_list("sampled_school__school_id", "status", "n"))
+    for school_id, status, n in rows:
+        out.setdefault(int(school_id), {})[str(status)] = int(n)
+    return out
+
+
+def school_roles(*, cycle: Cycle, grades: list[int]) -> dict[int, str]:
+    """Per registry school in the cycle's finished school draws (``grades``): its role (``sampled``,
+    ``replacement_1``, ``replacement_2``); a school drawn in several roles counts as sampled. Unscoped."""
+    out: dict[int, str] = {}
+    for school_id, role in (SampledSchool.objects.filter(run__cycle=cycle, run__status=RunStatus.DONE,
+                                                         grade__in=grades)
+                            .order_by("school_id", "role").values_list("school_id", "role")):
+        if out.get(int(school_id)) != SchoolRole.SAMPLED:
+            out[int(school_id)] = str(role)
+    return out
