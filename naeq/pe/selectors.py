@@ -326,17 +326,17 @@ def indicator_rows(*, actor: Any, cycle: Cycle, region: Region | None) -> tuple[
 
 
 def screening_values(*, cycle: Cycle, tests: list[str] | None = None) -> list[tuple[int, str, float, int]]:
-    """``(sampled_student_id, item code, value, the item's decimals)`` of every entered PE value of the cycle
-    (present students; blank and −1 = missing left out), for the data-quality screen. ``tests``: item codes of
-    :func:`naeq.pe.config.items_config` (None = all). Unscoped."""
+    """``(test_taker_id, item code, value, the item's decimals)`` of every entered PE value of the cycle (present
+    students; blank and −1 = missing left out), for the data-quality screen. ``tests``: item codes of
+    :func:`naeq.pe.config.items_config` (None = all). A PE record belongs to the sampled student's one test taker
+    (``TestTaker.sampled_student`` is one-to-one), the same test taker as in the student's tests. Unscoped."""
     items = [i for i in items_config().items if tests is None or i.code in tests]
     fields = {f.code: i for i in items for f in i.fields}
-    rows = (PeRecord.objects.filter(room__cycle=cycle, attendance=Attendance.PRESENT,
-                                    test_taker__sampled_student__isnull=False).order_by("test_taker_id")
-            .values_list("test_taker__sampled_student_id", *fields))
+    rows = (PeRecord.objects.filter(room__cycle=cycle, attendance=Attendance.PRESENT).order_by("test_taker_id")
+            .values_list("test_taker_id", *fields))
     out: list[tuple[int, str, float, int]] = []
-    for student_id, *values in rows.iterator(chunk_size=5000):
+    for taker_id, *values in rows.iterator(chunk_size=5000):
         for item, v in zip(fields.values(), values, strict=True):
             if v is not None and v != -1:
-                out.append((int(student_id), item.code, float(v), int(item.decimals)))
+                out.append((int(taker_id), item.code, float(v), int(item.decimals)))
     return out

@@ -551,34 +551,27 @@ def _timings(cycle: Cycle, instrument_code: str, inp: ScreenInputs, on_taker: In
 
 def _pe(cycle: Cycle, inp: ScreenInputs, tests: list[str] | None) -> tuple[IntArray, NDArray[np.str_], FloatArray,
                                                                            IntArray] | None:
-    """PE values of the persons' sampled students (PE records are linked to their own test takers; matched by
-    the sampled student), one row per entered value: (row, test field, value, the item's decimals)."""
+    """PE values of the persons (a PE record belongs to the sampled student's one test taker), one row per entered
+    value: (row, PE item code, value, the item's decimals). PE records of test takers who are not screened rows of
+    this instrument are ignored (counted)."""
     from naeq.pe import selectors as pe_sel
 
-    persons = set(inp.test_takers.tolist())
-    sampled = {int(s): int(t) for s, t in TestTaker.objects.filter(cycle=cycle, sampled_student__isnull=False)
-               .order_by().values_list("sampled_student_id", "pk").iterator(chunk_size=CHUNK) if t in persons}
-    if not sampled:
-        return None
-    got = pe_sel.screening_values(cycle=cycle, tests=tests)
     rows, test, value, dec = [], [], [], []
     ignored = 0
-    for student_id, field, v, d in got:
-        taker = sampled.get(student_id)
-        if taker is None:
-            ignored += 1
-            continue
+    for taker, item, v, d in pe_sel.screening_values(cycle=cycle, tests=tests):
         rows.append(taker)
-        test.append(field)
+        test.append(item)
         value.append(v)
         dec.append(d)
-    inp.counts["pe_values"] = len(rows)
+    t = np.asarray(rows, dtype=np.int64)
+    keep = np.isin(t, inp.test_takers)
+    ignored = int((~keep).sum())
+    inp.counts["pe_values"] = int(keep.sum())
     inp.counts["pe_ignored"] = ignored
-    if not rows:
+    if not keep.any():
         return None
-    pos = np.searchsorted(inp.test_takers, np.asarray(rows, dtype=np.int64))
-    return (pos.astype(np.int64), np.array(test, dtype=np.str_), np.asarray(value, dtype=np.float64),
-            np.asarray(dec, dtype=np.int64))
+    return (np.searchsorted(inp.test_takers, t[keep]).astype(np.int64), np.array(test, dtype=np.str_)[keep],
+            np.asarray(value, dtype=np.float64)[keep], np.asarray(dec, dtype=np.int64)[keep])
 
 
 def _questionnaire(cycle: Cycle, inst: Instrument, inp: ScreenInputs, grades: list[int],
