@@ -328,7 +328,7 @@ def _rooms(cycle: Cycle, persons: IntArray, on_taker: IntArray, on_session: IntA
 def _calibration(cycle: Cycle, instrument_code: str, inp: ScreenInputs) -> None:
     """a, b (2PL/Rasch key parameters) and θ (EAP) of the cycle's latest finished calibration run of the
     instrument when it covers every screened item (θ only when it covers every person)."""
-    from naeq.scaling.models import CalibrationItem, CalibrationPerson, CalibrationRun, RunStatus
+    from naeq.scaling.models import CalibrationItem, CalibrationRun, RunStatus
 
     run = (CalibrationRun.objects.filter(cycle=cycle, instrument_code=instrument_code, status=RunStatus.DONE)
            .order_by("-finished_at", "-pk").first())
@@ -347,18 +347,13 @@ def _calibration(cycle: Cycle, instrument_code: str, inp: ScreenInputs) -> None:
     inp.b = np.array([float(params[c][2][0]) for c in inp.items], dtype=np.float64)
     inp.calibration_run = run.pk
     inp.counts["calibration_run"] = run.pk
-    eap = dict(CalibrationPerson.objects.filter(run=run, test_taker_id__in=_id_filter(inp.test_takers))
-               .values_list("test_taker_id", "eap")) if len(inp.test_takers) <= 30_000 else _eap_all(run.pk)
+    eap = _eap_all(run.pk)
     theta = np.array([eap.get(int(t), math.nan) for t in inp.test_takers.tolist()], dtype=np.float64)
     if np.isfinite(theta).all():
         inp.theta = theta
     else:
         inp.warnings.append(_("%(n)d名测试对象没有校准记录#%(run)d的能力估计，能力值由甄别程序自行估计。") % {
             "n": int((~np.isfinite(theta)).sum()), "run": run.pk})
-
-
-def _id_filter(ids: IntArray) -> list[int]:
-    return [int(v) for v in ids.tolist()]
 
 
 def _eap_all(run_id: int) -> dict[int, float]:
