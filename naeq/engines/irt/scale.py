@@ -378,7 +378,9 @@ def level_shares(scores: Any, levels: ProficiencyLevels, *, weights: Any = None,
 
     def var(given: Any, p: NDArray[np.float64]) -> NDArray[np.float64]:
         if given is None:
-            return p * (1 - p) / n_eff
+            # cum[:, 0] is a sum of shares that rounding can put a hair above 1: clip before p(1 − p)
+            pc = np.clip(p, 0.0, 1.0)
+            return pc * (1 - pc) / n_eff
         g = _finite(given, "sampling variances")
         if g.shape != p.shape:
             raise ValueError(f"sampling variances must have shape {p.shape} (PVs × levels), got {g.shape}")

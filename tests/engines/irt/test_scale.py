@@ -234,3 +234,16 @@ def test_the_runnable_example_of_the_docs_runs() -> None:
     linked = names["linked"]
     assert abs(linked.A - 1.1 / 0.97) < 0.1 and abs(linked.B) < 0.1  # type: ignore[attr-defined]
     assert float(pv_mean_sd(names["scale"].theta(names["pv"].values))[0].estimate) == pytest.approx(500.0)  # type: ignore[attr-defined]
+
+
+def test_level_shares_survive_rounding_of_the_at_or_above_total() -> None:
+    """The share at or above the lowest level is a sum of shares; with these weights it rounds a hair above 1,
+    which once made p(1 − p) negative and stopped the demo's calibration run."""
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0.1, 3, 997)
+    v = rng.normal(500, 100, (997, 5))
+    lv = ProficiencyLevels(cuts=np.array([450.0, 550.0, 650.0]))
+    sh = level_shares(v, lv, weights=w)
+    assert np.all(sh.at_or_above.within >= 0)
+    np.testing.assert_allclose(sh.at_or_above.estimate[0], 1.0, atol=1e-12)
+    assert sh.at_or_above.within[0] == pytest.approx(0.0, abs=1e-15)
