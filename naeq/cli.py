@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
 import click
 
+from naeq.core.clitools import django_setup
+
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-
-
-def django_setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naeq.settings")
-    import django
-
-    django.setup()
 
 
 class NaeqGroup(click.Group):

@@ -20,16 +20,10 @@ from typing import Any
 
 import click
 
+from naeq.core.clitools import django_setup as _django_setup
+
 STATS = ("mean", "proportion", "percentile", "levels", "regression", "between_school")
 MAX_LISTED = 50
-
-
-def _django_setup() -> None:
-    # naeq.cli has the same helper; needed only for gettext (no database).
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naeq.settings")
-    import django
-
-    django.setup()
 
 
 def _sha256(path: str) -> str:

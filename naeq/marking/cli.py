@@ -18,13 +18,7 @@ from typing import Any
 
 import click
 
-
-def _django_setup() -> None:
-    # naeq.cli (a higher layer) has the same helper; this app must not import it.
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naeq.settings")
-    import django
-
-    django.setup()
+from naeq.core.clitools import django_setup as _django_setup
 
 
 @contextmanager

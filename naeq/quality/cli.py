@@ -8,30 +8,13 @@ the run's row); ``list``, ``show`` and ``export`` read runs through the same acc
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import click
 
-
-def _django_setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naeq.settings")
-    import django
-
-    django.setup()
-
-
-def _actor(username: str) -> Any:
-    from django.contrib.auth import get_user_model
-    from django.utils.translation import gettext as _
-
-    from naeq.core.errors import NotFound
-
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise NotFound(_("没有账户“%(u)s”。") % {"u": username})
-    return user
+from naeq.core.clitools import account as _actor
+from naeq.core.clitools import django_setup as _django_setup
 
 
 def _cycle(year: int) -> Any:

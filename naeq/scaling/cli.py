@@ -7,30 +7,14 @@ progress.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-
-def _django_setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naeq.settings")
-    import django
-
-    django.setup()
-
-
-def _actor(username: str) -> Any:
-    from django.contrib.auth import get_user_model
-
-    from naeq.core.errors import NotFound
-
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise NotFound(f"没有账户“{username}”。")
-    return user
+from naeq.core.clitools import account as _actor
+from naeq.core.clitools import django_setup as _django_setup
 
 
 @click.group(name="scaling")

@@ -6,18 +6,11 @@ The command line is the national centre's own tool: it reads every county (no ac
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
 
-
-def _django_setup() -> None:
-    # naeq.cli (a higher layer) has the same helper; this app must not import it.
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "naeq.settings")
-    import django
-
-    django.setup()
+from naeq.core.clitools import django_setup as _django_setup
 
 
 def _cycle(year: int | None) -> Any:
