@@ -43,6 +43,7 @@ def migrate() -> None:
 def _register() -> None:
     # Verb modules import only click at module level, so `naeq --help` stays fast; Django is set up inside
     # each verb that needs it.
+    from naeq.analysis.cli import analysis_group
     from naeq.custody.cli import custody
     from naeq.cycles.cli import cycle
     from naeq.delivery.cli import items
@@ -54,7 +55,9 @@ def _register() -> None:
     from naeq.papercapture.cli import paper_group
     from naeq.pe.cli import pe_group
     from naeq.quality.cli import quality_group
+    from naeq.rectification.cli import rectification_group
     from naeq.registry.cli import registry, roster, synth
+    from naeq.reports.cli import report_group
     from naeq.sampling.cli import sample
     from naeq.scaling.cli import scaling_group
     from naeq.scaling.cli_calibrate import calibrate
@@ -64,7 +67,7 @@ def _register() -> None:
 
     for verb in (demo, serve, cycle, synth, registry, roster, sample, items, sessions, staff, timeline, custody,
                  incidents, paper_group, marking_group, pe_group, scaling_group, calibrate, screen, estimate,
-                 screen_sim, quality_group, user, audit):
+                 screen_sim, quality_group, analysis_group, report_group, rectification_group, user, audit):
         main.add_command(verb)
 
 

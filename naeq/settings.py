@@ -96,6 +96,9 @@ INSTALLED_APPS = [
     "naeq.pe",
     "naeq.scaling",
     "naeq.quality",
+    "naeq.analysis",
+    "naeq.reports",
+    "naeq.rectification",
     "naeq.web",
 ]
 

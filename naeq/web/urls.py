@@ -2,6 +2,7 @@ from django.urls import path
 
 from naeq.web import (
     api,
+    urls_analysis,
     urls_custody,
     urls_incidents,
     urls_marking,
@@ -11,6 +12,8 @@ from naeq.web import (
     urls_quality_cases,
     urls_quality_screen,
     urls_readiness,
+    urls_rectification,
+    urls_reports,
     urls_scaling,
     urls_staffing,
     urls_timeline,
@@ -125,3 +128,7 @@ urlpatterns += [path("scoring/", views_scoring.scoring_home, name="scoring_home"
 
 # Data quality (issue 7): screening runs with their ranked units and suspicious pairs, and investigation cases.
 urlpatterns += [*urls_quality_screen.urlpatterns, *urls_quality_cases.urlpatterns]
+
+# Analysis, reports and rectification (issue 8): estimation runs and exports, county/province/national reports,
+# problem letters and rectification plans.
+urlpatterns += [*urls_analysis.urlpatterns, *urls_reports.urlpatterns, *urls_rectification.urlpatterns]
