@@ -1,7 +1,7 @@
 """Estimation runs and their estimates.
 
 An :class:`EstimationRun` is one subject (instrument) of one cycle estimated from one done calibration run (its
-plausible values, on the reporting scale) and the cycle's weights (the sample run's final weights and its two
+plausible values, on the reporting scale) — or, for physical education, the PE records — and the cycle's weights (the sample run's final weights and its two
 replicate-weight sets: ``county`` for county estimates, ``national`` for provincial and national ones). Test takers
 excluded by a data-quality decision are left out, flagged ones kept and counted. Like every run it records its
 inputs' hash, options, seed and code version, so its numbers reproduce bit for bit.
@@ -34,8 +34,9 @@ class EstimationRun(models.Model):
     cycle = models.ForeignKey("cycles.Cycle", verbose_name=_("监测周期"), on_delete=models.PROTECT,
                               related_name="estimation_runs")
     instrument_code = models.CharField(_("监测工具（学科）"), max_length=60)
-    calibration_run = models.ForeignKey("scaling.CalibrationRun", verbose_name=_("校准记录"),
-                                        on_delete=models.PROTECT, related_name="+")
+    #: null for a run without scale scores: the PE field test's indicators (obesity, vision, fitness rates)
+    calibration_run = models.ForeignKey("scaling.CalibrationRun", verbose_name=_("校准记录"), null=True,
+                                        blank=True, on_delete=models.PROTECT, related_name="+")
     sample_run = models.ForeignKey("sampling.SampleRun", verbose_name=_("抽样（权重）记录"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
     #: the estimation run of the same subject three cycles earlier on the linked scale, for trend estimates
