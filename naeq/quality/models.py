@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from naeq.scaling.models import RunStatus
+from naeq.core.runs import RecordedRun, run_constraints
 
 
 class UnitLevel(models.TextChoices):
@@ -33,44 +33,20 @@ class UnitLevel(models.TextChoices):
     SCHOOL = "school", _("学校")
 
 
-class ScreeningRun(models.Model):
+class ScreeningRun(RecordedRun):
+    """One recorded screen of an instrument in a cycle. Its ``summary`` holds the counts (persons, items, pairs,
+    flagged units …), the item codes and keys in column order (``items``, ``keys``) that the pairs' answer strings
+    follow, and which optional inputs were present."""
+
     cycle = models.ForeignKey("cycles.Cycle", verbose_name=_("监测周期"), on_delete=models.PROTECT,
                               related_name="screening_runs")
     instrument_code = models.CharField(_("监测工具（学科）"), max_length=60)
-    options = models.JSONField(_("参数"), default=dict, blank=True)
-    seed = models.BigIntegerField(_("随机种子"), default=0)
-    inputs_hash = models.CharField(_("输入数据SHA-256"), max_length=64, blank=True)
-    code_version = models.CharField(_("程序版本"), max_length=100)
-    status = models.CharField(_("状态"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    progress = models.FloatField(_("进度"), default=0.0)
-    stage = models.CharField(_("当前步骤"), max_length=40, blank=True)
-    warnings = models.JSONField(_("警告"), default=list, blank=True)
-    timings = models.JSONField(_("耗时（秒）"), default=dict, blank=True)
-    #: counts (persons, items, pairs, flagged units …), the item codes and keys in column order (``items``,
-    #: ``keys``) that the pairs' answer strings follow, and which optional inputs were present.
-    summary = models.JSONField(_("摘要"), default=dict, blank=True)
-    error = models.TextField(_("错误信息"), blank=True)
-    job_id = models.CharField(_("任务编号"), max_length=64, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(_("发起时间"), default=timezone.now)
-    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("甄别记录")
         verbose_name_plural = _("甄别记录")
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(name="scrrun_seed_nonnegative", condition=Q(seed__gte=0)),
-            models.CheckConstraint(name="scrrun_progress_0_1", condition=Q(progress__gte=0) & Q(progress__lte=1)),
-            models.CheckConstraint(name="scrrun_hash_sha256",
-                                   condition=Q(inputs_hash="") | Q(inputs_hash__regex=r"^[0-9a-f]{64}$")),
-            models.CheckConstraint(name="scrrun_status_valid", condition=Q(status__in=RunStatus.values)),
-            models.CheckConstraint(name="scrrun_done_has_hash",
-                                   condition=~Q(status="done") | (~Q(inputs_hash="") & Q(finished_at__isnull=False))),
-            models.CheckConstraint(name="scrrun_failed_has_error", condition=~Q(status="failed") | ~Q(error="")),
-        ]
+        constraints = run_constraints("scrrun")
         indexes = [models.Index(fields=["cycle", "instrument_code", "-created_at"], name="scrrun_cycle_instr")]
 
     def __str__(self) -> str:
@@ -80,10 +56,6 @@ class ScreeningRun(models.Model):
         return {"cycle": self.cycle_id, "instrument_code": self.instrument_code, "options": self.options,
                 "seed": self.seed, "inputs_hash": self.inputs_hash, "code_version": self.code_version,
                 "status": self.status}
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (RunStatus.DONE, RunStatus.FAILED)
 
 
 class ScreenedUnit(models.Model):

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 import naeq
+from naeq.core import runs
 from naeq.core.audit import audit_record
 from naeq.core.errors import ApplicationError, InvalidInput, Problem
 from naeq.core.jobs import enqueue
@@ -182,8 +183,7 @@ def screening_rerun(*, actor: Any, run_id: int) -> ScreeningRun:
 
 
 def _progress(run_id: int, stage: str, fraction: float) -> None:
-    ScreeningRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        progress=min(max(fraction, 0.0), 1.0), stage=stage[:40])
+    runs.set_progress(ScreeningRun, run_id, stage, fraction)
 
 
 def _gather(run: ScreeningRun) -> ScreenInputs:
@@ -198,11 +198,8 @@ def _gather(run: ScreeningRun) -> ScreenInputs:
 def screening_execute(*, run_id: int) -> str:
     """The job: gather, hash, screen and store. Idempotent: a run that is not queued is left alone. Returns the
     run's final status."""
-    with transaction.atomic():
-        claimed = ScreeningRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=timezone.now(), stage="gather", progress=0.0)
-    if not claimed:
-        return str(ScreeningRun.objects.filter(pk=run_id).values_list("status", flat=True).first() or "")
+    if not runs.claim(ScreeningRun, run_id):
+        return runs.status_of(ScreeningRun, run_id)
     run = ScreeningRun.objects.select_related("cycle", "created_by").get(pk=run_id)
     try:
         t0 = time.perf_counter()

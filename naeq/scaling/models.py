@@ -11,57 +11,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from naeq.core.runs import RecordedRun, RunStatus, run_constraints
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", _("排队中")
-    RUNNING = "running", _("计算中")
-    DONE = "done", _("已完成")
-    FAILED = "failed", _("失败")
+# RunStatus is re-exported: the scaling, quality and analysis code name it from here.
+__all__ = ["CalibrationItem", "CalibrationPerson", "CalibrationRun", "RunStatus"]
 
 
-class CalibrationRun(models.Model):
+class CalibrationRun(RecordedRun):
     cycle = models.ForeignKey("cycles.Cycle", verbose_name=_("监测周期"), on_delete=models.PROTECT,
                               related_name="calibration_runs")
     instrument_code = models.CharField(_("监测工具（学科）"), max_length=60)
     model_spec = models.CharField(_("模型"), max_length=40, help_text="dichotomous/polytomous default, e.g. 2pl/gpcm")
-    options = models.JSONField(_("参数"), default=dict, blank=True)
     seed = models.BigIntegerField(_("随机种子"))
-    inputs_hash = models.CharField(_("输入数据SHA-256"), max_length=64, blank=True)
-    code_version = models.CharField(_("程序版本"), max_length=100)
-    status = models.CharField(_("状态"), max_length=8, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    progress = models.FloatField(_("进度"), default=0.0)
-    stage = models.CharField(_("当前步骤"), max_length=40, blank=True)
-    warnings = models.JSONField(_("警告"), default=list, blank=True)
-    timings = models.JSONField(_("耗时（秒）"), default=dict, blank=True)
-    summary = models.JSONField(_("摘要"), default=dict, blank=True)
-    error = models.TextField(_("错误信息"), blank=True)
-    job_id = models.CharField(_("任务编号"), max_length=64, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True,
-                                   on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(_("发起时间"), default=timezone.now)
-    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("校准记录")
         verbose_name_plural = _("校准记录")
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(name="calrun_seed_nonnegative", condition=Q(seed__gte=0)),
-            models.CheckConstraint(name="calrun_progress_0_1", condition=Q(progress__gte=0) & Q(progress__lte=1)),
-            models.CheckConstraint(name="calrun_hash_sha256",
-                                   condition=Q(inputs_hash="") | Q(inputs_hash__regex=r"^[0-9a-f]{64}$")),
-            models.CheckConstraint(name="calrun_status_valid", condition=Q(status__in=RunStatus.values)),
-            models.CheckConstraint(name="calrun_done_has_hash",
-                                   condition=~Q(status="done") | (~Q(inputs_hash="") & Q(finished_at__isnull=False))),
-            models.CheckConstraint(name="calrun_failed_has_error", condition=~Q(status="failed") | ~Q(error="")),
-        ]
+        constraints = run_constraints("calrun")
         indexes = [models.Index(fields=["cycle", "instrument_code", "-created_at"], name="calrun_cycle_instr")]
 
     def __str__(self) -> str:
@@ -71,10 +42,6 @@ class CalibrationRun(models.Model):
         return {"cycle": self.cycle_id, "instrument_code": self.instrument_code, "model_spec": self.model_spec,
                 "options": self.options, "seed": self.seed, "inputs_hash": self.inputs_hash,
                 "code_version": self.code_version, "status": self.status}
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (RunStatus.DONE, RunStatus.FAILED)
 
 
 class CalibrationItem(models.Model):

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from naeq.core import runs
 from naeq.core.audit import audit_record
 from naeq.core.errors import ApplicationError, InvalidInput, Problem
 from naeq.core.jobs import enqueue
@@ -78,17 +79,14 @@ def calibration_rerun(*, actor: Any, run_id: int) -> CalibrationRun:
 
 
 def _progress(run_id: int, stage: str, fraction: float) -> None:
-    CalibrationRun.objects.filter(pk=run_id).update(progress=min(max(fraction, 0.0), 1.0), stage=stage[:40])
+    runs.set_progress(CalibrationRun, run_id, stage, fraction)
 
 
 def calibration_execute(*, run_id: int) -> str:
     """The job: gather, hash, calibrate and store. Idempotent: a run that is not queued is left alone (a job
     delivered twice does nothing the second time). Returns the run's final status."""
-    with transaction.atomic():
-        claimed = CalibrationRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, started_at=timezone.now(), stage="gather", progress=0.0)
-    if not claimed:
-        return str(CalibrationRun.objects.filter(pk=run_id).values_list("status", flat=True).first() or "")
+    if not runs.claim(CalibrationRun, run_id):
+        return runs.status_of(CalibrationRun, run_id)
     run = CalibrationRun.objects.select_related("cycle").get(pk=run_id)
     t0 = time.perf_counter()
     try:
