@@ -15,6 +15,7 @@ import click
 
 from naeq.core.clitools import account as _actor
 from naeq.core.clitools import django_setup as _django_setup
+from naeq.quality.cli_cases import cases_group
 
 
 def _cycle(year: int) -> Any:
@@ -164,3 +165,6 @@ def export_cmd(username: str, out_dir: str, run_id: int) -> None:
 
     names = screening_export(actor=_actor(username), run_id=run_id, out_dir=out_dir)
     click.echo(f"written: {', '.join(names)} → {out_dir}")
+
+
+quality_group.add_command(cases_group)
