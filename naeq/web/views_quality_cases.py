@@ -166,11 +166,11 @@ def quality_case(request: HttpRequest, case_id: int) -> HttpResponse:
     effect = case_effect(case, persons)
     effect_rows = [{**r, "label": _(LEVEL_LABELS[r["level"]])} for r in effect.rows()] \
         if effect.before_run else []
-    pairs = [{"pair": p, "url": _link("web:quality_pair", p.run_id, p.pk)} for p in d.pairs]
+    pairs = [{"pair": p, "url": _link("web:quality_pair", p.pk)} for p in d.pairs]
     return render(request, "web/quality/case.html", {
         "case": case, "events": d.events, "evidence": d.evidence, "unit": d.unit, "pairs": pairs,
         "indicators": _indicator_rows(case.indicators),
-        "unit_url": _link("web:quality_unit", d.unit.run_id, d.unit.pk) if d.unit else None,
+        "unit_url": _link("web:quality_unit", d.unit.pk) if d.unit else None,
         "run_url": _link("web:quality_run", case.run_id) if case.run_id else None,
         "n_persons": len(persons), "effect": effect, "effect_rows": effect_rows,
         "can_assign": decider and undecided, "can_start": investigate and case.state == CaseState.OPEN,
