@@ -391,16 +391,24 @@ def _demo_scoring(seed: int) -> list[tuple[str, str, str, str]]:
 
 def _demo_quality(seed: int) -> None:
     """Data quality (naeq.quality.demo): synthetic option responses of a demo paper at the sample schools with
-    injected copying, a proctor's answers and preknowledge, and one finished screening run. Idempotent."""
+    injected copying, a proctor's answers and preknowledge, one finished screening run and an investigation case
+    on its top-ranked flagged school, investigating, for the demo national account to decide. Idempotent."""
     from naeq.cycles.selectors import cycle_current
     from naeq.quality.demo import demo_quality
 
     cycle = cycle_current()
     if cycle is None:
         return
-    out = demo_quality(cycle, seed=seed)
+    out = demo_quality(cycle, seed=seed, coordinator=f"{DEMO_PREFIX}province_coordinator")
     click.echo(f"  screening run #{out['run']} of {out['truth']['instrument']}: {out['status']}"
                f"{'' if out['created'] else ' (already there)'}", err=True)
+    case = out["case"]
+    if case["case"] is None:
+        click.echo(f"  investigation case: none ({case['reason']})", err=True)
+    else:
+        click.echo(f"  investigation case {case['number']} (#{case['case']}): {case['state']}, investigator "
+                   f"{case['investigator']}, {case['evidence']} evidence{'' if case['created'] else ' (already there)'}"
+                   f" — decide it at /quality/cases/{case['case']}/", err=True)
 
 
 # --------------------------------------------------------------------------------------------------- serve

@@ -12,10 +12,12 @@ injects known anomalies:
 * in another county, item preknowledge at two schools (eight hard items leaked: 90 % answer them right);
 * at a school of a third county, a few answers saved after the session closed.
 
-Then one screening run is started as the national analyst, so the demo shows a finished run with flags.
-Idempotent: an existing demo session means the responses exist; an existing run of the demo paper means no new
-run. The truth (which county and schools were injected) is returned, never stored: a run records only what the
-platform could know.
+Then one screening run is started as the national analyst, so the demo shows a finished run with flags, and an
+investigation case is opened on its top-ranked flagged school, assigned to the province coordinator, noted and
+given the school's incident reports and session records, and left *investigating* for the national account to
+decide in the UI. Idempotent: an existing demo session means the responses exist; an existing run of the demo
+paper means no new run; a case of that run means no new case. The truth (which county and schools were injected)
+is returned, never stored: a run records only what the platform could know.
 """
 
 from __future__ import annotations
@@ -274,21 +276,82 @@ def _write(cycle: Cycle, inst: Instrument, schools: list[School], x: np.ndarray,
     Answer.objects.bulk_create(answers, batch_size=5000)
 
 
-def demo_quality(cycle: Cycle, *, seed: int) -> dict[str, Any]:
-    """Synthetic responses with injected anomalies (once) and one screening run of the demo paper (once).
-    Returns the truth and the run."""
+#: The demo case's note (generated text, no names).
+CASE_NOTE = ("已电话联系学校和县级联络员，调取该校考场的测试情况记录表和应急事件报告；"
+             "待核实监考安排后，由国家监测中心作出决定。")
+
+
+def _national(user_model: Any) -> Any:
+    return (user_model.objects.filter(role=Role.NATIONAL_ANALYST, is_active=True).order_by("pk").first()
+            or user_model.objects.filter(role=Role.NATIONAL_ADMIN, is_active=True).order_by("pk").first())
+
+
+def _coordinator(case: Any, username: str | None) -> Any:
+    """The demo province coordinator (``username``) when they may investigate the case, else the first active
+    province coordinator of the case's province; None when there is none."""
+    from naeq.quality import access
+
+    user_model = get_user_model()
+    named = user_model.objects.filter(username=username, is_active=True).first() if username else None
+    if named is not None and access.may_be_investigator(user=named, case=case):
+        return named
+    for user in user_model.objects.filter(role=Role.PROVINCE_COORDINATOR, is_active=True).order_by("pk"):
+        if access.may_be_investigator(user=user, case=case):
+            return user
+    return None
+
+
+def demo_case(run: ScreeningRun, *, coordinator: str | None = None) -> dict[str, Any]:
+    """An investigation case on the run's top-ranked flagged school (once per run): opened with its snapshot by the
+    national analyst, assigned to the province coordinator, who starts it, adds a note and collects the school's
+    incident reports and session records. Left *investigating*, for the demo's national account to decide on the
+    case page. Returns ``{"case", "number", "state", "created", "investigator", "evidence"}``; ``case`` None (with
+    ``"reason"``) when the run is not done or flagged no school."""
+    from naeq.quality import cases
+    from naeq.quality.models import Case, ScreenedUnit, UnitLevel
+
+    existing = Case.objects.filter(run=run).order_by("pk").first()
+    if existing is not None:
+        return {"case": existing.pk, "number": existing.number, "state": existing.state, "created": False,
+                "investigator": getattr(existing.investigator, "username", ""),
+                "evidence": existing.evidence.count()}
+    if run.status != "done":
+        return {"case": None, "created": False, "reason": f"screening run #{run.pk} is {run.status}"}
+    unit = (ScreenedUnit.objects.filter(run=run, level=UnitLevel.SCHOOL, flag=True).order_by("rank", "pk")
+            .first())
+    if unit is None:
+        return {"case": None, "created": False, "reason": f"screening run #{run.pk} flagged no school"}
+    actor = _national(get_user_model())
+    if actor is None:
+        return {"case": None, "created": False, "reason": "no national account"}
+    with transaction.atomic():
+        case = cases.case_open(actor=actor, unit_id=unit.pk)
+        investigator = _coordinator(case, coordinator) or actor
+        cases.case_assign(actor=actor, case_id=case.pk, investigator=investigator)
+        cases.case_start(actor=investigator, case_id=case.pk)
+        cases.case_note(actor=investigator, case_id=case.pk, text=CASE_NOTE)
+        cases.evidence_collect(actor=investigator, case_id=case.pk)
+    case.refresh_from_db()
+    return {"case": case.pk, "number": case.number, "state": case.state, "created": True,
+            "investigator": investigator.username, "evidence": case.evidence.count()}
+
+
+def demo_quality(cycle: Cycle, *, seed: int, coordinator: str | None = None) -> dict[str, Any]:
+    """Synthetic responses with injected anomalies (once), one screening run of the demo paper (once) and, once it
+    is done, an investigation case on its top-ranked flagged school (:func:`demo_case`, once; ``coordinator`` the
+    username of the demo province coordinator). Returns the truth, the run and the case."""
     from naeq.quality.services import screening_start
 
     truth = demo_responses(cycle, seed=seed)
     existing = ScreeningRun.objects.filter(cycle=cycle, instrument_code=INSTRUMENT).order_by("-pk").first()
     if existing is not None:
-        return {"run": existing.pk, "created": False, "status": existing.status, "truth": truth}
-    user_model = get_user_model()
-    actor = (user_model.objects.filter(role=Role.NATIONAL_ANALYST, is_active=True).order_by("pk").first()
-             or user_model.objects.filter(role=Role.NATIONAL_ADMIN, is_active=True).order_by("pk").first())
+        return {"run": existing.pk, "created": False, "status": existing.status, "truth": truth,
+                "case": demo_case(existing, coordinator=coordinator)}
+    actor = _national(get_user_model())
     if actor is None:
         raise InvalidInput(_("演示需要一个国家监测中心账户。"), code="no_national_account")
     with transaction.atomic():
         run = screening_start(actor=actor, cycle=cycle, instrument_code=INSTRUMENT, seed=seed)
     run.refresh_from_db()
-    return {"run": run.pk, "created": True, "status": run.status, "truth": truth}
+    return {"run": run.pk, "created": True, "status": run.status, "truth": truth,
+            "case": demo_case(run, coordinator=coordinator)}
