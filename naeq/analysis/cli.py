@@ -9,3 +9,8 @@ import click
 @click.group(name="analysis")
 def analysis_group() -> None:
     """Analysis: design-based estimates from recorded runs, balanced-county evaluation, data exports."""
+
+
+from naeq.analysis.cli_export import export_cmd  # noqa: E402  (naeq analysis export: docs/exports.md)
+
+analysis_group.add_command(export_cmd)
