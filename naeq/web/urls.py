@@ -4,10 +4,12 @@ from naeq.web import (
     api,
     urls_analysis,
     urls_custody,
+    urls_exports,
     urls_incidents,
     urls_marking,
     urls_papercapture,
     urls_pe,
+    urls_performance,
     urls_portal,
     urls_quality_cases,
     urls_quality_screen,
@@ -132,3 +134,7 @@ urlpatterns += [*urls_quality_screen.urlpatterns, *urls_quality_cases.urlpattern
 # Analysis, reports and rectification (issue 8): estimation runs and exports, county/province/national reports,
 # problem letters and rectification plans.
 urlpatterns += [*urls_analysis.urlpatterns, *urls_reports.urlpatterns, *urls_rectification.urlpatterns]
+urlpatterns += urls_exports.urlpatterns  # /exports/: analysts' data exports (docs/exports.md)
+
+# Performance tasks (issue 9): listening items, recorded singing and speaking, the oral room, scanned drawings.
+urlpatterns += [*urls_performance.urlpatterns]
