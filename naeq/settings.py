@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "naeq.readiness",
     "naeq.custody",
     "naeq.incidents",
+    "naeq.performance",
     "naeq.papercapture",
     "naeq.marking",
     "naeq.pe",

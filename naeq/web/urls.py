@@ -9,6 +9,7 @@ from naeq.web import (
     urls_marking,
     urls_papercapture,
     urls_pe,
+    urls_performance,
     urls_portal,
     urls_quality_cases,
     urls_quality_screen,
@@ -134,3 +135,6 @@ urlpatterns += [*urls_quality_screen.urlpatterns, *urls_quality_cases.urlpattern
 # problem letters and rectification plans.
 urlpatterns += [*urls_analysis.urlpatterns, *urls_reports.urlpatterns, *urls_rectification.urlpatterns]
 urlpatterns += urls_exports.urlpatterns  # /exports/: analysts' data exports (docs/exports.md)
+
+# Performance tasks (issue 9): listening items, recorded singing and speaking, the oral room, scanned drawings.
+urlpatterns += [*urls_performance.urlpatterns]
