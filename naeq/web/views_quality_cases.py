@@ -30,7 +30,9 @@ from naeq.quality import access, case_selectors, cases
 from naeq.quality.effects import case_effect
 from naeq.quality.evidence import evidence_read
 from naeq.quality.models import DECIDED, CaseState, EvidenceKind
+from naeq.quality.selectors import fmt, pair_shown
 from naeq.registry.models import Region
+from naeq.scaling import access as scaling_access
 
 DECISIONS = (CaseState.CLEARED, CaseState.DATA_FLAGGED, CaseState.DATA_EXCLUDED)
 LEVEL_LABELS = {"county": "区县", "province": "省", "nation": "全国"}
@@ -148,9 +150,15 @@ def _indicator_rows(indicators: dict[str, Any]) -> list[dict[str, Any]]:
     for name, v in (indicators or {}).items():
         v = v or {}
         rows.append({"name": name, "label": label(name), "meaning": meaning(name), "stat": v.get("stat"),
-                     "expected": v.get("expected"), "p": v.get("p"), "q": v.get("q"), "n": v.get("n")})
+                     "expected": v.get("expected"), "p": v.get("p"), "q": v.get("q"), "n": v.get("n"),
+                     "shown": {k: fmt(v.get(k)) for k in ("stat", "expected", "p", "q")}})
     rows.sort(key=lambda r: (r["q"] is None, r["q"] if r["q"] is not None else 1.0))
     return rows
+
+
+def _state_label(value: str) -> str:
+    """A case state's label for the log ("调查中", not "investigating"); "" stays ""."""
+    return str(CaseState(value).label) if value in CaseState.values else value
 
 
 @require_GET
@@ -166,16 +174,21 @@ def quality_case(request: HttpRequest, case_id: int) -> HttpResponse:
     effect = case_effect(case, persons)
     effect_rows = [{**r, "label": _(LEVEL_LABELS[r["level"]])} for r in effect.rows()] \
         if effect.before_run else []
-    pairs = [{"pair": p, "url": _link("web:quality_pair", p.pk)} for p in d.pairs]
+    pairs = [{"pair": p, "url": _link("web:quality_pair", p.pk), "shown": pair_shown(p)} for p in d.pairs]
     return render(request, "web/quality/case.html", {
-        "case": case, "events": d.events, "evidence": d.evidence, "unit": d.unit, "pairs": pairs,
+        "case": case, "events": [(e, _state_label(e.from_state), _state_label(e.to_state)) for e in d.events],
+        "evidence": d.evidence, "unit": d.unit, "pairs": pairs,
         "indicators": _indicator_rows(case.indicators),
+        "unit_shown": {"p": fmt(d.unit.combined_p), "q": fmt(d.unit.combined_q)} if d.unit else {},
         "unit_url": _link("web:quality_unit", d.unit.pk) if d.unit else None,
         "run_url": _link("web:quality_run", case.run_id) if case.run_id else None,
         "n_persons": len(persons), "effect": effect, "effect_rows": effect_rows,
         "can_assign": decider and undecided, "can_start": investigate and case.state == CaseState.OPEN,
         "can_work": investigate and undecided, "can_decide": decider and undecided,
-        "can_reopen": decider and not undecided, "decisions": [(s, CaseState(s).label) for s in DECISIONS],
+        "can_reopen": decider and not undecided,
+        "can_rerun": (case.state == CaseState.DATA_EXCLUDED and effect.before_run is not None
+                      and effect.rerun is None and scaling_access.may_calibrate(actor=user)),
+        "decisions": [(s, CaseState(s).label) for s in DECISIONS],
         "investigators": _investigators(case) if decider and undecided else [],
         "upload_kind": EvidenceKind.UPLOAD})
 
