@@ -186,9 +186,9 @@ def _show(actor: Any, case_id: int) -> None:
     click.echo("indicators (snapshot of the screening run, most significant first):" if rows else
                "indicators: none (a case opened by hand)")
     for name, v in rows:
+        n = f" n={v['n']}" if v.get("n") is not None else ""
         click.echo(f"  {name}  {meanings.label(name)}  stat={_num(v.get('stat'))} "
-                   f"expected={_num(v.get('expected'))} p={_num(v.get('p'))} q={_num(v.get('q'))} "
-                   f"n={_num(v.get('n'))}")
+                   f"expected={_num(v.get('expected'))} p={_num(v.get('p'))} q={_num(v.get('q'))}{n}")
     click.echo(f"evidence ({len(d.evidence)}):")
     for ev in d.evidence:
         extra = f"  {ev.size} bytes sha256 {ev.sha256[:12]}" if ev.stored_name else ""
