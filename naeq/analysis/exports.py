@@ -212,10 +212,13 @@ def _persons(run: CalibrationRun, path: str, progress: Progress | None
         booklet.append(np.fromiter((r[1] or 0 for r in part), dtype=np.int64, count=k))
         eap.append(np.fromiter((r[2] for r in part), dtype=np.float64, count=k))
         se.append(np.fromiter((r[3] for r in part), dtype=np.float64, count=k))
-        block = np.full((k, m), np.nan)
-        for i, r in enumerate(part):
-            if r[4]:
-                block[i, : min(m, len(r[4]))] = r[4][:m]
+        lists = [r[4] or [] for r in part]
+        if all(len(v) == m for v in lists):  # the usual case: one array call per chunk
+            block = np.array(lists, dtype=np.float64).reshape(k, m)
+        else:
+            block = np.full((k, m), np.nan)
+            for i, v in enumerate(lists):
+                block[i, : min(m, len(v))] = v[:m]
         pvs.append(block)
         seen += k
         if progress:
