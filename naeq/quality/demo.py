@@ -301,10 +301,34 @@ def _coordinator(case: Any, username: str | None) -> Any:
     return None
 
 
+def _file_records(cycle: Cycle, school_id: int) -> int:
+    """The 测试情况记录表 of the school's demo sessions as the school filed them (one room, the session's times,
+    everyone present, no deviation reported — a proctor who gave answers does not write it down), where none is
+    filed yet; written as the system, audited like the custody demo's. Returns how many were filed."""
+    from naeq.core.audit import audit_record
+    from naeq.custody.models import SessionRecord
+    from naeq.custody.services import record_state
+
+    n = 0
+    for session in TestSession.objects.filter(cycle=cycle, school_id=school_id, title=TITLE).order_by("pk"):
+        if SessionRecord.objects.filter(session=session).exists():
+            continue
+        start = session.actual_start or session.starts_at
+        end = session.actual_end or session.ends_at or start + dt.timedelta(minutes=60)
+        takers = Attempt.objects.filter(session=session).count()
+        r = SessionRecord.objects.create(session=session, path=session.path, room="第1测试室", actual_start=start,
+                                         actual_end=end, expected=takers, present=takers, recorded_by=None)
+        audit_record(actor=None, action="custody.record_save", object_type="custody.SessionRecord", object_id=r.pk,
+                     after={**record_state(r), "reason": "demo"})
+        n += 1
+    return n
+
+
 def demo_case(run: ScreeningRun, *, coordinator: str | None = None) -> dict[str, Any]:
     """An investigation case on the run's top-ranked flagged school (once per run): opened with its snapshot by the
     national analyst, assigned to the province coordinator, who starts it, adds a note and collects the school's
-    incident reports and session records. Left *investigating*, for the demo's national account to decide on the
+    incident reports and session records (the school's demo sessions get their session record first,
+    :func:`_file_records`). Left *investigating*, for the demo's national account to decide on the
     case page. Returns ``{"case", "number", "state", "created", "investigator", "evidence"}``; ``case`` None (with
     ``"reason"``) when the run is not done or flagged no school."""
     from naeq.quality import cases
@@ -325,6 +349,8 @@ def demo_case(run: ScreeningRun, *, coordinator: str | None = None) -> dict[str,
     if actor is None:
         return {"case": None, "created": False, "reason": "no national account"}
     with transaction.atomic():
+        if unit.school_id is not None:
+            _file_records(run.cycle, unit.school_id)
         case = cases.case_open(actor=actor, unit_id=unit.pk)
         investigator = _coordinator(case, coordinator) or actor
         cases.case_assign(actor=actor, case_id=case.pk, investigator=investigator)

@@ -5,7 +5,6 @@ investigating for the national account to decide; once per run."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
@@ -20,25 +19,15 @@ from tests.quality.test_demo import _gather_scores, runs_demo_world  # noqa: F40
 @pytest.mark.django_db(transaction=True)  # the run's in-process job runs when screening_start commits, as in the demo
 def test_demo_opens_one_investigating_case_on_the_top_flagged_school(
         runs_demo_world: Any, monkeypatch: pytest.MonkeyPatch, world: World) -> None:  # noqa: F811
-    from naeq.custody.models import SessionRecord
-    from naeq.delivery.models import TestSession
-
     cycle = runs_demo_world
     monkeypatch.setattr(services, "_gather", _gather_scores)
-    demo.demo_responses(cycle, seed=7)
-    # every demo session gets its session record, so the case has one to collect
-    for s in TestSession.objects.filter(cycle=cycle, title=demo.TITLE).select_related("school"):
-        start = s.actual_start or s.starts_at
-        SessionRecord.objects.create(session=s, path=s.path, room="第1测试室", actual_start=start,
-                                     actual_end=start + dt.timedelta(minutes=60), expected=25, present=25)
     # the named coordinator is of province B (not the case's): the first coordinator of province A is assigned
     out = demo.demo_quality(cycle, seed=7, coordinator="province_coordinator_b")
     got = out["case"]
     assert got["created"] and got["state"] == "investigating" and got["investigator"] == "province_coordinator_a"
     case = Case.objects.get()
     top = ScreenedUnit.objects.filter(run_id=out["run"], level="school", flag=True).order_by("rank").first()
-    assert top is not None and top.rank == min(ScreenedUnit.objects.filter(run_id=out["run"], level="school",
-                                                                            flag=True).values_list("rank", flat=True))
+    assert top is not None and top.rank == 1  # the most suspect school of the run
     assert got["case"] == case.pk and got["number"] == case.number == f"ZL{cycle.year}-0001"
     assert case.unit == top and case.school == top.school and case.indicators == top.indicators
     assert case.investigator == world.users["province_coordinator@A"] and case.opened_by == world.users[
@@ -51,8 +40,15 @@ def test_demo_opens_one_investigating_case_on_the_top_flagged_school(
     assert CaseEvent.objects.get(case=case, kind="note").text == demo.CASE_NOTE
     kinds = sorted(CaseEvidence.objects.filter(case=case).values_list("kind", "ref_type"))
     assert kinds == [("session_record", "custody.SessionRecord"), ("snapshot", "quality.ScreenedUnit")]
+    # the school's demo session got its session record as filed (everyone present, nothing reported), audited
     record = CaseEvidence.objects.get(case=case, kind="session_record")
     assert record.payload["school"] == top.school_id and got["evidence"] == 2
+    assert record.payload["expected"] == record.payload["present"] == demo.PER_SCHOOL
+    assert record.payload["deviations"] == [] and record.payload["room"] == "第1测试室"
+    assert AuditEvent.objects.filter(action="custody.record_save", object_id=record.ref_id).count() == 1
+    from naeq.custody.models import SessionRecord
+
+    assert SessionRecord.objects.count() == 1  # the case's school only
     assert list(AuditEvent.objects.filter(object_type="quality.Case").order_by("id")
                 .values_list("action", flat=True)) == [
         "quality.case_open", "quality.case_assign", "quality.case_start", "quality.case_note",
