@@ -476,15 +476,18 @@ def test_pspp_opens_the_sav(exw: ExportWorld, tmp_path: Path) -> None:
     res = _build(exw, tmp_path, "sav")
     want = _expected(exw)
     mean_pv1 = float(np.mean([w["PV"][0] for w in want.values()]))
+    weighted = float(np.average([w["PV"][0] for w in want.values()], weights=[w["W_NAT"] for w in want.values()]))
     syntax = tmp_path / "check.sps"
     syntax.write_text(f"GET FILE='{res.directory / res.data_file}'.\nDISPLAY DICTIONARY /VARIABLES=SEX PV1 BQ_RD2.\n"
                       "DESCRIPTIVES /VARIABLES=PV1 /FORMAT=NOLABELS /STATISTICS=MEAN.\n"
-                      "FORMATS PV1 (F12.6).\nDESCRIPTIVES /VARIABLES=PV1 /STATISTICS=MEAN.\n"
-                      "FREQUENCIES /VARIABLES=BQ_RD2.\n", encoding="utf-8")
+                      "FREQUENCIES /VARIABLES=BQ_RD2.\n"
+                      "WEIGHT BY W_NAT.\nDESCRIPTIVES /VARIABLES=PV1 /STATISTICS=MEAN.\n", encoding="utf-8")
     out = subprocess.run([PSPP, "-O", "format=txt", "-o", str(tmp_path / "out.txt"), str(syntax)],  # type: ignore[list-item]
                          capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
     text = (tmp_path / "out.txt").read_text(encoding="utf-8")
     assert "性别" in text and "似真值1（报告量尺）" in text and "你课外阅读的频率" in text
     assert "男" in text and "女" in text and "未作答" in text and "User-missing" in text
-    assert f"{mean_pv1:.2f}" in text
+    total = sum(w["W_NAT"] for w in want.values())
+    assert f"{mean_pv1:.2f}" in text  # PSPP prints means with two decimals
+    assert f"{weighted:.2f}" in text and f"{total:.4f}" in text  # weighted by W_NAT: the mean and the sum of weights
