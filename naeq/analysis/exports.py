@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from django.conf import settings
@@ -612,16 +611,22 @@ def build(actor: Any, cycle: Cycle, instrument_code: str, *, out_dir: Path, cali
                         pseudonymised=pseudonymise, audit_id=event.pk)
 
 
-def build_zip(actor: Any, cycle: Cycle, instrument_code: str, **kwargs: Any) -> tuple[str, bytes, ExportResult]:
-    """The export as one zip (data file + codebook): (file name, bytes, result)."""
+def build_zip(actor: Any, cycle: Cycle, instrument_code: str, **kwargs: Any) -> tuple[str, IO[bytes], ExportResult]:
+    """The export as one zip (data file + codebook) in an anonymous temporary file, positioned at its start (the
+    caller streams it and closes it, which deletes it): (file name, file, result). Nothing is held in memory."""
     with tempfile.TemporaryDirectory(prefix="naeq-export-") as tmp:
         result = build(actor, cycle, instrument_code, out_dir=Path(tmp), **kwargs)
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name in result.files:
-                zf.write(Path(tmp) / name, arcname=name)
+        fh = tempfile.TemporaryFile(prefix="naeq-export-", suffix=".zip")  # noqa: SIM115  (the response closes it)
+        try:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for name in result.files:
+                    zf.write(Path(tmp) / name, arcname=name)
+        except BaseException:
+            fh.close()
+            raise
+        fh.seek(0)
         name = f"{Path(result.data_file).stem}_{Path(result.data_file).suffix[1:]}.zip"
-        return name, buf.getvalue(), result
+        return name, fh, result
 
 
 __all__ = ["EXPORTERS", "FORMATS", "ExportResult", "Scope", "StudentTable", "assemble", "build", "build_zip",

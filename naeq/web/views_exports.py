@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -34,7 +35,7 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def exports_home(request: HttpRequest) -> HttpResponse:
+def exports_home(request: HttpRequest) -> HttpResponseBase:
     if request.method == "GET":
         return render(request, "web/exports/home.html", _context(request))
     ctx = _context(request)
@@ -51,13 +52,12 @@ def exports_home(request: HttpRequest) -> HttpResponse:
         cycle = Cycle.objects.filter(year=int(year)).first()
         if cycle is None:
             raise InvalidInput(_("没有%(year)s年度的监测周期。") % {"year": year}, code="no_cycle")
-        name, data, _result = exports.build_zip(request.user, cycle, code, fmt=fmt, pseudonymise=not identified,
+        name, fh, _result = exports.build_zip(request.user, cycle, code, fmt=fmt, pseudonymise=not identified,
                                                 region=region or None)
     except ApplicationError as exc:
         ctx["error"] = exc.message
         ctx["problems"] = [str(p) for p in getattr(exc, "problems", [])[:20]]
         return render(request, "web/exports/home.html", ctx, status=exc.status)
-    response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response = FileResponse(fh, as_attachment=True, filename=name, content_type="application/zip")
     response["Cache-Control"] = "no-store"
     return response

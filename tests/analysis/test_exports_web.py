@@ -70,7 +70,7 @@ def test_zip_holds_the_county_only(exw: ExportWorld) -> None:  # noqa: F811
     import csv
 
     got = _post(_client(exw, "county_liaison@A"), exw, format="csv")
-    zf = zipfile.ZipFile(io.BytesIO(got.content))
+    zf = zipfile.ZipFile(io.BytesIO(b"".join(got.streaming_content)))
     data = f"naeq_{exw.cycle.year}_exm_310101.csv"
     assert sorted(zf.namelist()) == sorted([data, "codebook.xlsx", "codebook.csv"])
     assert f'filename="naeq_{exw.cycle.year}_exm_310101_csv.zip"' in got["Content-Disposition"]
