@@ -1,0 +1,272 @@
+"""Which of a province's estimates are problems: the rules of the problem letter.
+
+Seed (collected-county-and-school-plans.txt, plan six): "直接将监测中发现的主要问题发函至各省政府办公厅，且只列问题不谈
+经验". So every rule here can only find a *shortfall*; there is no rule that produces a strength, and a province
+that is at or above the nation in everything gets an empty list (and no letter). A suppressed estimate — the
+province's, a county's or the nation's one it is compared with — is never used.
+
+The rules (thresholds in :class:`Rules`, recorded on the letter; docs/rectification.md):
+
+* ``mean_below_nation`` — the province's mean is significantly below the nation's (the run's ``difference`` row
+  ``vs_nation`` with ``sign = −1``);
+* ``share_below_nation`` — the share at 中等 or above (``at_or_above``, key ``II``) is below the nation's by a
+  two-sided z test at ``alpha`` (provincial and national samples are independent in the design, so the SE of the
+  difference is √(se_p² + se_n²));
+* ``urban_rural_gap`` / ``sex_gap`` — a significant gap (``difference`` rows ``urban-rural`` / ``F-M``) whose size
+  is at least ``gap_points`` score points;
+* ``diff_rate`` — a county of the province whose 校际差异率 is above ``diff_rate_max`` (0.15, the high-quality
+  balanced county criterion), one problem per county;
+* ``sleep_share`` — the share sleeping the required time (``proportion`` of ``sleep`` = ``1``) significantly below
+  the nation's;
+* ``homework_share`` — the share whose daily homework exceeds the rule (``homework_time`` categories in
+  ``homework_over``: more than one hour, "三至六年级日常不超过1小时") significantly above the nation's. The SE of a
+  sum of categories is taken as √Σse² — an upper bound, the covariance of multinomial shares being negative — so
+  the test is conservative;
+* ``pe_obesity`` / ``pe_vision`` — the obesity or poor-vision rate (PE run, ``proportion`` ``obesity`` /
+  ``poor_vision``) significantly above the nation's; ``pe_pass`` — the fitness pass rate significantly below.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from naeq.analysis.models import Estimate, EstimationRun, RunStatus, UnitLevel
+
+
+@dataclass(frozen=True)
+class Rules:
+    alpha: float = 0.05
+    gap_points: float = 15.0
+    diff_rate_max: float = 0.15
+    homework_over: tuple[str, ...] = ("3", "4")
+    enabled: tuple[str, ...] = ("mean_below_nation", "share_below_nation", "urban_rural_gap", "sex_gap",
+                                "diff_rate", "sleep_share", "homework_share", "pe_obesity", "pe_vision", "pe_pass")
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Rules:
+        data = dict(data or {})
+        for k in ("homework_over", "enabled"):
+            if k in data:
+                data[k] = tuple(data[k])
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Found:
+    """A problem before it is saved: the rule, the unit, the estimate it rests on and the text."""
+
+    rule: str
+    instrument_code: str
+    region_id: int
+    path: str
+    estimate: Estimate
+    indicator: str
+    value: float | None
+    comparison: str
+    target: tuple[str, str, str, str]  # statistic, group_var, group_value, key of the unit's own indicator
+    better: int
+    text: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def z_p(diff: float, se: float) -> float:
+    """Two-sided p of a difference over its SE under the normal approximation."""
+    if se <= 0:
+        return 0.0 if diff != 0 else 1.0
+    return math.erfc(abs(diff / se) / math.sqrt(2.0))
+
+
+def subject_label(code: str) -> str:
+    return {"math": _("数学"), "chinese": _("语文"), "science": _("科学"), "pe": _("体育与健康"),
+            "pe_field_test": _("体育与健康"), "moral": _("德育"), "arts": _("艺术"), "labour": _("劳动"),
+            "mental_health": _("心理健康"), "english": _("英语")}.get(code, code)
+
+
+def latest_runs(cycle_id: int) -> list[EstimationRun]:
+    """The latest done estimation run of each subject of the cycle."""
+    out: dict[str, EstimationRun] = {}
+    for run in EstimationRun.objects.filter(cycle_id=cycle_id, status=RunStatus.DONE).order_by("-created_at", "-id"):
+        out.setdefault(run.instrument_code, run)
+    return [out[k] for k in sorted(out)]
+
+
+def _ev(e: Estimate) -> dict[str, Any]:
+    return {"id": e.pk, "level": e.level, "path": e.path, "statistic": e.statistic, "key": e.key,
+            "group_var": e.group_var, "group_value": e.group_value, "value": e.value, "se": e.se, "n": e.n,
+            "p_value": e.p_value, "sign": e.sign}
+
+
+def _f(v: float | None, digits: int = 1) -> str:
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.1f}%"
+
+
+class _Rows:
+    """The unsuppressed estimates of one run for the nation, one province and its counties, by key."""
+
+    def __init__(self, rows: Iterable[Estimate], province_path: str) -> None:
+        self.prov: dict[tuple[str, str, str, str], Estimate] = {}
+        self.nat: dict[tuple[str, str, str, str], Estimate] = {}
+        self.counties: list[Estimate] = []
+        for e in rows:
+            if e.suppressed or e.value is None:
+                continue
+            k = (e.statistic, e.group_var, e.group_value, e.key)
+            if e.level == UnitLevel.NATION:
+                self.nat[k] = e
+            elif e.level == UnitLevel.PROVINCE and e.path == province_path:
+                self.prov[k] = e
+            elif e.level == UnitLevel.COUNTY and e.path.startswith(province_path):
+                self.counties.append(e)
+
+    def pair(self, k: tuple[str, str, str, str]) -> tuple[Estimate, Estimate] | None:
+        p, n = self.prov.get(k), self.nat.get(k)
+        if p is None or n is None or p.se is None or n.se is None:
+            return None
+        return p, n
+
+
+def derive(run: EstimationRun, province: Any, rules: Rules | None = None,
+           rows: Sequence[Estimate] | None = None) -> list[Found]:
+    """The problems of ``province`` in one estimation run (in rule order). Never a strength."""
+    rules = rules or Rules()
+    on = set(rules.enabled)
+    if rows is None:
+        rows = list(Estimate.objects.filter(run=run).filter(path__startswith=province.path)
+                    | Estimate.objects.filter(run=run, level=UnitLevel.NATION))
+    r = _Rows(rows, province.path)
+    subj = subject_label(run.instrument_code)
+    name = province.name
+    out: list[Found] = []
+    base_ev = {"run": run.pk, "inputs_hash": run.inputs_hash, "instrument_code": run.instrument_code,
+               "cycle": run.cycle_id}
+
+    def add(rule: str, est: Estimate, indicator: str, comparison: str, target: tuple[str, str, str, str],
+            better: int, text: str, region_id: int | None = None, path: str | None = None,
+            **evidence: Any) -> None:
+        out.append(Found(rule=rule, instrument_code=run.instrument_code, region_id=region_id or province.pk,
+                         path=path or province.path, estimate=est, indicator=indicator, value=est.value,
+                         comparison=comparison, target=target, better=better, text=text,
+                         evidence={**base_ev, **evidence}))
+
+    def z_rule(rule: str, k: tuple[str, str, str, str], worse: int, indicator: str, text: str) -> None:
+        """A share of the province against the nation's; a problem when significantly worse (``worse`` = the
+        sign of a worse difference)."""
+        pair = r.pair(k)
+        if pair is None:
+            return
+        p, n = pair
+        assert p.value is not None and n.value is not None and p.se is not None and n.se is not None
+        diff = p.value - n.value
+        se = math.hypot(p.se, n.se)
+        pv = z_p(diff, se)
+        if diff * worse > 0 and pv < rules.alpha:
+            cmp = _("%(dir)s全国（%(nat)s），差异显著（p = %(p).3f）") % {
+                "dir": _("高于") if worse > 0 else _("低于"), "nat": _pct(n.value), "p": pv}
+            add(rule, p, indicator, cmp, k, -worse, text % {"name": name, "subj": subj, "v": _pct(p.value),
+                                                           "nat": _pct(n.value), "p": pv},
+                estimates={"province": _ev(p), "nation": _ev(n)}, difference=diff, se=se, p_value=pv)
+
+    if "mean_below_nation" in on:
+        d = r.prov.get(("difference", "", "", "vs_nation"))
+        mean = r.prov.get(("mean", "", "", ""))
+        nat = r.nat.get(("mean", "", "", ""))
+        if d is not None and d.sign == -1 and mean is not None:
+            cmp = _("低于全国%(d)s分，差异显著（p = %(p).3f）") % {"d": _f(-(d.value or 0.0)), "p": d.p_value or 0.0}
+            add("mean_below_nation", d, _("%(subj)s平均成绩") % {"subj": subj}, cmp, ("mean", "", "", ""), 1,
+                _("%(name)s学生%(subj)s平均成绩为%(v)s分，显著低于全国平均水平（%(nat)s分），相差%(d)s分（p = "
+                  "%(p).3f）。") % {"name": name, "subj": subj, "v": _f(mean.value), "nat": _f(nat.value if nat
+                                                                                        else None),
+                                   "d": _f(-(d.value or 0.0)), "p": d.p_value or 0.0},
+                estimates={"difference": _ev(d), "province": _ev(mean), **({"nation": _ev(nat)} if nat else {})},
+                difference=d.value, se=d.se, p_value=d.p_value)
+    if "share_below_nation" in on:
+        z_rule("share_below_nation", ("at_or_above", "", "", "II"), -1,
+               _("%(subj)s中等及以上水平学生比例") % {"subj": subj},
+               _("%(name)s学生%(subj)s达到中等及以上水平的比例为%(v)s，显著低于全国（%(nat)s，p = %(p).3f）。"))
+    for rule, key, gv, label in (("urban_rural_gap", "urban-rural", "urban_rural", _("城乡")),
+                                 ("sex_gap", "F-M", "sex", _("男女生"))):
+        if rule not in on:
+            continue
+        d = r.prov.get(("difference", gv, "", key)) or r.prov.get(("difference", "", "", key))
+        if d is None or d.value is None or not d.sign or abs(d.value) < rules.gap_points:
+            continue
+        ind = _("%(subj)s%(label)s差距") % {"subj": subj, "label": label}
+        cmp = _("相差%(d)s分，差异显著（p = %(p).3f），达到%(t)s分的关注线") % {
+            "d": _f(abs(d.value)), "p": d.p_value or 0.0, "t": _f(rules.gap_points, 0)}
+        text = _("%(name)s学生%(subj)s成绩%(label)s差距较大：相差%(d)s分，差异显著（p = %(p).3f）。") % {
+            "name": name, "subj": subj, "label": label, "d": _f(abs(d.value)), "p": d.p_value or 0.0}
+        add(rule, d, ind, cmp, ("difference", d.group_var, "", key), -1 if d.value > 0 else 1, text,
+            estimates={"difference": _ev(d)}, difference=d.value, se=d.se, p_value=d.p_value,
+            threshold=rules.gap_points)
+    if "diff_rate" in on:
+        for c in sorted((c for c in r.counties if c.statistic == "diff_rate" and not c.group_var),
+                        key=lambda c: c.path):
+            if c.value is None or c.value <= rules.diff_rate_max or c.region_id is None:
+                continue
+            county = c.region
+            ind = _("%(subj)s校际差异率") % {"subj": subj}
+            cmp = _("高于%(t)s的优质均衡标准") % {"t": f"{rules.diff_rate_max:.2f}"}
+            text = _("%(county)s学生%(subj)s成绩校际差异率为%(v)s，高于优质均衡县标准（%(t)s），校际差异较大。") % {
+                "county": county.name if county else c.path, "subj": subj, "v": f"{c.value:.3f}",
+                "t": f"{rules.diff_rate_max:.2f}"}
+            add("diff_rate", c, ind, cmp, ("diff_rate", "", "", ""), -1, text, region_id=c.region_id, path=c.path,
+                estimates={"county": _ev(c)}, threshold=rules.diff_rate_max)
+    if "sleep_share" in on:
+        z_rule("sleep_share", ("proportion", "sleep", "1", "1"), -1, _("睡眠时间达标的学生比例"),
+               _("%(name)s学生睡眠时间达到规定的比例为%(v)s，显著低于全国（%(nat)s，p = %(p).3f）。"))
+    if "homework_share" in on:
+        got = [(r.prov.get(("proportion", "homework_time", k, k)), r.nat.get(("proportion", "homework_time", k, k)))
+               for k in rules.homework_over]
+        over = [(a, b) for a, b in got if a is not None and b is not None]
+        if over and len(over) == len(got):
+            pv_ = float(sum(a.value or 0.0 for a, _b in over))
+            nv_ = float(sum(b.value or 0.0 for _a, b in over))
+            se_p = math.sqrt(float(sum((a.se or 0.0) ** 2 for a, _b in over)))
+            se_n = math.sqrt(float(sum((b.se or 0.0) ** 2 for _a, b in over)))
+            diff = pv_ - nv_
+            pv = z_p(diff, math.hypot(se_p, se_n))
+            if diff > 0 and pv < rules.alpha:
+                first = over[0][0]
+                add("homework_share", first, _("每天作业时间超过规定的学生比例"),
+                    _("高于全国（%(nat)s），差异显著（p = %(p).3f）") % {"nat": _pct(nv_), "p": pv},
+                    ("proportion", "homework_time", first.group_value, first.key), -1,
+                    _("%(name)s学生每天完成作业时间超过规定的比例为%(v)s，显著高于全国（%(nat)s，p = %(p).3f），"
+                      "课业负担偏重。") % {"name": name, "v": _pct(pv_), "nat": _pct(nv_), "p": pv},
+                    estimates={"province": [_ev(p) for p, _n in over if p],
+                               "nation": [_ev(n) for _p, n in over if n]},
+                    value_sum=pv_, nation_sum=nv_, difference=diff, se=math.hypot(se_p, se_n), p_value=pv,
+                    categories=list(rules.homework_over))
+    pe_text = {"pe_obesity": _("%(name)s学生肥胖率为%(v)s，显著高于全国（%(nat)s，p = %(p).3f）。"),
+               "pe_vision": _("%(name)s学生视力不良率为%(v)s，显著高于全国（%(nat)s，p = %(p).3f）。"),
+               "pe_pass": _("%(name)s学生体质健康达标率为%(v)s，显著低于全国（%(nat)s，p = %(p).3f）。")}
+    for rule, key, worse, label in (("pe_obesity", "obesity", 1, _("学生肥胖率")),
+                                    ("pe_vision", "poor_vision", 1, _("学生视力不良率")),
+                                    ("pe_pass", "pass", -1, _("学生体质健康达标率"))):
+        if rule in on:
+            z_rule(rule, ("proportion", "", "", key), worse, label, pe_text[rule])
+    return out
+
+
+def derive_all(cycle_id: int, province: Any, rules: Rules | None = None) -> list[Found]:
+    """The problems of a province over every subject's latest done run of the cycle."""
+    out: list[Found] = []
+    once = {"sleep_share", "homework_share"}  # background factors: the same students in every subject's run
+    for run in latest_runs(cycle_id):
+        for f in derive(run, province, rules):
+            if f.rule in once and any(o.rule == f.rule for o in out):
+                continue
+            out.append(f)
+    return out
