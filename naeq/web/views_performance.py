@@ -1,0 +1,158 @@
+"""The performance-task APIs of the test client (see docs/performance.md): a play starting, the headset check,
+the client's state after a reload, and the chunked, resumable, checksum-verified upload of a recording.
+
+Like the answer API they take the attempt token header (so no CSRF cookie dance, and a cross-site form cannot
+call them); unlike it they also require the signed-in test taker's Django session — these are few requests per
+student, not the hot path. A missing and a forbidden attempt or recording are the same 404. Every response is
+``no-store``; an error is ``{"error": code, "message": Chinese text, ...details}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from naeq.core.errors import ApplicationError, InvalidInput, NotFound
+from naeq.delivery.models import Attempt
+from naeq.performance import services
+from naeq.performance.access import taker_attempt
+from naeq.performance.selectors import attempt_state, recording_payload
+
+MAX_JSON_BYTES = 4096
+
+
+def _json(data: dict[str, Any], status: int = 200) -> HttpResponse:
+    resp = HttpResponse(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                        content_type="application/json", status=status)
+    resp["Cache-Control"] = "no-store"
+    return resp
+
+
+def _error(exc: ApplicationError) -> HttpResponse:
+    if isinstance(exc, NotFound):
+        return _json({"error": "not_found"}, 404)  # no message: missing and forbidden alike
+    return _json({"error": exc.code, "message": exc.message, **exc.details}, exc.status)
+
+
+def _attempt(request: HttpRequest, attempt_id: int, *, in_progress: bool = True) -> Attempt:
+    return taker_attempt(request.session, request.META.get("HTTP_X_ATTEMPT_TOKEN", ""), attempt_id,
+                         in_progress=in_progress)
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > MAX_JSON_BYTES:
+        raise InvalidInput("body too large", code="bad_body")
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise InvalidInput("body is not JSON", code="bad_body") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("body must be an object", code="bad_body")
+    return data
+
+
+def _method(request: HttpRequest, *allowed: str) -> HttpResponse | None:
+    return None if request.method in allowed else _json({"error": "method not allowed"}, 405)
+
+
+@csrf_exempt
+def api_play(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    """POST ``{"owner_kind": "item"|"stimulus", "owner": code, "media": file}``: a play is starting."""
+    if (wrong := _method(request, "POST")) is not None:
+        return wrong
+    try:
+        attempt = _attempt(request, attempt_id)
+        body = _body(request)
+        result = services.play_start(attempt=attempt, owner_kind=str(body.get("owner_kind", "")),
+                                     owner=str(body.get("owner", "")), media=str(body.get("media", "")))
+    except ApplicationError as exc:
+        return _error(exc)
+    return _json({"ok": True, **result})
+
+
+@csrf_exempt
+def api_headset(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    """POST ``{"heard": true|false}``."""
+    if (wrong := _method(request, "POST")) is not None:
+        return wrong
+    try:
+        attempt = _attempt(request, attempt_id)
+        heard = _body(request).get("heard")
+        if not isinstance(heard, bool):
+            raise InvalidInput("heard must be true or false", code="bad_body")
+        check = services.headset_record(attempt=attempt, heard=heard)
+    except ApplicationError as exc:
+        return _error(exc)
+    return _json({"ok": True, "heard": check.heard, "tries": check.tries})
+
+
+@csrf_exempt
+def api_state(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    if (wrong := _method(request, "GET")) is not None:
+        return wrong
+    try:
+        attempt = _attempt(request, attempt_id, in_progress=False)
+    except ApplicationError as exc:
+        return _error(exc)
+    return _json(attempt_state(attempt))
+
+
+@csrf_exempt
+def api_recordings(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    """POST ``{"item", "size", "sha256", "mime", "duration_ms"}``: start (or find again) an upload."""
+    if (wrong := _method(request, "POST")) is not None:
+        return wrong
+    try:
+        attempt = _attempt(request, attempt_id, in_progress=False)
+        body = _body(request)
+        rec = services.recording_init(attempt=attempt, item=str(body.get("item", "")), size=body.get("size"),
+                                      sha256=body.get("sha256"), mime=body.get("mime"),
+                                      duration_ms=body.get("duration_ms", 0))
+    except ApplicationError as exc:
+        return _error(exc)
+    return _json({"ok": True, **recording_payload(rec)})
+
+
+@csrf_exempt
+def api_recording(request: HttpRequest, attempt_id: int, recording_id: int) -> HttpResponse:
+    """GET: the upload's status (``received`` is where to resume)."""
+    if (wrong := _method(request, "GET")) is not None:
+        return wrong
+    try:
+        attempt = _attempt(request, attempt_id, in_progress=False)
+        rec = services.recording_get(attempt=attempt, recording_id=recording_id)
+    except ApplicationError as exc:
+        return _error(exc)
+    return _json(recording_payload(rec))
+
+
+@csrf_exempt
+def api_chunk(request: HttpRequest, attempt_id: int, recording_id: int) -> HttpResponse:
+    """POST the raw bytes of one chunk, ``?offset=N``."""
+    if (wrong := _method(request, "POST")) is not None:
+        return wrong
+    try:
+        attempt = _attempt(request, attempt_id, in_progress=False)
+        raw = request.GET.get("offset", "")
+        if not raw.isdigit() or len(raw) > 12:
+            raise InvalidInput("offset must be a non-negative integer", code="bad_offset")
+        rec = services.recording_chunk(attempt=attempt, recording_id=recording_id, offset=int(raw),
+                                       data=request.body)
+    except ApplicationError as exc:
+        return _error(exc)
+    return _json({"ok": True, **recording_payload(rec)})
+
+
+@csrf_exempt
+def api_complete(request: HttpRequest, attempt_id: int, recording_id: int) -> HttpResponse:
+    if (wrong := _method(request, "POST")) is not None:
+        return wrong
+    try:
+        attempt = _attempt(request, attempt_id, in_progress=False)
+        rec = services.recording_complete(attempt=attempt, recording_id=recording_id)
+    except ApplicationError as exc:
+        return _error(exc)
+    return _json({"ok": True, **recording_payload(rec)})
