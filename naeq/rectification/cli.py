@@ -46,8 +46,9 @@ def letters_draft(year: int, code: str, username: str, gap_points: float | None,
     province = Region.objects.filter(code=code, level="province").first()
     if cycle is None or province is None:
         raise NotFound(_("没有找到该监测周期或省份。"))
-    kw = {k: v for k, v in (("gap_points", gap_points), ("diff_rate_max", diff_rate_max)) if v is not None}
-    letter = services.letter_draft(actor=actor, cycle=cycle, province=province, rules=Rules(**kw))
+    rules = Rules.from_dict({k: v for k, v in (("gap_points", gap_points), ("diff_rate_max", diff_rate_max))
+                             if v is not None})
+    letter = services.letter_draft(actor=actor, cycle=cycle, province=province, rules=rules)
     click.echo(f"letter {letter.pk}\t{letter.title}\t{letter.get_status_display()}")
     for p in letter.problems.all():
         click.echo(f"{p.seq}\t{p.rule}\t{p.text}")

@@ -53,7 +53,7 @@ def test_plan_takes_target_and_baseline_from_the_problem(rect: Rect, letter: Pro
 def test_plan_refusals(rect: Rect, letter: ProblemLetter) -> None:
     problem = letter.problems.get(rule="mean_below_nation")
     a, a1a, a1b = rect.world.regions["A"], rect.world.regions["A1a"], rect.world.regions["A1b"]
-    ok = {"department": "教育厅", "target_value": 490, "deadline": LATER, "measures": "措施"}
+    ok: dict[str, Any] = {"department": "教育厅", "target_value": 490, "deadline": LATER, "measures": "措施"}
     with pytest.raises(InvalidInput) as exc:
         services.plan_create(actor=rect.user("province_coordinator@A"), problem_id=problem.pk, unit=a,
                              **{**ok, "target_value": 470})
