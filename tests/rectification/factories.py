@@ -27,14 +27,25 @@ def est(r: EstimationRun, region: Any, statistic: str, value: float, se: float, 
                                    suppress_reason="min_n" if suppressed else "")
 
 
-def weak_province(r: EstimationRun, nation_region: None, prov: Any, counties: list[Any]) -> None:
+def weak_province(r: EstimationRun, nation_region: None, prov: Any, counties: list[Any], *,
+                  nation: bool = True) -> None:
     """A province below the nation in the mean and the 中等及以上 share, with a large urban–rural gap, one county
-    above the 校际差异率 threshold, and fewer pupils sleeping enough."""
+    above the 校际差异率 threshold, and fewer pupils sleeping enough (with the nation's rows unless ``nation`` is
+    false)."""
+    if nation:
+        _nation(r)
+    _weak(r, prov, counties)
+
+
+def _nation(r: EstimationRun) -> None:
     est(r, None, "mean", 500.0, 0.8)
     est(r, None, "at_or_above", 0.80, 0.004, key="II")
     est(r, None, "proportion", 0.60, 0.005, gv="sleep", gval="1", key="1")
     est(r, None, "proportion", 0.20, 0.004, gv="homework_time", gval="3", key="3")
     est(r, None, "proportion", 0.05, 0.002, gv="homework_time", gval="4", key="4")
+
+
+def _weak(r: EstimationRun, prov: Any, counties: list[Any]) -> None:
     est(r, prov, "mean", 480.0, 3.0)
     est(r, prov, "difference", -20.0, 3.1, key="vs_nation", p=0.0001, sign=-1)
     est(r, prov, "at_or_above", 0.72, 0.015, key="II")
@@ -46,6 +57,7 @@ def weak_province(r: EstimationRun, nation_region: None, prov: Any, counties: li
     est(r, counties[0], "diff_rate", 0.22, 0.03)
     est(r, counties[0], "mean", 470.0, 6.0)
     est(r, counties[1], "diff_rate", 0.10, 0.03)
+    est(r, counties[1], "mean", 476.0, 6.5)
 
 
 def strong_province(r: EstimationRun, prov: Any, counties: list[Any]) -> None:
