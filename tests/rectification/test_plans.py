@@ -16,7 +16,7 @@ from django.utils import timezone
 from naeq.core.errors import InvalidInput, NotFound, PermissionDenied
 from naeq.core.models import AuditEvent
 from naeq.rectification import alerts, selectors, services
-from naeq.rectification.models import PlanState, PlanUpdate, ProblemLetter
+from naeq.rectification.models import PlanState, PlanUpdate, ProblemLetter, RectificationPlan
 from tests.rectification import factories as f
 from tests.rectification.conftest import Rect
 
@@ -206,3 +206,15 @@ def test_next_cycle_value_against_target(rect: Rect, letter: ProblemLetter) -> N
     f.est(last, a, "mean", 400.0, 20.0, suppressed=True)
     v = selectors.next_cycle_value(plan)
     assert v is not None and v.value == 492.5
+
+
+def test_demo_rectification(rect: Rect) -> None:
+    from naeq.rectification.demo import demo_rectification
+
+    got = demo_rectification(rect.cycle)
+    assert got == {"letters": 1, "plans": 2}  # province B is above the nation: no letter
+    letter = ProblemLetter.objects.get()
+    assert letter.issued and letter.province == rect.world.regions["A"]
+    states = sorted(RectificationPlan.objects.values_list("unit__code", "state"))
+    assert states == [("310000", PlanState.IN_PROGRESS), ("310101", PlanState.SUBMITTED)]
+    assert demo_rectification(rect.cycle) == {"letters": 0, "plans": 0}
