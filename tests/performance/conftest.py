@@ -6,34 +6,10 @@ import pytest
 from django.test import Client
 
 from naeq.delivery.attempts import attempt_start
-from naeq.delivery.models import Attempt, ItemType
+from naeq.delivery.models import Attempt
 from naeq.delivery.tokens import attempt_token
-from tests.delivery.factories import make_instrument, make_session, make_taker
-
-#: A listening and speaking test: a stimulus with a twice-only recording shared by two items, an item with its
-#: own audio played once, an oral English task of 8 seconds and a singing task.
-PERF_ITEMS: list[dict[str, Any]] = [
-    {"code": "L01", "block": "B1", "screen": 1, "type": ItemType.SINGLE, "stem": "录音里的人在做什么？",
-     "options": [{"value": "A", "label": "唱歌"}, {"value": "B", "label": "跑步"}], "key": "A", "max_score": 1,
-     "constraints": {"play_limit": 2}},
-    {"code": "L02", "block": "B1", "screen": 1, "type": ItemType.SINGLE, "stem": "这首曲子是什么节拍？",
-     "options": [{"value": "A", "label": "2/4"}, {"value": "B", "label": "3/4"}], "key": "B", "max_score": 1,
-     "media": [{"kind": "audio", "file": "beat.wav", "play_limit": 1}]},
-    {"code": "E01", "block": "B2", "screen": 1, "type": ItemType.OPEN, "stem": "Please introduce your school.",
-     "max_score": 4, "constraints": {"record": "speaking", "record_seconds": 8}},
-    {"code": "S01", "block": "B2", "screen": 2, "type": ItemType.OPEN, "stem": "请演唱《茉莉花》的第一段。",
-     "max_score": 4, "constraints": {"record": "singing", "record_seconds": 10}},
-]
-
-
-def make_perf_instrument(cycle: Any, code: str = "english") -> Any:
-    from naeq.delivery.models import Item, Stimulus
-
-    inst = make_instrument(cycle, code, items=PERF_ITEMS)
-    stim = Stimulus.objects.create(instrument=inst, code="U1", title="听力材料",
-                                   media=[{"kind": "audio", "file": "dialogue.wav"}])
-    Item.objects.filter(instrument=inst, code="L01").update(stimulus=stim)
-    return inst
+from tests.delivery.factories import make_session, make_taker
+from tests.performance.world import make_perf_instrument
 
 
 def sign_in(client: Client, attempt: Attempt) -> None:

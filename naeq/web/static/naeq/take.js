@@ -410,11 +410,13 @@
 
   /* ------------------------------------------------------------------------------------------ rendering */
 
-  function mediaNodes(list) {
+  function mediaNodes(list, ownerKind, ownerCode) {
     var out = [];
     for (var k = 0; list && k < list.length; k++) {
       var m = list[k], src = config.media + encodeURIComponent(m.file);
-      if (m.kind === "audio") { out.push(el("audio", { controls: "controls", preload: "none", src: src })); }
+      // Hook (issue 9, web/performance/perf.js): a counted play button instead of the plain player.
+      if (m.kind === "audio" && window.NAEQ_PERF) { out.push(window.NAEQ_PERF.audio(m, ownerKind, ownerCode)); }
+      else if (m.kind === "audio") { out.push(el("audio", { controls: "controls", preload: "none", src: src })); }
       else { out.push(el("img", { src: src, alt: m.alt || "", className: "take-img" })); }
     }
     return out;
@@ -529,6 +531,8 @@
       box.appendChild(el("div", { className: "slider" }, [el("span", { text: String(min) }), range,
         el("span", { text: String(max) })]));
       box.appendChild(el("div", { className: "hint" }, [document.createTextNode(L.value + "："), shown]));
+    } else if (t === "open" && window.NAEQ_PERF && window.NAEQ_PERF.recorded(item)) {
+      box.appendChild(window.NAEQ_PERF.recorder(item)); // hook (issue 9): a recorded singing/speaking task
     } else if (t === "open") {
       box.appendChild(el("p", { className: "paper", text: L.paper }));
     }
@@ -620,7 +624,7 @@
     ]);
     var stem = el("div", { className: "stem", text: item.stem });
     var nodes = [head, stem];
-    var media = mediaNodes(item.media);
+    var media = mediaNodes(item.media, "item", code);
     for (var k = 0; k < media.length; k++) { nodes.push(media[k]); }
     nodes.push(renderInput(item));
     return el("section", { className: "item", "data-item": code, id: "item-" + code }, nodes);
@@ -643,7 +647,7 @@
       var nodes = [];
       if (s.title) { nodes.push(el("h2", { text: s.title })); }
       if (s.body) { nodes.push(el("div", { className: "stimulus-body", text: s.body })); }
-      var media = mediaNodes(s.media);
+      var media = mediaNodes(s.media, "stimulus", s.code);
       for (var m = 0; m < media.length; m++) { nodes.push(media[m]); }
       main.appendChild(el("section", { className: "stimulus", "data-stimulus": s.code }, nodes));
     }
