@@ -109,6 +109,13 @@ def _f(v: float | None, digits: int = 1) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
+def _pv(p: float | None) -> str:
+    """A p-value as printed: "p < 0.001" below a thousandth, else "p = 0.012"."""
+    if p is None:
+        return "p = —"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:.1f}%"
 
@@ -173,10 +180,10 @@ def derive(run: EstimationRun, province: Any, rules: Rules | None = None,
         se = math.hypot(p.se, n.se)
         pv = z_p(diff, se)
         if diff * worse > 0 and pv < rules.alpha:
-            cmp = _("%(dir)s全国（%(nat)s），差异显著（p = %(p).3f）") % {
-                "dir": _("高于") if worse > 0 else _("低于"), "nat": _pct(n.value), "p": pv}
+            cmp = _("%(dir)s全国（%(nat)s），差异显著（%(p)s）") % {
+                "dir": _("高于") if worse > 0 else _("低于"), "nat": _pct(n.value), "p": _pv(pv)}
             add(rule, p, indicator, cmp, k, -worse, text % {"name": name, "subj": subj, "v": _pct(p.value),
-                                                           "nat": _pct(n.value), "p": pv},
+                                                           "nat": _pct(n.value), "p": _pv(pv)},
                 estimates={"province": _ev(p), "nation": _ev(n)}, difference=diff, se=se, p_value=pv)
 
     if "mean_below_nation" in on:
@@ -184,18 +191,18 @@ def derive(run: EstimationRun, province: Any, rules: Rules | None = None,
         mean = r.prov.get(("mean", "", "", ""))
         nat = r.nat.get(("mean", "", "", ""))
         if d is not None and d.sign == -1 and mean is not None:
-            cmp = _("低于全国%(d)s分，差异显著（p = %(p).3f）") % {"d": _f(-(d.value or 0.0)), "p": d.p_value or 0.0}
+            cmp = _("低于全国%(d)s分，差异显著（%(p)s）") % {"d": _f(-(d.value or 0.0)), "p": _pv(d.p_value)}
             add("mean_below_nation", d, _("%(subj)s平均成绩") % {"subj": subj}, cmp, ("mean", "", "", ""), 1,
-                _("%(name)s学生%(subj)s平均成绩为%(v)s分，显著低于全国平均水平（%(nat)s分），相差%(d)s分（p = "
-                  "%(p).3f）。") % {"name": name, "subj": subj, "v": _f(mean.value), "nat": _f(nat.value if nat
+                _("%(name)s学生%(subj)s平均成绩为%(v)s分，显著低于全国平均水平（%(nat)s分），相差%(d)s分（"
+                  "%(p)s）。") % {"name": name, "subj": subj, "v": _f(mean.value), "nat": _f(nat.value if nat
                                                                                         else None),
-                                   "d": _f(-(d.value or 0.0)), "p": d.p_value or 0.0},
+                                   "d": _f(-(d.value or 0.0)), "p": _pv(d.p_value)},
                 estimates={"difference": _ev(d), "province": _ev(mean), **({"nation": _ev(nat)} if nat else {})},
                 difference=d.value, se=d.se, p_value=d.p_value)
     if "share_below_nation" in on:
         z_rule("share_below_nation", ("at_or_above", "", "", "II"), -1,
                _("%(subj)s中等及以上水平学生比例") % {"subj": subj},
-               _("%(name)s学生%(subj)s达到中等及以上水平的比例为%(v)s，显著低于全国（%(nat)s，p = %(p).3f）。"))
+               _("%(name)s学生%(subj)s达到中等及以上水平的比例为%(v)s，显著低于全国（%(nat)s，%(p)s）。"))
     for rule, key, gv, label in (("urban_rural_gap", "urban-rural", "urban_rural", _("城乡")),
                                  ("sex_gap", "F-M", "sex", _("男女生"))):
         if rule not in on:
@@ -204,10 +211,10 @@ def derive(run: EstimationRun, province: Any, rules: Rules | None = None,
         if d is None or d.value is None or not d.sign or abs(d.value) < rules.gap_points:
             continue
         ind = _("%(subj)s%(label)s差距") % {"subj": subj, "label": label}
-        cmp = _("相差%(d)s分，差异显著（p = %(p).3f），达到%(t)s分的关注线") % {
-            "d": _f(abs(d.value)), "p": d.p_value or 0.0, "t": _f(rules.gap_points, 0)}
-        text = _("%(name)s学生%(subj)s成绩%(label)s差距较大：相差%(d)s分，差异显著（p = %(p).3f）。") % {
-            "name": name, "subj": subj, "label": label, "d": _f(abs(d.value)), "p": d.p_value or 0.0}
+        cmp = _("相差%(d)s分，差异显著（%(p)s），达到%(t)s分的关注线") % {
+            "d": _f(abs(d.value)), "p": _pv(d.p_value), "t": _f(rules.gap_points, 0)}
+        text = _("%(name)s学生%(subj)s成绩%(label)s差距较大：相差%(d)s分，差异显著（%(p)s）。") % {
+            "name": name, "subj": subj, "label": label, "d": _f(abs(d.value)), "p": _pv(d.p_value)}
         add(rule, d, ind, cmp, ("difference", d.group_var, "", key), -1 if d.value > 0 else 1, text,
             estimates={"difference": _ev(d)}, difference=d.value, se=d.se, p_value=d.p_value,
             threshold=rules.gap_points)
@@ -226,7 +233,7 @@ def derive(run: EstimationRun, province: Any, rules: Rules | None = None,
                 estimates={"county": _ev(c)}, threshold=rules.diff_rate_max)
     if "sleep_share" in on:
         z_rule("sleep_share", ("proportion", "sleep", "1", "1"), -1, _("睡眠时间达标的学生比例"),
-               _("%(name)s学生睡眠时间达到规定的比例为%(v)s，显著低于全国（%(nat)s，p = %(p).3f）。"))
+               _("%(name)s学生睡眠时间达到规定的比例为%(v)s，显著低于全国（%(nat)s，%(p)s）。"))
     if "homework_share" in on:
         got = [(r.prov.get(("proportion", "homework_time", k, k)), r.nat.get(("proportion", "homework_time", k, k)))
                for k in rules.homework_over]
@@ -241,17 +248,17 @@ def derive(run: EstimationRun, province: Any, rules: Rules | None = None,
             if diff > 0 and pv < rules.alpha:
                 first = over[0][0]
                 add("homework_share", first, _("每天作业时间超过规定的学生比例"),
-                    _("高于全国（%(nat)s），差异显著（p = %(p).3f）") % {"nat": _pct(nv_), "p": pv},
+                    _("高于全国（%(nat)s），差异显著（%(p)s）") % {"nat": _pct(nv_), "p": _pv(pv)},
                     ("proportion", "homework_time", first.group_value, first.key), -1,
-                    _("%(name)s学生每天完成作业时间超过规定的比例为%(v)s，显著高于全国（%(nat)s，p = %(p).3f），"
-                      "课业负担偏重。") % {"name": name, "v": _pct(pv_), "nat": _pct(nv_), "p": pv},
+                    _("%(name)s学生每天完成作业时间超过规定的比例为%(v)s，显著高于全国（%(nat)s，%(p)s），"
+                      "课业负担偏重。") % {"name": name, "v": _pct(pv_), "nat": _pct(nv_), "p": _pv(pv)},
                     estimates={"province": [_ev(p) for p, _n in over if p],
                                "nation": [_ev(n) for _p, n in over if n]},
                     value_sum=pv_, nation_sum=nv_, difference=diff, se=math.hypot(se_p, se_n), p_value=pv,
                     categories=list(rules.homework_over))
-    pe_text = {"pe_obesity": _("%(name)s学生肥胖率为%(v)s，显著高于全国（%(nat)s，p = %(p).3f）。"),
-               "pe_vision": _("%(name)s学生视力不良率为%(v)s，显著高于全国（%(nat)s，p = %(p).3f）。"),
-               "pe_pass": _("%(name)s学生体质健康达标率为%(v)s，显著低于全国（%(nat)s，p = %(p).3f）。")}
+    pe_text = {"pe_obesity": _("%(name)s学生肥胖率为%(v)s，显著高于全国（%(nat)s，%(p)s）。"),
+               "pe_vision": _("%(name)s学生视力不良率为%(v)s，显著高于全国（%(nat)s，%(p)s）。"),
+               "pe_pass": _("%(name)s学生体质健康达标率为%(v)s，显著低于全国（%(nat)s，%(p)s）。")}
     for rule, key, worse, label in (("pe_obesity", "obesity", 1, _("学生肥胖率")),
                                     ("pe_vision", "poor_vision", 1, _("学生视力不良率")),
                                     ("pe_pass", "pass", -1, _("学生体质健康达标率"))):
