@@ -4,15 +4,22 @@ the play beyond the limit refused with a Chinese message and audited."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
+import pytest
+from django.db import connections
 from django.test import Client
 
 from naeq.core.models import AuditEvent
+from naeq.delivery.attempts import attempt_start
 from naeq.delivery.models import AttemptStatus, SessionStatus
 from naeq.delivery.tokens import attempt_token
 from naeq.performance.models import HeadsetCheck, PlayCount
 from naeq.performance.selectors import session_headsets
+from naeq.performance.services import Conflict, play_start
+from tests.delivery.factories import make_session, make_taker
+from tests.performance.world import make_perf_instrument
 
 
 def test_third_play_refused_and_counted_per_attempt(perf: dict[str, Any]) -> None:
@@ -87,3 +94,39 @@ def test_headset_check_recorded_and_visible_to_the_proctor(perf: dict[str, Any])
     rows = {r["taker"]: r["heard"] for r in session_headsets(perf["session"])}
     assert rows == {"S0801": True, "S0802": None}
     assert AuditEvent.objects.filter(action="performance.headset").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_cannot_both_get_the_last_play(cycle: Any, settings: Any, tmp_path: Any) -> None:
+    """Six plays started at once on one attempt (limit 2): exactly two are counted (row lock; PostgreSQL)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrency is serialised outright on SQLite (BEGIN IMMEDIATE)")
+    from tests.personas import build_world
+
+    settings.DATA_DIR = tmp_path
+    school = build_world().schools["A1a-1"]
+    make_perf_instrument(cycle)
+    session = make_session(cycle, school, instruments=["english"])
+    attempt = attempt_start(taker=make_taker(cycle, school, "S0803"), session=session, instrument_code="english")
+    results: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def play() -> None:
+        try:
+            barrier.wait()
+            play_start(attempt=attempt, owner_kind="stimulus", owner="U1", media="dialogue.wav")
+            results.append("ok")
+        except Conflict:
+            results.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=play) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == ["ok", "ok"] + ["refused"] * 4
+    assert PlayCount.objects.get(attempt=attempt).plays == 2

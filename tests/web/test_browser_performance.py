@@ -221,3 +221,36 @@ def test_listening_limits_headset_and_recordings_through_network_cut_and_reload(
     page.locator('body[data-perf-ready="true"]').wait_for(state="attached")
     page.locator('[data-perf-rec="S01"] .perf-status[data-state="done"]').wait_for()
     page.screenshot(path=str(shots / "singing-done.png"), full_page=True)
+
+
+def test_microphone_refused_gives_a_clear_chinese_message(new_context: Any, live_server: Any, cycle: Any,
+                                                          world: Any, settings: Any, tmp_path: Path) -> None:
+    settings.DATA_DIR = tmp_path
+    school = world.schools["A1a-1"]
+    make_perf_instrument(cycle)
+    session = make_session(cycle, school, instruments=["english"], title="学生英语测试")
+    attempt = attempt_start(taker=make_taker(cycle, school, "S0802"), session=session, instrument_code="english")
+    ctx = new_context(attempt)
+    # The student clicked "block" in the browser's prompt.
+    ctx.add_init_script("navigator.mediaDevices.getUserMedia = () => "
+                        "Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));")
+    page = ctx.new_page()
+    page.goto(f"{live_server.url}/t/attempt/{attempt.pk}/")
+    # The audio files are missing here: the preload keeps retrying, the room is not let in half-loaded.
+    page.locator(".perf-preload-text:has-text('正在重试')").wait_for()
+    assert page.locator("#perf-headset").is_hidden()
+    media_store(attempt.instrument, "dialogue.wav", sine_wav(0.3))
+    media_store(attempt.instrument, "beat.wav", sine_wav(0.3))
+    page.locator("#perf-headset").wait_for(timeout=40_000)
+    page.click("#perf-tone")
+    page.click("#perf-not-heard")
+    page.locator("#perf-headset-help:has-text('监考老师')").wait_for()
+    until(page, lambda: HeadsetCheck.objects.filter(attempt=attempt, heard=False).exists(), "not heard recorded")
+    page.click("#perf-heard")
+    page.locator('body[data-perf-ready="true"]').wait_for(state="attached")
+    page.click("#take-next")
+    rec = page.locator('[data-perf-rec="E01"]')
+    rec.locator(".perf-mic").click()
+    rec.locator('.perf-status[data-state="denied"]:has-text("无法使用麦克风")').wait_for()
+    assert rec.locator(".perf-record").is_hidden()
+    assert not Recording.objects.exists()
