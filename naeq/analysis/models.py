@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from naeq.core.runs import RecordedRun, RunStatus, run_constraints
 
-__all__ = ["Estimate", "EstimationRun", "RunStatus", "UnitLevel"]
+__all__ = ["BalancedCountyResult", "BalancedStatus", "Estimate", "EstimationRun", "RunStatus", "UnitLevel"]
 
 
 class EstimationRun(RecordedRun):
@@ -110,3 +110,42 @@ class Estimate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.level}:{self.path}:{self.group_var}={self.group_value}:{self.statistic}:{self.key}"
+
+
+class BalancedStatus(models.TextChoices):
+    PASSED = "passed", _("达到")
+    FAILED = "failed", _("未达到")
+    INSUFFICIENT = "insufficient", _("样本不足，无法判定")
+
+
+class BalancedCountyResult(models.Model):
+    """The high-quality balanced county (优质均衡) check of one county in one evaluation of a cycle: for every
+    subject, the county's level (of its mean) and its 校际差异率 against the rule (``rule``: min level, max rate,
+    definition), with the evidence (``evidence``: per subject the estimation run, its inputs' hash, mean and SE,
+    level, rate and SE, which condition held, suppression). One row per county per evaluation (``evaluated_at``);
+    the latest evaluation is the current one."""
+
+    cycle = models.ForeignKey("cycles.Cycle", verbose_name=_("监测周期"), on_delete=models.PROTECT,
+                              related_name="+")
+    region = models.ForeignKey("registry.Region", verbose_name=_("县（区）"), on_delete=models.PROTECT,
+                               related_name="+")
+    path = models.CharField(max_length=32)
+    status = models.CharField(_("结论"), max_length=12, choices=BalancedStatus.choices)
+    rule = models.JSONField(_("判定标准"), default=dict)
+    evidence = models.JSONField(_("依据"), default=dict)
+    evaluated_at = models.DateTimeField(_("判定时间"))
+    evaluated_by = models.ForeignKey("accounts.User", verbose_name=_("判定人"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("优质均衡判定")
+        verbose_name_plural = _("优质均衡判定")
+        ordering = ["cycle_id", "-evaluated_at", "path"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "region", "evaluated_at"], name="balanced_once_per_evaluation"),
+            models.CheckConstraint(name="balanced_status_valid", condition=Q(status__in=BalancedStatus.values)),
+        ]
+        indexes = [models.Index(fields=["cycle", "-evaluated_at"], name="balanced_cycle_time")]
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.status}"
