@@ -189,6 +189,9 @@ def test_listening_limits_headset_and_recordings_through_network_cut_and_reload(
     rec.locator('.perf-status[data-state="retrying"]').wait_for()
     assert "保存在本机" in rec.locator(".perf-status").inner_text()
     assert local_recordings(page) == 1
+    page.click("#take-submit")  # held while the take is on its way
+    page.locator('#take-alert:has-text("录音还在上传")').wait_for()
+    assert page.locator("#take-dialog").is_hidden()
     page.wait_for_timeout(1500)
     assert Recording.objects.get(pk=row.pk).status == RecordingStatus.UPLOADING
     ctx.set_offline(False)

@@ -37,7 +37,7 @@
     }
   }());
   function fmt(text, values) {
-    return String(text).replace(/%\((\w+)\)s/g, function (m, name) { return values[name] !== undefined ? values[name] : m; });
+    return String(text).replace(/\{(\w+)\}/g, function (m, name) { return values[name] !== undefined ? values[name] : m; });
   }
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -452,6 +452,7 @@
       statusLine.setAttribute("data-state", state);
       statusLine.textContent = text;
       recBtn.disabled = busy || state === "done" || state === "uploading" || state === "retrying";
+      if (state === "done") { micBtn.hidden = true; tools.hidden = true; }   // one take; another needs the proctor
     }
     var busy = false;
     widgets[code] = { setStatus: setStatus };
@@ -464,7 +465,7 @@
     }
     function ready() {
       micBtn.hidden = true;
-      tools.hidden = false;
+      tools.hidden = statusLine.getAttribute("data-state") === "done";
       meterLoop(meterBar);
     }
     if (stream) { ready(); }
@@ -544,6 +545,16 @@
     document.body.setAttribute("data-perf-resumed", String(pending.length));
   });
   document.addEventListener("DOMContentLoaded", function () { runGate(); });
+  // Submitting is held while a recording is still on its way (the finished page does not resume uploads).
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (!t || (t.id !== "take-submit" && t.id !== "take-confirm")) { return; }
+    if (!Object.keys(uploading).length) { return; }
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var box = $("take-alert");
+    if (box) { box.hidden = false; box.textContent = L.waitUpload; }
+  }, true);
   window.addEventListener("online", function () {
     var now = wakers;
     wakers = [];
