@@ -24,7 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from naeq.core.audit import audit_record
-from naeq.core.errors import ApplicationError, InvalidInput, NotFound
+from naeq.core.errors import ApplicationError, InvalidInput, NotFound, PermissionDenied
+from naeq.delivery.access import may_run, session_access
 from naeq.delivery.attempts import taker_actor
 from naeq.delivery.models import Attempt, Item, Stimulus
 from naeq.performance.itemsettings import item_play_limit, media_play_limit, record_kind
@@ -227,7 +228,12 @@ def recording_complete(*, attempt: Attempt, recording_id: int) -> Recording:
 
 def allow_rerecord(*, actor: Any, attempt: Attempt, item: str, reason: str) -> RerecordPermit:
     """The proctor allows one further take of ``item`` (after its last complete take), noting why. The room
-    screen that calls this is a later task (issue 9 item 3); the caller checks the actor's access."""
+    screen that calls this is a later task (issue 9 item 3). Only someone who runs the attempt's session (the
+    school's chief proctor, head or information officer; see :func:`naeq.delivery.access.may_run`) may: a session
+    the actor cannot see is :class:`NotFound`, one they only read :class:`PermissionDenied`."""
+    session = session_access(actor=actor, session_id=attempt.session_id)
+    if not may_run(actor=actor, session=session):
+        raise PermissionDenied(_("只有本场次学校的主监测员、校长或学校信息员可以允许重录。"))
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("请写明允许重录的理由。"), code="reason_required")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from naeq.core.errors import InvalidInput
+from naeq.core.errors import InvalidInput, NotFound, PermissionDenied
 from naeq.core.models import AuditEvent
 from naeq.performance.models import Recording, RecordingStatus
 from naeq.performance.services import allow_rerecord
@@ -137,7 +137,10 @@ def test_second_take_only_with_the_proctors_permission(perf: dict[str, Any], wor
     refused = init(api, second)
     assert refused.status_code == 409 and refused.json()["error"] == "rerecord_not_allowed"
     assert "监考老师" in refused.json()["message"]
-    proctor = next(iter(world.users.values()))
+    proctor = world.users["chief_proctor@A"]
+    for outsider, error in ((world.users["chief_proctor@B"], NotFound), (world.users["inspector@A"], PermissionDenied)):
+        with pytest.raises(error):
+            allow_rerecord(actor=outsider, attempt=perf["a1"], item="E01", reason="噪声")
     with pytest.raises(InvalidInput):
         allow_rerecord(actor=proctor, attempt=perf["a1"], item="E01", reason=" ")
     allow_rerecord(actor=proctor, attempt=perf["a1"], item="E01", reason="录音时窗外施工噪声很大")
