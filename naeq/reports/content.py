@@ -22,6 +22,8 @@ LEVEL_KEYS = ("I", "II", "III", "IV")
 _LEVEL_ALIASES = {"1": "I", "2": "II", "3": "III", "4": "IV", "Ⅰ": "I", "Ⅱ": "II", "Ⅲ": "III", "Ⅳ": "IV"}
 #: Groups shown as gaps (the rest of the group variables are background factors).
 GAP_VARS = ("sex", "urban_rural", "migrant", "disadvantaged")
+#: Printing order of the gap groups' values (others after them, by code).
+GROUP_ORDER = {"M": 0, "F": 1, "urban": 0, "town": 1, "rural": 2, "1": 0, "0": 1}
 MAIN_CONTRASTS = ("vs_province", "vs_nation", "trend")
 MARKS = {1: "▲", 0: "●", -1: "▼"}
 DASH = "—"
@@ -198,7 +200,8 @@ def _gaps(rows: dict[tuple[str, str, str, str], Row], notes: Notes) -> list[dict
     diffs = {k[3]: r for k, r in rows.items() if k[2] == "difference" and k[3] not in MAIN_CONTRASTS}
     out = []
     for gv in GAP_VARS:
-        values = sorted({k[1] for k in rows if k[0] == gv and k[2] == "mean"})
+        values = sorted({k[1] for k in rows if k[0] == gv and k[2] == "mean"},
+                        key=lambda v: (GROUP_ORDER.get(v, 9), v))
         if not values:
             continue
         groups = [{"label": gnames.get((gv, v), v), "mean": cell(_get(rows, "mean", "", gv, v), notes),

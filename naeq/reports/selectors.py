@@ -28,3 +28,15 @@ def report_list(*, actor: Any, batch_id: int | None = None) -> QuerySet[Report]:
 
 def report_get(*, actor: Any, report_id: int) -> Report:
     return access.report_access(actor=actor, report_id=report_id)
+
+
+def report_latest(*, actor: Any) -> list[Report]:
+    """The newest done report of each unit and cycle the actor may read (a rerun replaces, it does not add)."""
+    seen: set[tuple[int, str, str]] = set()
+    out = []
+    for r in report_list(actor=actor).filter(status="done"):
+        key = (r.batch.cycle_id, r.level, r.path)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
