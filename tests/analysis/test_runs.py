@@ -280,3 +280,17 @@ def test_selectors_and_access(ew: ExportWorld) -> None:
         with pytest.raises(NotFound):
             access.run_access(actor=ew.user(name), run_id=run.pk)
     assert access.run_access(actor=prov, run_id=run.pk) == run
+
+
+@pytest.mark.django_db
+def test_demo_runs_each_subject_once(ew: ExportWorld) -> None:
+    from naeq.analysis.demo import demo_analysis
+    from naeq.analysis.models import EstimationRun
+
+    with ew.cap(execute=True):  # type: ignore[attr-defined]
+        out = demo_analysis(actor=_admin(ew), cycle=ew.cycle)
+    # in the test's transaction the job runs when the capture ends (in the demo: at the start's commit)
+    assert EstimationRun.objects.get(pk=out["subjects"][YEAR_KEY]["run"]).status == "done"
+    again = demo_analysis(actor=_admin(ew), cycle=ew.cycle)
+    assert again["subjects"][YEAR_KEY] == {"run": out["subjects"][YEAR_KEY]["run"], "status": "exists"}
+    assert EstimationRun.objects.count() == 1
