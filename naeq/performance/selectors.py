@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from naeq.delivery.models import Attempt, TestSession
-from naeq.performance.models import HeadsetCheck, PlayCount, Recording
+from naeq.performance.models import HeadsetCheck, PlayCount, Recording, RecordingStatus
 
 
 def recording_payload(rec: Recording) -> dict[str, Any]:
@@ -23,10 +23,18 @@ def attempt_state(attempt: Attempt) -> dict[str, Any]:
 
 
 def session_headsets(session: TestSession) -> list[dict[str, Any]]:
-    """One row per attempt of ``session``: the test taker's code and the headset check (None: not yet done).
-    The caller has already decided that the actor may see the session (the proctor views' funnel)."""
-    attempts = list(Attempt.objects.filter(session=session).select_related("test_taker").order_by("test_taker__code"))
+    """One row per attempt of ``session``: the test taker's code, the headset check (``heard`` None: not yet
+    done) and the number of items with a complete recording. The caller has already decided that the actor may
+    see the session (the proctor views' funnel, :func:`naeq.delivery.access.session_access`)."""
+    attempts = list(Attempt.objects.filter(session=session).select_related("test_taker", "instrument")
+                    .order_by("test_taker__code", "instrument__code", "number"))
     checks = {c.attempt_id: c for c in HeadsetCheck.objects.filter(attempt__in=attempts)}
-    return [{"taker": a.test_taker.code, "attempt": a.pk,
+    recorded: dict[int, set[str]] = {}
+    for attempt_id, item in (Recording.objects.filter(attempt__in=attempts, status=RecordingStatus.COMPLETE)
+                             .values_list("attempt_id", "item")):
+        recorded.setdefault(attempt_id, set()).add(item)
+    return [{"taker": a.test_taker.code, "attempt": a.pk, "instrument": a.instrument.code, "number": a.number,
              "heard": checks[a.pk].heard if a.pk in checks else None,
-             "checked_at": checks[a.pk].checked_at if a.pk in checks else None} for a in attempts]
+             "tries": checks[a.pk].tries if a.pk in checks else 0,
+             "checked_at": checks[a.pk].checked_at if a.pk in checks else None,
+             "recorded": len(recorded.get(a.pk, ()))} for a in attempts]

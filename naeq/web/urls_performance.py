@@ -7,6 +7,7 @@ from naeq.web import views_performance as perf
 _A = "t/api/perf/attempts/<int:attempt_id>/"
 
 urlpatterns: list[URLPattern] = [
+    path("sessions/<int:session_id>/performance/", perf.session_status, name="perf_session_status"),
     path(_A + "play", perf.api_play, name="perf_api_play"),
     path(_A + "headset", perf.api_headset, name="perf_api_headset"),
     path(_A + "state", perf.api_state, name="perf_api_state"),

@@ -1,4 +1,5 @@
-"""The performance-task APIs of the test client (see docs/performance.md): a play starting, the headset check,
+"""The performance-task page for proctors (headset checks and complete recordings of a session) and the APIs of
+the test client (see docs/performance.md): a play starting, the headset check,
 the client's state after a reload, and the chunked, resumable, checksum-verified upload of a recording.
 
 Like the answer API they take the attempt token header (so no CSRF cookie dance, and a cross-site form cannot
@@ -12,14 +13,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 
 from naeq.core.errors import ApplicationError, InvalidInput, NotFound
+from naeq.delivery.access import session_access
 from naeq.delivery.models import Attempt
 from naeq.performance import services
 from naeq.performance.access import taker_attempt
-from naeq.performance.selectors import attempt_state, recording_payload
+from naeq.performance.selectors import attempt_state, recording_payload, session_headsets
 
 MAX_JSON_BYTES = 4096
 
@@ -156,3 +161,12 @@ def api_complete(request: HttpRequest, attempt_id: int, recording_id: int) -> Ht
     except ApplicationError as exc:
         return _error(exc)
     return _json({"ok": True, **recording_payload(rec)})
+
+
+@require_GET
+@login_required
+def session_status(request: HttpRequest, session_id: int) -> HttpResponse:
+    """耳机与录音: every attempt of a session with its headset check and complete recordings, for whoever may read
+    the session (a session the actor cannot see is the same 404 as a missing one)."""
+    session = session_access(actor=request.user, session_id=session_id)
+    return render(request, "web/performance/session_status.html", {"s": session, "rows": session_headsets(session)})
