@@ -124,6 +124,19 @@ def collect_cmd(year: int | None) -> None:
     click.echo(f"新增待评 {c.created} 份，未作答（记0分）{c.omitted} 份，已收集过 {c.existing} 份")
 
 
+@marking_group.command("collect-recordings")
+@YEAR
+def collect_recordings_cmd(year: int | None) -> None:
+    """Collect the accepted takes of recorded singing/speaking tasks of submitted attempts (idempotent)."""
+    _django_setup()
+    from naeq.marking.recordings import recordings_collect
+
+    with _errors():
+        c = recordings_collect(actor=None, cycle=_cycle(year))
+    click.echo(f"新增待评录音 {c.created} 份，已收集过 {c.existing} 份，改用重录 {c.moved} 份，"
+               f"已评不再更换 {c.locked} 份，仍在上传 {c.pending} 份")
+
+
 @marking_group.command("import-paper")
 @YEAR
 @click.argument("manifest", type=click.Path(exists=True, dir_okay=False))
@@ -163,9 +176,10 @@ def _fmt(x: float) -> str:
 @marking_group.command("agreement")
 @YEAR
 def agreement_cmd(year: int | None) -> None:
-    """Print exact and adjacent agreement and quadratic-weighted kappa per item and per rater."""
+    """Print exact and adjacent agreement and quadratic-weighted kappa per item and per rater, and each rater's
+    severity (mean score difference against the other rater, SE, z; flagged when |z| > 2)."""
     _django_setup()
-    from naeq.marking.selectors import agreement_by_item, agreement_by_rater
+    from naeq.marking.selectors import agreement_by_item, agreement_by_rater, rater_severity
 
     with _errors():
         cycle = _cycle(year)
@@ -177,6 +191,10 @@ def agreement_cmd(year: int | None) -> None:
                 s = r.stats
                 click.echo(f"{r.label}\t{s.n}\t{_fmt(s.exact)}\t{_fmt(s.adjacent)}\t{_fmt(s.kappa)}\t"
                            f"{','.join(r.flags)}")
+        click.echo("评分员宽严\tn\t平均分差\t标准误\tz\t预警")
+        for v in rater_severity(actor=actor, cycle=cycle):
+            click.echo(f"{v.name} · {v.instrument_code}/{v.item_code}\t{v.n}\t{_fmt(v.mean_diff)}\t{_fmt(v.se)}\t"
+                       f"{_fmt(v.z)}\t{'severity' if v.flagged else ''}")
 
 
 @marking_group.command("export")

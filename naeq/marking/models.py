@@ -6,8 +6,9 @@
   no key and a positive ``max_score``): its :class:`ScorePoint` rows (every score 0..max with a descriptor) and
   its :class:`AnchorPaper` rows (exemplar responses with their agreed score). A new version replaces the current
   one; old versions are kept.
-* :class:`MarkResponse` — one response to mark, anonymised behind ``code``: the text of an online answer or the
-  scanned writing-box image of a paper answer (in the secret store, :mod:`naeq.marking.images`). A check paper
+* :class:`MarkResponse` — one response to mark, anonymised behind ``code``: the text of an online answer, the
+  scanned writing-box image (or drawing) of a paper answer (in the secret store, :mod:`naeq.marking.images`), or
+  the accepted take of a recorded singing/speaking task (:class:`naeq.performance.models.Recording`). A check paper
   (validity paper) is a response with an agreed ``check_score`` and no test taker; raters cannot tell them apart.
 * :class:`RaterProfile` — a rater account's marking state (senior rater, suspended); :class:`RaterItem` the rater
   groups: which raters mark which item.
@@ -165,6 +166,10 @@ class MarkResponse(models.Model):
                                 related_name="+")
     text = models.TextField(_("作答内容"), blank=True)
     image = models.CharField(_("扫描图像"), max_length=40, blank=True)
+    # The accepted take of a recorded singing or speaking task (naeq.performance); the rater hears it through
+    # the audio view, named by ``code`` only.
+    recording = models.OneToOneField("performance.Recording", verbose_name=_("录音"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
     check_score = models.PositiveSmallIntegerField(_("检测卷标准分"), null=True, blank=True)
     double = models.BooleanField(_("双评"), default=False)
     status = models.CharField(_("状态"), max_length=12, choices=ResponseStatus.choices,
@@ -194,7 +199,7 @@ class MarkResponse(models.Model):
             models.CheckConstraint(name="markresponse_check_in_range",
                                    condition=Q(check_score__isnull=True) | Q(check_score__lte=F("max_score"))),
             models.CheckConstraint(name="markresponse_content",
-                                   condition=~Q(text="", image="") | Q(final_rule="omitted")),
+                                   condition=~Q(text="", image="", recording__isnull=True) | Q(final_rule="omitted")),
         ]
 
     def __str__(self) -> str:

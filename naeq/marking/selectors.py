@@ -323,3 +323,56 @@ def export_rows(*, actor: Any, cycle: Cycle, instrument_code: str | None = None)
                 .values_list("test_taker__code", "instrument_code", "item_code", "final_score", "final_rule")
                 .iterator(chunk_size=5000)):
         yield list(row)
+
+
+# ------------------------------------------------------------------------------------------------ severity
+
+
+@dataclass(frozen=True)
+class SeverityRow:
+    """One rater on one item: the mean of (own score − the other rater's score) over the double-scored responses
+    they shared, its standard error (sd / √n), z = mean / SE, and a flag when |z| > 2 (a rater consistently
+    harsher, negative, or more lenient, positive, than their partners). Monitoring, not a correction: the final
+    scores are not adjusted."""
+
+    rater_id: int
+    name: str
+    instrument_code: str
+    item_code: str
+    n: int
+    mean_diff: float
+    se: float
+    z: float
+    flagged: bool
+
+
+def severity_of(diffs: list[int]) -> tuple[float, float, float]:
+    """(mean, SE, z) of a rater's score differences; SE and z are NaN below two pairs; a zero SD with a non-zero
+    mean gives an infinite z (every pair differs the same way)."""
+    n = len(diffs)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(np.mean(diffs))
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    se = float(np.std(diffs, ddof=1)) / math.sqrt(n)
+    if se == 0:
+        return mean, 0.0, (0.0 if mean == 0 else math.copysign(math.inf, mean))
+    return mean, se, mean / se
+
+
+def rater_severity(*, actor: Any, cycle: Cycle) -> list[SeverityRow]:
+    """Per rater and item, over the double-scored responses (check papers excluded): see :class:`SeverityRow`."""
+    access.require_reader(actor=actor)
+    diffs: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    for inst, item, _mx, ra, sa, rb, sb in _pairs(cycle):
+        diffs[(ra, inst, item)].append(sa - sb)
+        diffs[(rb, inst, item)].append(sb - sa)
+    names = _rater_names([k[0] for k in diffs])
+    out = []
+    for (rater, inst, item), d in sorted(diffs.items()):
+        mean, se, z = severity_of(d)
+        out.append(SeverityRow(rater_id=rater, name=names.get(rater, str(rater)), instrument_code=inst,
+                               item_code=item, n=len(d), mean_diff=mean, se=se, z=z,
+                               flagged=not math.isnan(z) and abs(z) > 2))
+    return out

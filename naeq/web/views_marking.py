@@ -9,6 +9,7 @@ decided in :mod:`naeq.marking.access` (missing and forbidden both 404; a reader 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from naeq.core.errors import InvalidInput
-from naeq.marking import access, images, selectors, services
+from naeq.marking import access, images, recordings, selectors, services
 from naeq.marking.models import AdjacentRule, MarkingSettings
 from naeq.marking.workbook import rubric_template
 from naeq.registry.models import Region
@@ -232,6 +233,55 @@ def marking_image(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@require_GET
+@login_required
+def marking_audio(request: HttpRequest, code: str) -> HttpResponse:
+    """The recording of a response, for the rater who has it in their queue (or an arbiter during arbitration):
+    named by the response code only, never cached, one byte range at a time for the player's seeking."""
+    r, data = recordings.recording_for_rater(actor=request.user, code=code)
+    mime = r.recording.mime if r.recording is not None else ""
+    content_type = mime.split(";")[0].strip() if mime.startswith("audio/") else "audio/webm"
+    status, body, start, end = 200, data, 0, len(data) - 1
+    m = _RANGE.match(request.headers.get("Range", "").strip())
+    if m and (m.group(1) or m.group(2)):
+        size = len(data)
+        if m.group(1):
+            start, end = int(m.group(1)), int(m.group(2) or size - 1)
+        else:
+            start, end = max(size - int(m.group(2)), 0), size - 1
+        end = min(end, size - 1)
+        if start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            response["Cache-Control"] = "no-store, private"
+            return response
+        status, body = 206, data[start:end + 1]
+    response = HttpResponse(body, content_type=content_type, status=status)
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "no-store, private"
+    ext = {"audio/wav": "wav", "audio/ogg": "ogg"}.get(content_type, "webm")
+    response["Content-Disposition"] = f'inline; filename="{r.code}.{ext}"'
+    return response
+
+
+@require_POST
+@login_required
+def marking_collect_recordings(request: HttpRequest) -> HttpResponse:
+    access.require_organiser(actor=request.user)
+    try:
+        c = recordings.recordings_collect(actor=request.user, cycle=_cycle(request))
+    except InvalidInput as exc:
+        _report(request, exc)
+    else:
+        messages.success(request, _("新增待评录音%(n)s份，仍在上传%(p)s份。") % {"n": c.created, "p": c.pending})
+    return redirect("web:marking_home")
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def marking_raters(request: HttpRequest) -> HttpResponse:
@@ -268,6 +318,7 @@ def marking_agreement(request: HttpRequest) -> HttpResponse:
     return render(request, "web/marking/agreement.html", {
         "cycle": cycle, "items": selectors.agreement_by_item(actor=request.user, cycle=cycle),
         "raters": selectors.agreement_by_rater(actor=request.user, cycle=cycle),
+        "severity": selectors.rater_severity(actor=request.user, cycle=cycle),
         "cfg": services.settings_for(cycle)})
 
 
