@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from naeq.cli import main
@@ -14,16 +15,17 @@ from naeq.reports.demo import demo_reports
 from naeq.reports.models import Report, ReportBatch
 from tests.reports.conftest import ReportsWorld
 
+pytestmark = pytest.mark.django_db(transaction=True)  # the command commits; the in-process job runs on commit
 
-def test_generate_list_export(rw: ReportsWorld, tmp_path: Path, django_capture_on_commit_callbacks: Any) -> None:
+
+def test_generate_list_export(rw: ReportsWorld, tmp_path: Path) -> None:
     runner = CliRunner()
     for cmd in ("generate", "list", "export"):
         helped = runner.invoke(main, ["report", cmd, "--help"])
         assert helped.exit_code == 0 and "--as" in helped.output
-    with django_capture_on_commit_callbacks(execute=True):
-        result = runner.invoke(main, ["report", "generate", "--cycle", str(rw.cycle.year), "--level", "county",
-                                      "--region", rw.world.regions["B1a"].code, "--workers", "1",
-                                      "--as", "national_analyst_a"], catch_exceptions=False)
+    result = runner.invoke(main, ["report", "generate", "--cycle", str(rw.cycle.year), "--level", "county",
+                                  "--region", rw.world.regions["B1a"].code, "--workers", "1",
+                                  "--as", "national_analyst_a"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     batch = ReportBatch.objects.get()
     assert batch.status == "done" and batch.levels == ["county"] and batch.created_by == rw.analyst
@@ -51,15 +53,13 @@ def test_generate_list_export(rw: ReportsWorld, tmp_path: Path, django_capture_o
     assert refused.exit_code != 0 and ReportBatch.objects.count() == 1
 
 
-def test_demo_reports_is_idempotent(rw: ReportsWorld, django_capture_on_commit_callbacks: Any,
-                                    monkeypatch: Any) -> None:
+def test_demo_reports_is_idempotent(rw: ReportsWorld, monkeypatch: Any) -> None:
     from naeq.reports import services
 
     # the demo renders every unit; the matrix of units is tested elsewhere, here one county keeps it fast
     real = services._units
     monkeypatch.setattr(services, "_units", lambda batch, index, infos: real(batch, index, infos)[:2])
-    with django_capture_on_commit_callbacks(execute=True):
-        first = demo_reports(actor=rw.analyst, workers=1)
+    first = demo_reports(actor=rw.analyst, workers=1)
     assert first["status"] == "done" and first["reports"] == 2
     again = demo_reports(actor=rw.analyst, workers=1)
     assert again == {"status": "exists", "batch": first["batch"], "reports": 2}
