@@ -324,6 +324,8 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
     rows += _demo_scoring(seed)
     click.echo("» data quality: responses with injected anomalies, a screening run", err=True)
     _demo_quality(seed)
+    click.echo("» results: estimation runs, PE indicators, reports, problem letters and rectification plans", err=True)
+    _demo_results()
     logins = settings.DATA_DIR / "demo-logins.txt"
     width = max(len(r[1]) for r in rows)
     lines = [f"{u.ljust(width)}  {p}  {label} · {where}" for label, u, p, where in rows]
@@ -409,6 +411,48 @@ def _demo_quality(seed: int) -> None:
         click.echo(f"  investigation case {case['number']} (#{case['case']}): {case['state']}, investigator "
                    f"{case['investigator']}, {case['evidence']} evidence{'' if case['created'] else ' (already there)'}"
                    f" — decide it at /quality/cases/{case['case']}/", err=True)
+
+
+def _demo_results() -> None:
+    """Issue 8's stages on the demo's data: one estimation run per calibrated subject (naeq.analysis.demo), the PE
+    indicators when PE records exist, the county/provincial/national reports (naeq.reports.demo), the problem
+    letters and a few rectification plans (naeq.rectification.demo). Each step is idempotent."""
+    from django.db import transaction
+
+    from naeq.accounts.models import User
+    from naeq.analysis.demo import demo_analysis
+    from naeq.analysis.models import EstimationRun
+    from naeq.core.errors import InvalidInput
+    from naeq.cycles.selectors import cycle_current
+    from naeq.rectification.demo import demo_rectification
+    from naeq.reports.demo import demo_reports
+
+    cycle = cycle_current()
+    admin = User.objects.filter(username=f"{DEMO_PREFIX}national_admin").first()
+    if cycle is None or admin is None:
+        return
+    out = demo_analysis(actor=admin, cycle=cycle)
+    for code, r in out["subjects"].items():
+        why = r.get("reason") or r.get("error") or ""
+        click.echo(f"  estimation run of {code}: #{r['run'] or '-'} {r['status']}{' · ' + why if why else ''}",
+                   err=True)
+    if out.get("balanced"):
+        click.echo(f"  balanced-county evaluation: {out['balanced']}", err=True)
+    if not EstimationRun.objects.filter(cycle=cycle, calibration_run__isnull=True, status="done").exists():
+        from naeq.analysis.pe import pe_start
+
+        try:
+            with transaction.atomic():
+                pe = pe_start(actor=admin, cycle=cycle)
+            pe.refresh_from_db()
+            click.echo(f"  PE indicators: run #{pe.pk} {pe.status}{' · ' + pe.error if pe.error else ''}", err=True)
+        except InvalidInput as exc:
+            click.echo(f"  PE indicators: not estimated · {exc.message}", err=True)
+    rep = demo_reports(actor=admin)
+    click.echo(f"  reports: batch #{rep.get('batch') or '-'} {rep['status']}, {rep.get('reports', 0)} reports"
+               f"{' · ' + rep['error'] if rep.get('error') else ''}", err=True)
+    rect = demo_rectification(cycle)
+    click.echo(f"  problem letters issued: {rect['letters']}, rectification plans: {rect['plans']}", err=True)
 
 
 # --------------------------------------------------------------------------------------------------- serve
