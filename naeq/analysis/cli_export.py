@@ -32,16 +32,12 @@ def export_cmd(username: str, year: int, instrument_code: str, fmt: str, out_dir
                run_id: int | None, identified: bool, quiet: bool) -> None:
     """Export one subject's student file with plausible values, weights, replicate weights and a codebook."""
     _django_setup()
-    from django.utils.translation import gettext as _
 
     from naeq.analysis import exports
-    from naeq.core.errors import NotFound
-    from naeq.cycles.models import Cycle
+    from naeq.cycles.selectors import cycle_of_year
 
     actor = _actor(username)
-    cycle = Cycle.objects.filter(year=year).first()
-    if cycle is None:
-        raise NotFound(_("没有%(year)s年度的监测周期。") % {"year": year})
+    cycle = cycle_of_year(year)
 
     def progress(stage: str, fraction: float) -> None:
         if not quiet:

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
+from naeq.core.errors import InvalidInput, NotFound
 from naeq.cycles.models import Cycle
 
 #: Which configuration school levels (``primary``, ``middle``) a registry school level follows. Nine- and
@@ -70,6 +72,25 @@ def cycle_list() -> QuerySet[Cycle]:
 
 def cycle_get(*, year: int) -> Cycle | None:
     return Cycle.objects.filter(year=year).first()
+
+
+def cycle_for(year: int | None) -> Cycle:
+    """The cycle of ``year``, or the current cycle when no year is given; :class:`InvalidInput` (``no_cycle``)
+    naming what is missing otherwise."""
+    cycle = Cycle.objects.filter(year=year).first() if year is not None else cycle_current()
+    if cycle is None:
+        if year is None:
+            raise InvalidInput(_("尚未设置当前监测周期。"), code="no_cycle")
+        raise InvalidInput(_("没有%(year)s年的监测周期。") % {"year": year}, code="no_cycle")
+    return cycle
+
+
+def cycle_of_year(year: int) -> Cycle:
+    """The cycle a CLI verb's ``--cycle YEAR`` names; :class:`NotFound` otherwise."""
+    cycle = Cycle.objects.filter(year=year).first()
+    if cycle is None:
+        raise NotFound(_("没有%(year)s年度的监测周期。") % {"year": year})
+    return cycle
 
 
 def schedule_for(cycle: Cycle, *, school_level: str, participation: str = "sample",

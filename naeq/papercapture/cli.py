@@ -38,8 +38,8 @@ def _actor(username: str) -> Any:
 
 def _instrument(year: int | None, code: str) -> Any:
     from naeq.core.errors import ApplicationError
+    from naeq.cycles.selectors import cycle_for
     from naeq.delivery.models import Instrument, InstrumentStatus
-    from naeq.papercapture.selectors import cycle_for
 
     try:
         cycle = cycle_for(year)

@@ -11,21 +11,12 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from naeq.accounts.roles import Role
-from naeq.core.errors import InvalidInput, NotFound
+from naeq.core.errors import NotFound
 from naeq.cycles.models import Cycle
-from naeq.cycles.selectors import cycle_current
 from naeq.delivery.models import Instrument, InstrumentStatus, TestTaker
 from naeq.papercapture import access
 from naeq.papercapture.models import KeyedCard, KeyedStatus, PaperResponse, ReviewEntry, ScanBatch, ScanCard
 from naeq.registry.models import Region, School
-
-
-def cycle_for(year: int | None) -> Cycle:
-    cycle = Cycle.objects.filter(year=year).first() if year is not None else cycle_current()
-    if cycle is None:
-        raise InvalidInput(_("尚未设置当前监测周期。") if year is None else
-                           _("没有%(year)s年的监测周期。") % {"year": year}, code="no_cycle")
-    return cycle
 
 
 def instrument_list(*, cycle: Cycle) -> QuerySet[Instrument]:

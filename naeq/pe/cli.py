@@ -131,6 +131,7 @@ def completion(region: str, year: int | None, out: Path | None) -> None:
 
     from naeq.accounts.roles import Role
     from naeq.core.errors import ApplicationError
+    from naeq.cycles.selectors import cycle_for
     from naeq.pe import documents, selectors
     from naeq.pe.config import items_config
     from naeq.registry.models import Region
@@ -138,7 +139,7 @@ def completion(region: str, year: int | None, out: Path | None) -> None:
     # The command line reads every region, as the national centre does (no account): a transient national actor.
     actor = get_user_model()(username="cli", role=Role.NATIONAL_ANALYST, is_active=True)
     try:
-        cycle = selectors.cycle_for(year)
+        cycle = cycle_for(year)
         reg = None
         if region:
             reg = Region.objects.filter(code=region).first()

@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 
 from naeq.core.errors import InvalidInput
 from naeq.cycles.models import Cycle
-from naeq.cycles.selectors import cycle_current
 from naeq.delivery.models import TestTaker
 from naeq.pe import access, indicators
 from naeq.pe.config import FIELDS, items_config, standard
@@ -31,14 +30,6 @@ from naeq.pe.validation import Finding
 from naeq.registry.models import Region, School
 
 SEGMENT = 7  # a region path segment: six digits and a slash
-
-
-def cycle_for(year: int | None) -> Cycle:
-    cycle = Cycle.objects.filter(year=year).first() if year is not None else cycle_current()
-    if cycle is None:
-        raise InvalidInput(_("尚未设置当前监测周期。") if year is None else
-                           _("没有%(year)s年的监测周期。") % {"year": year}, code="no_cycle")
-    return cycle
 
 
 def _item_missing_q(prefix: str = "") -> dict[str, Q]:

@@ -19,15 +19,9 @@ from naeq.quality.cli_cases import cases_group
 
 
 def _cycle(year: int) -> Any:
-    from django.utils.translation import gettext as _
+    from naeq.cycles.selectors import cycle_of_year
 
-    from naeq.core.errors import NotFound
-    from naeq.cycles.models import Cycle
-
-    cycle = Cycle.objects.filter(year=year).first()
-    if cycle is None:
-        raise NotFound(_("没有%(year)s年度的监测周期。") % {"year": year})
-    return cycle
+    return cycle_of_year(year)
 
 
 @click.group(name="quality")

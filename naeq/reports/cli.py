@@ -44,16 +44,14 @@ def generate_cmd(year: int, levels: tuple[str, ...], region_code: str, run_ids: 
     from django.utils.translation import gettext as _
 
     from naeq.core.errors import NotFound
-    from naeq.cycles.models import Cycle
+    from naeq.cycles.selectors import cycle_of_year
     from naeq.registry.models import Region
     from naeq.reports.models import ReportBatch
     from naeq.reports.services import report_batch_start
     from naeq.scaling.cli_calibrate import ProgressBar
 
     actor = _actor(username)
-    cycle = Cycle.objects.filter(year=year).first()
-    if cycle is None:
-        raise NotFound(_("没有%(year)s年度的监测周期。") % {"year": year})
+    cycle = cycle_of_year(year)
     region = None
     if region_code:
         region = Region.objects.filter(code=region_code).first()

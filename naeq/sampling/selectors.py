@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from naeq.core.errors import InvalidInput, NotFound, PermissionDenied
 from naeq.cycles.models import Cycle
-from naeq.cycles.selectors import cycle_current
+from naeq.cycles.selectors import cycle_for
 from naeq.registry.models import Submission, SubmissionKind, SubmissionStatus
 from naeq.sampling.access import (
     require_national,
@@ -39,16 +39,6 @@ from naeq.sampling.models import (
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.DONE)
 SUBMITTED_OR_LATER = (SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED, SubmissionStatus.LOCKED)
 APPROVED = (SubmissionStatus.APPROVED, SubmissionStatus.LOCKED)
-
-
-def cycle_for(year: int | None) -> Cycle:
-    """The cycle of ``year``, or the current cycle when no year is given."""
-    cycle = Cycle.objects.filter(year=year).first() if year is not None else cycle_current()
-    if cycle is None:
-        if year is None:
-            raise InvalidInput(_("尚未设置当前监测周期。"), code="no_cycle")
-        raise InvalidInput(_("没有%(year)s年的监测周期。") % {"year": year}, code="no_cycle")
-    return cycle
 
 
 def active_run(cycle: Cycle, stage: str) -> SampleRun | None:

@@ -48,18 +48,13 @@ def run_cmd(username: str, year: int, instrument_code: str, seed: int, model: st
     _django_setup()
     from django.db import transaction
 
-    from naeq.core.errors import NotFound
-    from naeq.cycles.models import Cycle
+    from naeq.cycles.selectors import cycle_of_year
     from naeq.scaling.cli_calibrate import ProgressBar
     from naeq.scaling.models import CalibrationRun
     from naeq.scaling.services import calibration_start
 
     actor = _actor(username)
-    cycle = Cycle.objects.filter(year=year).first()
-    if cycle is None:
-        from django.utils.translation import gettext as _
-
-        raise NotFound(_("没有%(year)s年度的监测周期。") % {"year": year})
+    cycle = cycle_of_year(year)
     options = {"model": model, "poly_model": poly_model, "n_quad": n_quad, "n_pv": n_pv, "cuts": cuts,
                "dif": [d for d in dif.split(",") if d], "group_by": "grade" if by_grade else ""}
     with transaction.atomic():

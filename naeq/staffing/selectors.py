@@ -14,9 +14,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from naeq.core.errors import InvalidInput
 from naeq.cycles.models import Cycle
-from naeq.cycles.selectors import cycle_current
+from naeq.cycles.selectors import cycle_for
 from naeq.registry.models import Region, School
 from naeq.staffing.access import assignments_visible, county_access, people_visible, school_access
 from naeq.staffing.config import Catalogue, catalogue_for
@@ -24,14 +23,6 @@ from naeq.staffing.documents import StaffLine
 from naeq.staffing.models import StaffAssignment, StaffMember
 from naeq.staffing.rules import Violation, violations
 from naeq.staffing.units import is_sample_school, sample_schools
-
-
-def cycle_for(year: int | None) -> Cycle:
-    cycle = Cycle.objects.filter(year=year).first() if year is not None else cycle_current()
-    if cycle is None:
-        raise InvalidInput(_("尚未设置当前监测周期。") if year is None else
-                           _("没有%(year)s年的监测周期。") % {"year": year}, code="no_cycle")
-    return cycle
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.core.errors import InvalidInput, NotFound
+from naeq.cycles.selectors import cycle_for
 from naeq.papercapture import access, selectors, services
 from naeq.papercapture.importer import template_csv, template_xlsx
 from naeq.papercapture.models import KeyedStatus, Resolution
@@ -49,7 +50,7 @@ def _report(request: HttpRequest, exc: InvalidInput) -> None:
 @login_required
 def paper_home(request: HttpRequest) -> HttpResponse:
     j = access.staff(request.user)
-    cycle = selectors.cycle_for(_year(request))
+    cycle = cycle_for(_year(request))
     instruments = list(selectors.instrument_list(cycle=cycle))
     batches = list(selectors.batch_list(actor=request.user, cycle=cycle)[:50])
     waiting = list(selectors.keyed_list(actor=request.user, cycle=cycle, status=KeyedStatus.MISMATCH)[:50])

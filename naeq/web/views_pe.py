@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from naeq.accounts.jurisdiction import jurisdiction_of
 from naeq.core.errors import InvalidInput, NotFound
+from naeq.cycles.selectors import cycle_for
 from naeq.pe import access, documents, selectors, services
 from naeq.pe.config import FIELDS, items_config, standard
 from naeq.pe.models import Attendance
@@ -65,7 +66,7 @@ def pe_home(request: HttpRequest) -> HttpResponse:
         if code is None:
             raise NotFound(_("没有找到该地区。"))
         return redirect("web:pe_region", code=code)
-    data = selectors.completion(actor=request.user, cycle=selectors.cycle_for(_year(request)), region=None)
+    data = selectors.completion(actor=request.user, cycle=cycle_for(_year(request)), region=None)
     return render(request, "web/pe/completion.html", {"c": data, "items": items_config().items})
 
 
@@ -73,7 +74,7 @@ def pe_home(request: HttpRequest) -> HttpResponse:
 @login_required
 def pe_region(request: HttpRequest, code: str) -> HttpResponse:
     region = access.region_access(actor=request.user, code=code)
-    data = selectors.completion(actor=request.user, cycle=selectors.cycle_for(_year(request)), region=region)
+    data = selectors.completion(actor=request.user, cycle=cycle_for(_year(request)), region=region)
     return render(request, "web/pe/completion.html", {
         "c": data, "items": items_config().items,
         "may_set_window": region.level == "province" and access.may_set_window(actor=request.user, province=region)})
@@ -93,7 +94,7 @@ def _completion_sheet(data: selectors.Completion, title: str) -> bytes:
 @login_required
 def pe_completion_xlsx(request: HttpRequest) -> HttpResponse:
     code = (request.GET.get("region") or "").strip()
-    cycle = selectors.cycle_for(_year(request))
+    cycle = cycle_for(_year(request))
     if code:
         region = access.region_access(actor=request.user, code=code)
         data = selectors.completion(actor=request.user, cycle=cycle, region=region)
@@ -111,7 +112,7 @@ def pe_completion_xlsx(request: HttpRequest) -> HttpResponse:
 @login_required
 def pe_indicators(request: HttpRequest) -> HttpResponse:
     code = (request.GET.get("region") or "").strip()
-    cycle = selectors.cycle_for(_year(request))
+    cycle = cycle_for(_year(request))
     region = access.region_access(actor=request.user, code=code) if code else None
     if region is None and not jurisdiction_of(request.user).is_national:
         raise NotFound(_("没有找到该页面。"))
@@ -129,7 +130,7 @@ def pe_indicators(request: HttpRequest) -> HttpResponse:
 @login_required
 def pe_school(request: HttpRequest, code: str) -> HttpResponse:
     school = access.school_access(actor=request.user, code=code)
-    cycle = selectors.cycle_for(_year(request))
+    cycle = cycle_for(_year(request))
     data = selectors.school_completion(actor=request.user, cycle=cycle, school=school)
     manage = access.may_manage_rooms(actor=request.user, school=school)
     rooms = {str(r.pk): r for r in access.rooms_visible(actor=request.user).filter(cycle=cycle, school=school)
@@ -146,7 +147,7 @@ def pe_rooms_generate(request: HttpRequest, code: str) -> HttpResponse:
     school = access.school_access(actor=request.user, code=code)
     access.require_room_manager(actor=request.user, school=school)
     try:
-        made = services.rooms_generate(actor=request.user, cycle=selectors.cycle_for(_year(request)), school=school,
+        made = services.rooms_generate(actor=request.user, cycle=cycle_for(_year(request)), school=school,
                                        size=_int(request.POST.get("size")) or services.ROOM_SIZE)
     except InvalidInput as exc:
         _report(request, exc)
@@ -374,7 +375,7 @@ def pe_window(request: HttpRequest, code: str) -> HttpResponse:
     province = access.region_access(actor=request.user, code=code)
     if province.level != "province":
         raise NotFound(_("没有找到该地区。"))
-    cycle = selectors.cycle_for(_year(request))
+    cycle = cycle_for(_year(request))
     if request.method == "POST":
         access.require_window_setter(actor=request.user, province=province)
         try:
