@@ -42,12 +42,11 @@ from naeq.analysis.adapters import EstimationInputs
 from naeq.analysis.models import Estimate, EstimationRun, RunStatus, UnitLevel
 from naeq.core import runs
 from naeq.core.audit import audit_record
-from naeq.core.errors import ApplicationError, InvalidInput, Problem
+from naeq.core.errors import InvalidInput, Problem
 from naeq.core.jobs import enqueue
 from naeq.cycles.models import Cycle
 from naeq.delivery.models import Instrument, InstrumentKind
 from naeq.engines import estimation as est
-from naeq.engines.errors import EngineError
 from naeq.engines.estimation.results import build
 from naeq.scaling.models import CalibrationRun
 
@@ -412,23 +411,14 @@ def _previous_rows(run: EstimationRun) -> list[dict[str, Any]] | None:
 def estimation_execute(*, run_id: int) -> str:
     """The job: gather, hash, estimate and store. Idempotent: a run that is not queued is left alone. Returns the
     run's final status."""
-    if not runs.claim(EstimationRun, run_id):
-        return runs.status_of(EstimationRun, run_id)
-    run = EstimationRun.objects.select_related("cycle", "created_by", "calibration_run").get(pk=run_id)
-    try:
+    def _work(run: EstimationRun) -> str:
         t0 = time.perf_counter()
         _progress(run.pk, "gather", 0.02)
         inputs = _gather(run)
         return _execute_with(run, inputs, gather_seconds=time.perf_counter() - t0)
-    except ApplicationError as exc:
-        _fail(run, str(exc))
-    except EngineError as exc:
-        _fail(run, _("无法估计：%(e)s") % {"e": exc.message})
-    except Exception as exc:  # a bug must not leave the run "running" forever
-        log.exception("estimation run %s failed", run_id)
-        _fail(run, _("内部错误：%(e)s") % {"e": type(exc).__name__})
-        raise
-    return RunStatus.FAILED
+
+    return runs.execute(EstimationRun, run_id, _work, failed_action="analysis.run_failed",
+                        engine_message=_("无法估计：%(e)s"), select_related=("cycle", "created_by", "calibration_run"))
 
 
 def _execute_with(run: EstimationRun, inputs: EstimationInputs, *, gather_seconds: float = 0.0) -> str:
@@ -474,9 +464,3 @@ def _execute_with(run: EstimationRun, inputs: EstimationInputs, *, gather_second
     return RunStatus.DONE
 
 
-def _fail(run: EstimationRun, message: str) -> None:
-    with transaction.atomic():
-        EstimationRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=message[:4000] or "?",
-                                                       finished_at=timezone.now(), stage="failed")
-        audit_record(actor=run.created_by, action="analysis.run_failed", object_type="analysis.EstimationRun",
-                     object_id=run.pk, after={"status": RunStatus.FAILED, "error": message[:500]})

@@ -4,19 +4,30 @@ DESIGN.md: an app "stores the result as a *run* with its inputs' hash, parameter
 official number reproduces bit for bit". :class:`RecordedRun` holds those fields and the job's state (status,
 progress, stage, warnings, timings, summary, error, job id, who started it and when); :func:`run_constraints` the
 rules every such table keeps (a done run has its hash and end time, a failed one its error). The job steps that
-are the same everywhere — claim a queued run exactly once, move its progress — are :func:`claim` and
-:func:`set_progress`. Each concrete run adds its cycle, its subject and what it was computed from.
+are the same everywhere — claim a queued run exactly once, move its progress, record a failure, and run the job
+body so that no error leaves a run "running" — are :func:`claim`, :func:`set_progress`, :func:`fail` and
+:func:`execute`. Each concrete run adds its cycle, its subject and what it was computed from.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from naeq.core.audit import audit_record
+from naeq.core.errors import ApplicationError
+from naeq.engines.errors import EngineError
+
+log = logging.getLogger(__name__)
+R = TypeVar("R", bound="RecordedRun")
 
 
 class RunStatus(models.TextChoices):
@@ -87,3 +98,40 @@ def set_progress(model: type[RecordedRun], run_id: int, stage: str, fraction: fl
 def started_by(actor: Any) -> Any:
     """The account to record as a run's starter: ``None`` for a system actor without a database row."""
     return actor if getattr(actor, "pk", None) else None
+
+
+def fail(run: RecordedRun, message: str, *, action: str) -> None:
+    """Record ``run`` as failed with ``message`` and audit it as ``action`` (e.g. ``scaling.run_failed``)."""
+    model = type(run)
+    with transaction.atomic():
+        model._default_manager.filter(pk=run.pk).update(status=RunStatus.FAILED, error=message[:4000] or "?",
+                                                        finished_at=timezone.now(), stage="failed")
+        audit_record(actor=run.created_by, action=action, object_type=model._meta.label, object_id=run.pk,
+                     after={"status": RunStatus.FAILED, "error": message[:500]})
+
+
+def execute(model: type[R], run_id: int, work: Callable[[R], str], *, failed_action: str,
+            engine_message: str | None = None, select_related: tuple[str, ...] = ()) -> str:
+    """The job of a recorded run: claim it (a run that is not queued is left alone, so a job delivered twice does
+    nothing the second time), run ``work`` on it and return its final status. An application error fails the run
+    with its message; an engine error too, as ``engine_message % {"e": message}`` when given (else it propagates
+    as a bug); any other exception fails it as an internal error and is raised again, so a bug never leaves a run
+    "running" forever."""
+    if not claim(model, run_id):
+        return status_of(model, run_id)
+    run = model._default_manager.select_related(*select_related).get(pk=run_id)
+    try:
+        return work(run)
+    except ApplicationError as exc:
+        fail(run, str(exc), action=failed_action)
+    except EngineError as exc:
+        if engine_message is None:
+            log.exception("%s %s failed", model.__name__, run_id)
+            fail(run, gettext("内部错误：%(e)s") % {"e": type(exc).__name__}, action=failed_action)
+            raise
+        fail(run, engine_message % {"e": exc.message}, action=failed_action)
+    except Exception as exc:
+        log.exception("%s %s failed", model.__name__, run_id)
+        fail(run, gettext("内部错误：%(e)s") % {"e": type(exc).__name__}, action=failed_action)
+        raise
+    return RunStatus.FAILED

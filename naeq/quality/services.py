@@ -28,11 +28,10 @@ from django.utils.translation import gettext as _
 import naeq
 from naeq.core import runs
 from naeq.core.audit import audit_record
-from naeq.core.errors import ApplicationError, InvalidInput, Problem
+from naeq.core.errors import InvalidInput, Problem
 from naeq.core.jobs import enqueue
 from naeq.cycles.models import Cycle
 from naeq.delivery.models import Instrument, InstrumentKind
-from naeq.engines.errors import EngineError
 from naeq.quality import access
 from naeq.quality.inputs import ScreenInputs, inputs_hash
 from naeq.quality.models import (
@@ -198,22 +197,13 @@ def _gather(run: ScreeningRun) -> ScreenInputs:
 def screening_execute(*, run_id: int) -> str:
     """The job: gather, hash, screen and store. Idempotent: a run that is not queued is left alone. Returns the
     run's final status."""
-    if not runs.claim(ScreeningRun, run_id):
-        return runs.status_of(ScreeningRun, run_id)
-    run = ScreeningRun.objects.select_related("cycle", "created_by").get(pk=run_id)
-    try:
+    def _work(run: ScreeningRun) -> str:
         t0 = time.perf_counter()
         inputs = _gather(run)
         return _execute_with(run, inputs, gather_seconds=time.perf_counter() - t0)
-    except ApplicationError as exc:
-        _fail(run, str(exc))
-    except EngineError as exc:
-        _fail(run, _("数据无法甄别：%(e)s") % {"e": exc.message})
-    except Exception as exc:  # a bug must not leave the run "running" forever
-        log.exception("screening run %s failed", run_id)
-        _fail(run, _("内部错误：%(e)s") % {"e": type(exc).__name__})
-        raise
-    return RunStatus.FAILED
+
+    return runs.execute(ScreeningRun, run_id, _work, failed_action="quality.run_failed",
+                        engine_message=_("数据无法甄别：%(e)s"), select_related=("cycle", "created_by"))
 
 
 class _Clock:
@@ -398,14 +388,6 @@ def _summary(inputs: ScreenInputs, res: Any, counts: dict[str, int]) -> dict[str
             "indicators": {UnitLevel.SCHOOL.value: list(res.schools.p), UnitLevel.COUNTY.value: list(res.counties.p)},
             "sources": dict(inputs.counts),
             "parameters": params}
-
-
-def _fail(run: ScreeningRun, message: str) -> None:
-    with transaction.atomic():
-        ScreeningRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=message[:4000] or "?",
-                                                       finished_at=timezone.now(), stage="failed")
-        audit_record(actor=run.created_by, action="quality.run_failed", object_type="quality.ScreeningRun",
-                     object_id=run.pk, after={"status": RunStatus.FAILED, "error": message[:500]})
 
 
 # ------------------------------------------------------------------------------------------------ export

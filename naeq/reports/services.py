@@ -143,18 +143,8 @@ def report_batch_rerun(*, actor: Any, batch_id: int) -> ReportBatch:
 
 def report_batch_execute(*, batch_id: int) -> str:
     """The job. Idempotent: a batch that is not queued is left alone. Returns the final status."""
-    if not recorded.claim(ReportBatch, batch_id, stage="gather"):
-        return recorded.status_of(ReportBatch, batch_id)
-    batch = ReportBatch.objects.select_related("cycle", "region").get(pk=batch_id)
-    try:
-        return _execute(batch)
-    except ApplicationError as exc:
-        _fail(batch, str(exc))
-    except Exception as exc:  # a bug must not leave the batch "running" forever
-        log.exception("report batch %s failed", batch_id)
-        _fail(batch, _("内部错误：%(e)s") % {"e": type(exc).__name__})
-        raise
-    return RunStatus.FAILED
+    return recorded.execute(ReportBatch, batch_id, _execute, failed_action="reports.batch_failed",
+                            select_related=("cycle", "region"))
 
 
 def _run_infos(batch: ReportBatch) -> list[RunInfo]:
@@ -289,14 +279,6 @@ def _execute(batch: ReportBatch) -> str:
                      object_id=batch.pk, after={"status": batch.status, "content_hash": batch.content_hash,
                                                 "reports": len(jobs)})
     return RunStatus.DONE
-
-
-def _fail(batch: ReportBatch, message: str) -> None:
-    with transaction.atomic():
-        ReportBatch.objects.filter(pk=batch.pk).update(status=RunStatus.FAILED, error=message[:4000] or "?",
-                                                       finished_at=timezone.now(), stage="failed")
-        audit_record(actor=batch.created_by, action="reports.batch_failed", object_type="reports.ReportBatch",
-                     object_id=batch.pk, after={"status": RunStatus.FAILED, "error": message[:500]})
 
 
 # ------------------------------------------------------------------------------------------------ files

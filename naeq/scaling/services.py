@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from naeq.core import runs
 from naeq.core.audit import audit_record
-from naeq.core.errors import ApplicationError, InvalidInput, Problem
+from naeq.core.errors import InvalidInput, Problem
 from naeq.core.jobs import enqueue
 from naeq.cycles.models import Cycle
 from naeq.scaling import access, adapters
@@ -85,19 +85,8 @@ def _progress(run_id: int, stage: str, fraction: float) -> None:
 def calibration_execute(*, run_id: int) -> str:
     """The job: gather, hash, calibrate and store. Idempotent: a run that is not queued is left alone (a job
     delivered twice does nothing the second time). Returns the run's final status."""
-    if not runs.claim(CalibrationRun, run_id):
-        return runs.status_of(CalibrationRun, run_id)
-    run = CalibrationRun.objects.select_related("cycle").get(pk=run_id)
-    t0 = time.perf_counter()
-    try:
-        return _execute(run, t0)
-    except ApplicationError as exc:
-        _fail(run, str(exc))
-    except Exception as exc:  # a bug must not leave the run "running" forever
-        log.exception("calibration run %s failed", run_id)
-        _fail(run, _("内部错误：%(e)s") % {"e": type(exc).__name__})
-        raise
-    return RunStatus.FAILED
+    return runs.execute(CalibrationRun, run_id, lambda run: _execute(run, time.perf_counter()),
+                        failed_action="scaling.run_failed", select_related=("cycle",))
 
 
 def _execute(run: CalibrationRun, t0: float) -> str:
@@ -173,9 +162,3 @@ def _json(v: Any) -> Any:
     return _f(v)
 
 
-def _fail(run: CalibrationRun, message: str) -> None:
-    with transaction.atomic():
-        CalibrationRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=message[:4000] or "?",
-                                                         finished_at=timezone.now(), stage="failed")
-        audit_record(actor=run.created_by, action="scaling.run_failed", object_type="scaling.CalibrationRun",
-                     object_id=run.pk, after={"status": RunStatus.FAILED, "error": message[:500]})
