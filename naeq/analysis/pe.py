@@ -37,7 +37,6 @@ and ``:vs_nation`` (the conditional design of the subjects' runs), province ``:v
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,14 +54,11 @@ from naeq.analysis.adapters import ReplicateSet, _replicate_set
 from naeq.analysis.models import Estimate, EstimationRun, RunStatus, UnitLevel
 from naeq.core import exclusions, runs
 from naeq.core.audit import audit_record
-from naeq.core.errors import ApplicationError, InvalidInput, Problem
+from naeq.core.errors import InvalidInput, Problem
 from naeq.core.jobs import enqueue
 from naeq.cycles.models import Cycle
 from naeq.engines import estimation as est
-from naeq.engines.errors import EngineError
 from naeq.registry.models import Region, urban_rural_class
-
-log = logging.getLogger(__name__)
 
 #: The instrument code of the PE runs (what reports and letters recognise as physical education).
 PE_INSTRUMENT = "pe_field_test"
@@ -410,26 +406,16 @@ def _progress(run_id: int, stage: str, fraction: float) -> None:
 
 
 def pe_execute(*, run_id: int) -> str:
-    """The job: gather, hash, estimate, store; a run that is not queued is left alone. Returns the final status."""
-    from naeq.analysis.services import _fail
-
-    if not runs.claim(EstimationRun, run_id):
-        return runs.status_of(EstimationRun, run_id)
-    run = EstimationRun.objects.select_related("cycle", "created_by").get(pk=run_id)
-    try:
+    """The job: gather, hash, estimate, store; a run that is not queued is left alone (``naeq.core.runs.execute``:
+    a failure is recorded and audited as ``analysis.pe_run_failed``). Returns the final status."""
+    def work(run: EstimationRun) -> str:
         t0 = time.perf_counter()
         _progress(run.pk, "gather", 0.05)
         inputs = gather(run)
         return _execute_with(run, inputs, gather_seconds=time.perf_counter() - t0)
-    except ApplicationError as exc:
-        _fail(run, str(exc))
-    except EngineError as exc:
-        _fail(run, _("无法估计：%(e)s") % {"e": exc.message})
-    except Exception as exc:  # a bug must not leave the run "running" forever
-        log.exception("PE estimation run %s failed", run_id)
-        _fail(run, _("内部错误：%(e)s") % {"e": type(exc).__name__})
-        raise
-    return RunStatus.FAILED
+
+    return runs.execute(EstimationRun, run_id, work, failed_action="analysis.pe_run_failed",
+                        engine_message=_("无法估计：%(e)s"), select_related=("cycle", "created_by"))
 
 
 def _execute_with(run: EstimationRun, inputs: PeInputs, *, gather_seconds: float = 0.0) -> str:
