@@ -320,6 +320,9 @@ def demo(ctx: click.Context, scale: str, seed: int, host: str, port: int, no_ser
         click.echo("  " + line, err=True)
     click.echo("» implementation: staff, readiness, timeline, instrument custody, incidents and hotline", err=True)
     _demo_implementation(seed)
+    click.echo("» the whole sample: participation, student draws and test-taker statuses in every sampled county, "
+               "weights", err=True)
+    _demo_whole_sample(admin, seed)
     click.echo("» scoring and scaling: paper capture, marking, PE field test, a calibration run", err=True)
     rows += _demo_scoring(seed)
     click.echo("» data quality: responses with injected anomalies, a screening run", err=True)
@@ -354,6 +357,31 @@ def _demo_implementation(seed: int) -> None:
         return
     for hook in (demo_staffing, demo_readiness, demo_timeline, demo_custody, demo_incidents):
         hook(cycle, seed=seed)
+
+
+def _demo_whole_sample(admin: Any, seed: int) -> None:
+    """Every other sampled county through participation (a few refusals and their replacements), rosters, student
+    draws and test-taker statuses, then the weights (naeq.sampling.demo), and the test takers and formal sessions
+    of the new schools (delivery's generators, which add only what is missing). After the implementation demos,
+    which stay on the demo county. Idempotent."""
+    from naeq.cycles.selectors import cycle_current
+    from naeq.delivery.sessions import sessions_generate
+    from naeq.delivery.takers import test_takers_generate
+    from naeq.sampling.demo import sample_demo_complete
+
+    cycle = cycle_current()
+    if cycle is None:
+        return
+    out = sample_demo_complete(actor=admin, seed=seed, year=cycle.year)
+    click.echo(f"  refusals {out['refused']} (replacements called in), student draws {out['student_draws']}, "
+               f"statuses reported {out['reported']}, students {out['students']}, weights run #{out['weights_run']}"
+               f"{' (already there)' if out['weights'] == 'exists' else ''}", err=True)
+    takers = test_takers_generate(actor=admin, year=cycle.year)
+    made = sessions_generate(actor=admin, year=cycle.year)
+    closed = _demo_close_past(cycle)
+    click.echo("  test takers added: " + ", ".join(f"{k} {v}" for k, v in takers.items())
+               + "; formal sessions added: " + ", ".join(f"{k} {v}" for k, v in made.items())
+               + f"; closed as run to time: {closed}", err=True)
 
 
 def _demo_scoring(seed: int) -> list[tuple[str, str, str, str]]:
