@@ -226,3 +226,28 @@ def balanced_cmd(username: str, year: int, counties: tuple[str, ...], min_level:
 from naeq.analysis.cli_export import export_cmd  # noqa: E402  (naeq analysis export: docs/exports.md)
 
 analysis_group.add_command(export_cmd)
+
+
+@analysis_group.command(name="pe-run")
+@click.option("--as", "username", required=True, help="National account that starts the run (audited).")
+@click.option("--cycle", "year", type=int, required=True, help="Cycle year.")
+@click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
+              help="min_n (62), min_schools (5), max_cv (0.5), alpha (0.05). See docs/analysis.md.")
+def pe_run_cmd(username: str, year: int, option_pairs: tuple[str, ...]) -> None:
+    """Start a PE indicator run (obesity, vision, fitness rates from the confirmed PE records) and show it."""
+    options = _options(option_pairs)
+    _django_setup()
+    from django.db import transaction
+
+    from naeq.analysis.models import EstimationRun
+    from naeq.analysis.pe import pe_start
+
+    with transaction.atomic():
+        run = pe_start(actor=_actor(username), cycle=_cycle(year), options=options)
+    run = EstimationRun.objects.select_related("cycle").get(pk=run.pk)
+    while not run.finished:
+        time.sleep(1.0)
+        run.refresh_from_db()
+    _show_run(run)
+    if run.status == "failed":
+        raise click.exceptions.Exit(1)

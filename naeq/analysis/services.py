@@ -362,7 +362,8 @@ def compute(inputs: EstimationInputs, opts: dict[str, Any], *, previous: list[di
     if previous:
         _trend(out, {UnitLevel.COUNTY: mc, UnitLevel.PROVINCE: mp, UnitLevel.NATION: mn}, previous,
                float(opts["link_error"]))
-    return out.rows
+    from naeq.analysis.factors import factor_share_dicts  # here: factors imports this module
+    return out.rows + factor_share_dicts(inputs, opts)
 
 
 def _trend(out: _Rows, current: dict[str, est.Estimates | None], previous: list[dict[str, Any]],

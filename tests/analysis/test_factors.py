@@ -123,3 +123,17 @@ def test_layout_is_what_reports_and_letters_read(run_and_inputs: tuple[Any, Any]
         assert f["rows"] and all(r["share"]["text"] != content.DASH for r in f["rows"])
     shares = {r.group_value: float(r.value or 0.0) for r in rows if r.level == "nation" and r.group_var == "sleep"}
     assert np.isclose(sum(shares.values()), 1.0)
+
+
+@pytest.mark.django_db
+def test_subject_run_stores_the_shares(run_and_inputs: tuple[Any, Any]) -> None:
+    from naeq.analysis.factors import factor_share_dicts
+    from naeq.analysis.models import Estimate
+
+    run, inp = run_and_inputs
+    want = factor_share_dicts(inp, run.options)
+    stored = {(r.level, r.path, r.group_var, r.group_value, r.key): (r.value, r.se, r.n, r.suppressed)
+              for r in Estimate.objects.filter(run=run, statistic="proportion")}
+    assert want and stored == {(r["level"], r["path"], r["group_var"], r["group_value"], r["key"]):
+                               (r["value"], r["se"], r["n"], r["suppressed"]) for r in want}
+    assert run.summary["n_suppressed"] == run.estimates.filter(suppressed=True).count()

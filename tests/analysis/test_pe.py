@@ -284,3 +284,40 @@ def test_keys_are_what_reports_and_letters_read(pw: ExportWorld) -> None:
     province = Region.objects.get(path=prov)
     found = letters.derive(run, province)  # reads the PE rows without error; every finding is a PE rule
     assert all(f.rule in ("pe_obesity", "pe_vision", "pe_pass") for f in found)
+
+
+@pytest.mark.django_db
+def test_failure_recorded(pw: ExportWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    from naeq.analysis import pe
+    from naeq.analysis.models import Estimate
+    from naeq.core.models import AuditEvent
+    from naeq.engines.errors import EngineError
+
+    def broken(inputs: Any, opts: Any) -> Any:
+        raise EngineError("no row with a positive weight in the domain", code="empty_domain")
+
+    monkeypatch.setattr(pe, "compute", broken)
+    run = _start(pw)
+    assert run.status == "failed" and "no row with a positive weight" in run.error
+    assert not Estimate.objects.filter(run=run).exists()
+    assert AuditEvent.objects.filter(action="analysis.pe_run_failed", object_id=str(run.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_cli_pe_run(pw: ExportWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from naeq.analysis import pe
+    from naeq.analysis.cli import analysis_group
+    from naeq.analysis.models import EstimationRun
+
+    monkeypatch.setattr(pe.transaction, "on_commit", lambda func, *a, **k: func())
+    year = str(pw.cycle.year)
+    r = CliRunner().invoke(analysis_group, ["pe-run", "--as", "national_admin_a", "--cycle", year,
+                                            "--option", "min_n=3", "--option", "min_schools=1"])
+    assert r.exit_code == 0, r.output
+    run = EstimationRun.objects.get(instrument_code=pe.PE_INSTRUMENT)
+    assert run.status == "done" and run.options["min_n"] == 3
+    assert f"#{run.pk} {year} {pe.PE_INSTRUMENT} done" in r.output
+    r = CliRunner().invoke(analysis_group, ["pe-run", "--as", "county_liaison_a", "--cycle", year])
+    assert r.exit_code != 0 and EstimationRun.objects.filter(instrument_code=pe.PE_INSTRUMENT).count() == 1
