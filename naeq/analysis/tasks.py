@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from naeq.analysis.pe import pe_task
 from naeq.analysis.services import estimation_execute
+
+#: the PE indicators' job lives beside its run in naeq.analysis.pe; importing it here registers it with Celery
+__all__ = ["estimation_task", "pe_task"]
 
 
 @shared_task(name="naeq.analysis.estimate")
