@@ -373,9 +373,10 @@ def test_no_acknowledged_answer_lost_on_sqlite(workdir: Path,
         time.sleep(0.5)
         server.start()
 
-    # 22 s: the second restart can take several seconds on a loaded machine, and takers must still have time to be
-    # acknowledged after it (the last assertion below).
-    run = run_faults(server, tokens, workdir, takers=TAKERS, items=ITEMS, duration=22,
+    # 34 s: on a loaded machine each restart can take ten seconds, which pushes the second fault later (never
+    # sooner than 2.5 s after the first is back), and takers must still have time to be acknowledged after it
+    # (the last assertion below).
+    run = run_faults(server, tokens, workdir, takers=TAKERS, items=ITEMS, duration=34,
                      faults=[(4, "server SIGKILL", kill_server), (9, "server SIGKILL again", kill_server)])
     server.cleanup()
     counts = verify(run, sqlite_answers(db))
