@@ -70,9 +70,17 @@ def new_context(mic_browser: Any, live_server: Any) -> Iterator[Callable[[Attemp
 
 
 def until(page: Any, check: Callable[[], bool], what: str, tries: int = 150) -> None:
+    """Poll ``check`` (a database read from the test thread) until it holds. On SQLite the live server's thread
+    may hold a table lock of the shared in-memory test database at that moment: that read is retried."""
+    from django.db import OperationalError
+
     for _ in range(tries):
-        if check():
-            return
+        try:
+            if check():
+                return
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
         page.wait_for_timeout(200)
     raise AssertionError(f"never happened: {what}")
 
