@@ -128,8 +128,10 @@ def between_chart(units: list[dict[str, Any]], threshold: float = 0.15) -> str:
         vals = [u["diff_rate"]["value"] for u in rows][::-1]
         ax.barh(labels, vals, color=[UNIT_COLOURS.get(u["level"], "#888") for u in rows][::-1], height=0.55)
         ax.axvline(threshold, color="#c62828", linestyle="--", linewidth=1)
-        ax.text(threshold, len(rows) - 0.45, _("优质均衡标准 %(t)s") % {"t": threshold}, color="#c62828",
-                fontsize=8, ha="left")
+        # the label beside the line, four points to its right, so the dashes do not run through the text
+        ax.annotate(_("优质均衡标准 %(t)s") % {"t": threshold}, xy=(threshold, len(rows) - 0.45),
+                    xytext=(4, 0), textcoords="offset points", color="#c62828", fontsize=8, ha="left",
+                    annotation_clip=False)
         for i, v in enumerate(vals):
             ax.text(v + 0.003, i, f"{v:.3f}", va="center", fontsize=8)
         ax.set_xlim(0, max(max(vals) * 1.3, threshold * 1.4))
