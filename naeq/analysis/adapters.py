@@ -54,6 +54,32 @@ class ReplicateSet:
     rscales: FloatArray
 
 
+def digest_put(h: Any, name: str, arr: Any) -> None:
+    """Feed one named array into the SHA-256 ``h`` in a fixed byte layout (text joined by U+001F, numbers as
+    float64 or int64), with its shape."""
+    a = np.asarray(arr)
+    h.update(name.encode())
+    if a.dtype == object or a.dtype.kind in "US":
+        h.update("\x1f".join(str(x) for x in a.ravel().tolist()).encode("utf-8"))
+    else:
+        h.update(np.ascontiguousarray(a.astype(np.float64 if a.dtype.kind == "f" else np.int64)).tobytes())
+    h.update(str(a.shape).encode())
+
+
+def digest_design(h: Any, inp: Any) -> None:
+    """The design part of a run's inputs digest, the same for subject and PE runs: weights, both replicate sets
+    with their variance formula, and the unit columns."""
+    digest_put(h, "w", inp.final_weight)
+    digest_put(h, "wn", inp.national_weight)
+    for name, rs in (("rc", inp.county_reps), ("rn", inp.national_reps)):
+        if rs is not None:
+            digest_put(h, name, rs.matrix)
+            digest_put(h, name + "_rscales", rs.rscales)
+            h.update(f"{rs.scheme}:{rs.scale!r}".encode())
+    for name in ("county", "province", "school", "sex", "urban_rural"):
+        digest_put(h, name, getattr(inp, name))
+
+
 @dataclass
 class EstimationInputs:
     """Everything an estimation run computes from, one row per kept test taker (sorted by test-taker id)."""
@@ -87,30 +113,12 @@ class EstimationInputs:
     def digest(self) -> str:
         """SHA-256 of every array the run computes from (in a fixed order and byte layout)."""
         h = hashlib.sha256()
-
-        def put(name: str, arr: Any) -> None:
-            a = np.asarray(arr)
-            h.update(name.encode())
-            if a.dtype == object or a.dtype.kind in "US":
-                h.update("\x1f".join(str(x) for x in a.ravel().tolist()).encode("utf-8"))
-            else:
-                h.update(np.ascontiguousarray(a.astype(np.float64 if a.dtype.kind == "f" else np.int64)).tobytes())
-            h.update(str(a.shape).encode())
-
-        put("ids", self.taker_ids)
-        put("pvs", self.pvs)
-        put("w", self.final_weight)
-        put("wn", self.national_weight)
-        for name, rs in (("rc", self.county_reps), ("rn", self.national_reps)):
-            if rs is not None:
-                put(name, rs.matrix)
-                put(name + "_rscales", rs.rscales)
-                h.update(f"{rs.scheme}:{rs.scale!r}".encode())
-        for name in ("county", "province", "school", "sex", "urban_rural"):
-            put(name, getattr(self, name))
+        digest_put(h, "ids", self.taker_ids)
+        digest_put(h, "pvs", self.pvs)
+        digest_design(h, self)
         for name in sorted(self.factors):
-            put(f"f:{name}:{self.factor_items.get(name, '')}", self.factors[name])
-        put("cuts", np.asarray(self.cuts, dtype=np.float64))
+            digest_put(h, f"f:{name}:{self.factor_items.get(name, '')}", self.factors[name])
+        digest_put(h, "cuts", np.asarray(self.cuts, dtype=np.float64))
         h.update(",".join(self.level_codes).encode())
         return h.hexdigest()
 

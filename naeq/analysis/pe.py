@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 from naeq.analysis import access
 from naeq.analysis import exports as _readers
-from naeq.analysis.adapters import ReplicateSet, _replicate_set
+from naeq.analysis.adapters import ReplicateSet, _replicate_set, digest_design, digest_put
 from naeq.analysis.models import Estimate, EstimationRun, RunStatus, UnitLevel
 from naeq.core import exclusions, runs
 from naeq.core.audit import audit_record
@@ -165,28 +165,10 @@ class PeInputs:
     def digest(self) -> str:
         """SHA-256 of every array the run computes from."""
         h = hashlib.sha256()
-
-        def put(name: str, arr: Any) -> None:
-            a = np.asarray(arr)
-            h.update(name.encode())
-            if a.dtype == object or a.dtype.kind in "US":
-                h.update("\x1f".join(str(x) for x in a.ravel().tolist()).encode("utf-8"))
-            else:
-                h.update(np.ascontiguousarray(a.astype(np.float64 if a.dtype.kind == "f" else np.int64)).tobytes())
-            h.update(str(a.shape).encode())
-
-        put("ids", self.taker_ids)
-        put("w", self.final_weight)
-        put("wn", self.national_weight)
-        for name, rs in (("rc", self.county_reps), ("rn", self.national_reps)):
-            if rs is not None:
-                put(name, rs.matrix)
-                put(name + "_rscales", rs.rscales)
-                h.update(f"{rs.scheme}:{rs.scale!r}".encode())
-        for name in ("county", "province", "school", "sex", "urban_rural"):
-            put(name, getattr(self, name))
+        digest_put(h, "ids", self.taker_ids)
+        digest_design(h, self)
         for key in PE_KEYS:
-            put(f"v:{key}", self.values.get(key, np.zeros(0)))
+            digest_put(h, f"v:{key}", self.values.get(key, np.zeros(0)))
         return h.hexdigest()
 
 
