@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from naeq.delivery.models import Attempt, TestSession
-from naeq.performance.models import HeadsetCheck, PlayCount, Recording, RecordingStatus
+from naeq.performance.models import HeadsetCheck, PlayCount, Recording, RecordingStatus, RerecordPermit
 
 
 def recording_payload(rec: Recording) -> dict[str, Any]:
@@ -15,11 +17,18 @@ def recording_payload(rec: Recording) -> dict[str, Any]:
 
 
 def attempt_state(attempt: Attempt) -> dict[str, Any]:
+    """What the test client needs after a reload. ``rerecord`` names the items the proctor allowed to record
+    once more whose permitted take is not complete yet, with the words the client shows."""
     plays = {f"{p.owner_kind}:{p.owner}:{p.media}": p.plays for p in PlayCount.objects.filter(attempt=attempt)}
     check = HeadsetCheck.objects.filter(attempt=attempt).first()
-    recs = [recording_payload(r) for r in Recording.objects.filter(attempt=attempt).order_by("item", "take")]
+    rows = list(Recording.objects.filter(attempt=attempt).order_by("item", "take"))
+    done = {(r.item, r.take) for r in rows if r.status == RecordingStatus.COMPLETE}
+    rerecord = {p.item: {"take": p.take, "message": _("监考老师已允许重录（第 %(take)s 次录音），请再录一次。")
+                         % {"take": p.take}}
+                for p in RerecordPermit.objects.filter(attempt=attempt).order_by("item", "take")
+                if (p.item, p.take) not in done}
     return {"plays": plays, "headset": None if check is None else {"heard": check.heard, "tries": check.tries},
-            "recordings": recs}
+            "recordings": [recording_payload(r) for r in rows], "rerecord": rerecord}
 
 
 def session_headsets(session: TestSession) -> list[dict[str, Any]]:
