@@ -15,11 +15,12 @@ Sources (docs/analysis.md, "Variables"):
   estimates); the replicate matrices of the cycle's active weights run, ``county`` and ``national`` scope, with
   their stored ``scale`` and ``rscales`` → the engine's ``Design(method="JKn", scale, rscales)``;
 * units: the county of the test taker (``TestTaker.county``) and its province; the school (cluster);
-* groups: sex (``Student.sex``), urban/rural of the school (``urban_rural_class``: urban / town / rural), and the
-  background factors: single-choice and Likert items of the student questionnaire given in the same formal
-  sessions (``options["factors"]`` maps a factor name to an item code; by default every such item is a factor
-  named ``q_<item>``); an answer's option number is the group value, invalid (97) and omitted (99) answers are
-  left out of that factor's groups;
+* groups: sex (``Student.sex``), urban/rural of the school (``urban_rural_class``: urban / town / rural), the
+  migrant and disadvantaged groups and the background factors from the student questionnaires of the cycle's
+  formal student sessions, joined by test taker (:mod:`naeq.analysis.background`: ``options["groups"]`` and
+  ``options["factors"]`` map a name to an item, plain or recoded; by default every single-choice and Likert item
+  is a factor named ``q_<item>`` with the option number as group value); invalid (97) and omitted (99) answers
+  are left out of the variable's groups;
 * data-quality decisions (:mod:`naeq.core.exclusions`): excluded test takers are dropped (warning with the count),
   flagged ones kept and counted.
 """
@@ -97,6 +98,9 @@ class EstimationInputs:
     urban_rural: NDArray[Any]             # "urban" / "town" / "rural" / ""
     factors: dict[str, NDArray[Any]] = field(default_factory=dict)  # name -> option number as text ('' none)
     factor_items: dict[str, str] = field(default_factory=dict)      # name -> questionnaire item code
+    groups: dict[str, NDArray[Any]] = field(default_factory=dict)   # migrant / disadvantaged -> "1" / "0" / ''
+    group_items: dict[str, str] = field(default_factory=dict)       # name -> questionnaire item code
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # variable -> {"labels": {}, "order": []}
     cuts: tuple[float, ...] = ()
     level_codes: tuple[str, ...] = LEVEL_CODES
     scale: dict[str, float] = field(default_factory=dict)
@@ -118,6 +122,8 @@ class EstimationInputs:
         digest_design(h, self)
         for name in sorted(self.factors):
             digest_put(h, f"f:{name}:{self.factor_items.get(name, '')}", self.factors[name])
+        for name in sorted(self.groups):  # after the factors: runs without groups keep their old hashes
+            digest_put(h, f"g:{name}:{self.group_items.get(name, '')}", self.groups[name])
         digest_put(h, "cuts", np.asarray(self.cuts, dtype=np.float64))
         h.update(",".join(self.level_codes).encode())
         return h.hexdigest()
@@ -186,23 +192,17 @@ def gather(run: EstimationRun) -> EstimationInputs:
             r.matrix = r.matrix[ok]
     ur = np.array([urban_rural_class(u) if u else "" for u in t["ur"][ok].tolist()], dtype=str)
     sex = np.array([s if s in ("M", "F") else "" for s in t["sex"][ok].tolist()], dtype=str)
-    # background factors from the student questionnaire
-    factors: dict[str, NDArray[Any]] = {}
-    factor_items: dict[str, str] = {}
-    wanted = (run.options or {}).get("factors") or None
-    _q, background = _readers._questionnaire(cycle, run.instrument_code, ids)
-    by_code = {item.code: values for item, values in background}
-    chosen = dict(wanted) if wanted else {f"q_{code}"[:40]: code for code in by_code}
-    for name, code in sorted(chosen.items()):
-        if code not in by_code:
-            warnings.append(_("背景因素“%(name)s”对应的问卷题目%(code)s不在同场学生问卷中，未分析。") % {
-                "name": name, "code": code})
-            continue
-        v = by_code[code]
-        good = np.isfinite(v) & (v != _readers.INVALID) & (v != _readers.OMITTED)
-        factors[name] = np.array([str(int(x)) if g else "" for x, g in zip(v.tolist(), good.tolist(), strict=True)],
-                                 dtype=str)
-        factor_items[name] = code
+    # background factors and the migrant / disadvantaged groups from the student questionnaires
+    from naeq.analysis import background
+
+    opts = run.options or {}
+    grade = np.asarray(t["grade"][ok], dtype=np.float64)
+    fvars, gvars, bg_warnings = background.read(cycle, ids, grade, opts.get("factors") or None,
+                                                opts.get("groups") or None)
+    warnings += bg_warnings
+    factors = {name: v.values for name, v in fvars.items()}
+    factor_items = {name: v.item for name, v in fvars.items()}
+    labels = {name: {"labels": v.labels, "order": v.order} for name, v in {**fvars, **gvars}.items()}
     lv = (cal.summary or {}).get("levels") or {}
     cuts = tuple(float(c) for c in (lv.get("cuts") or ()))
     codes = tuple(str(c) for c in (lv.get("codes") or LEVEL_CODES))
@@ -217,6 +217,8 @@ def gather(run: EstimationRun) -> EstimationInputs:
         taker_ids=ids, pvs=rep, final_weight=t["w_final"][ok].astype(np.float64), national_weight=w_nat,
         county_reps=reps["county"], national_reps=reps["national"], county=county, province=province,
         school=t["school"][ok].astype(str), sex=sex, urban_rural=ur, factors=factors, factor_items=factor_items,
+        groups={name: v.values for name, v in gvars.items()}, group_items={name: v.item for name, v in gvars.items()},
+        labels=labels,
         cuts=cuts, level_codes=codes, scale={"A": a, "B": b}, n_excluded=n_excluded, n_flagged=n_flagged,
         n_dropped=n_dropped,
         warnings=warnings, region_ids=region_ids)

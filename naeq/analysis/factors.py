@@ -1,5 +1,6 @@
-"""Background-factor shares: how many students (weighted) fall in each category of a questionnaire factor, for the
-nation, every province and every county, as :class:`~naeq.analysis.models.Estimate` rows of the subject's run.
+"""Background-factor shares: how many students (weighted) fall in each category of a questionnaire factor (and
+of the migrant / disadvantaged groups: the shares of 随迁子女 and of 家庭经济困难学生), for the nation, every
+province and every county, as :class:`~naeq.analysis.models.Estimate` rows of the subject's run.
 
 Why: the reports print a factor's categories with the score of each *and its share* (``naeq.reports.content``:
 ``proportion`` rows joined to the ``mean`` rows by ``group_value``), and the problem letters test the share
@@ -43,7 +44,8 @@ def factor_share_dicts(inputs: EstimationInputs, opts: dict[str, Any]) -> list[d
     the tests call the engine on the same arrays and compare."""
     from naeq.analysis.services import _design, _Rows
 
-    if not inputs.factors or inputs.county_reps is None:
+    variables = {**inputs.groups, **inputs.factors}
+    if not variables or inputs.county_reps is None:
         return []
     rules = est.SuppressionRules(min_n=opts.get("min_n"), min_schools=opts.get("min_schools"),
                                  max_cv=opts.get("max_cv"))
@@ -54,8 +56,11 @@ def factor_share_dicts(inputs: EstimationInputs, opts: dict[str, Any]) -> list[d
     if inputs.national_reps is not None and bool((inputs.national_weight > 0).any()):
         dn = _design(inputs.national_weight, inputs.national_reps, schools)
         designs += [(UnitLevel.NATION, dn, None), (UnitLevel.PROVINCE, dn, inputs.province)]
-    for name in sorted(inputs.factors):
-        values = inputs.factors[name]
+    for name in sorted(variables):
+        values = variables[name]
+        item = inputs.factor_items.get(name) or inputs.group_items.get(name, "")
+        info = inputs.labels.get(name) or {}
+        names, order = info.get("labels") or {}, list(info.get("order") or [])
         answered = values != ""
         for level, d, unit in designs:
             if not (answered & (d.weights > 0)).any():
@@ -66,7 +71,8 @@ def factor_share_dicts(inputs: EstimationInputs, opts: dict[str, Any]) -> list[d
                 out.estimates(e, level, "proportion")
                 for row in out.rows[start:]:
                     row.update(group_var=name, group_value=cat, key=cat)
-                    row["extra"] = {**row["extra"], "item": inputs.factor_items.get(name, "")}
+                    row["extra"] = {**row["extra"], "item": item, **({"label": names[cat]} if cat in names else {}),
+                                    **({"order": order.index(cat)} if cat in order else {})}
     return out.rows
 
 

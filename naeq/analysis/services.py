@@ -61,7 +61,12 @@ DEFAULTS: dict[str, Any] = {
     "diff_rate_definition": "variance_share",
     "link_error": 0.0,
     "factors": {},
+    "groups": {},
 }
+#: The within-unit contrasts of the group variables: (group, reference) and the difference row's key.
+CONTRASTS: dict[str, tuple[str, str, str]] = {
+    "sex": ("F", "M", "F-M"), "urban_rural": ("urban", "rural", "urban-rural"),
+    "migrant": ("1", "0", "migrant-nonmigrant"), "disadvantaged": ("1", "0", "disadvantaged-other")}
 
 Progress = Callable[[str, float], None]
 
@@ -108,11 +113,10 @@ def clean_options(options: dict[str, Any] | None) -> dict[str, Any]:
     if out["diff_rate_definition"] not in est.DEFINITIONS:
         problems.append(Problem(reason=_("校际差异率的定义应为%(d)s之一。") % {"d": "、".join(est.DEFINITIONS)},
                                 field="diff_rate_definition", value=out["diff_rate_definition"]))
-    f = out["factors"]
-    if not (isinstance(f, dict) and all(isinstance(k, str) and 0 < len(k) <= 40 and isinstance(v, str)
-                                        for k, v in f.items())):
-        problems.append(Problem(reason=_("背景因素应为“名称: 问卷题目代码”的对应表（名称不超过40个字符）。"),
-                                field="factors", value=f))
+    from naeq.analysis.background import clean_specs
+
+    problems += clean_specs(out["factors"], option="factors")
+    problems += clean_specs(out["groups"], option="groups")
     if problems:
         raise InvalidInput(_("估计参数有误。"), code="bad_options", problems=problems)
     return out
@@ -289,18 +293,31 @@ def _labels(unit: np.ndarray | None, n: int) -> np.ndarray:
 
 
 def _group_stats(out: _Rows, d: est.Design, y: np.ndarray, level: str, unit: np.ndarray | None,
-                 groups: dict[str, np.ndarray], rules: est.SuppressionRules) -> None:
-    """Group means per unit and the F−M and urban−rural differences within each unit."""
+                 groups: dict[str, np.ndarray], rules: est.SuppressionRules, inputs: EstimationInputs) -> None:
+    """Group means per unit; for the contrast groups (sex, urban/rural, migrant, disadvantaged) also their level
+    shares and the share at 中等 or above (``at_or_above`` key II), and the within-unit difference of means
+    (:data:`CONTRASTS`: ``F-M``, ``urban-rural``, ``migrant-nonmigrant``, ``disadvantaged-other``)."""
     labels = _labels(unit, d.n)
     for var, values in groups.items():
         dom = values != ""
         if not (dom & (d.weights > 0)).any():
             continue
-        g = est.mean(d, y, by={"unit": labels, var: values}, domain=dom, rules=rules)
+        by = {"unit": labels, var: values}
+        g = est.mean(d, y, by=by, domain=dom, rules=rules)
+        start = len(out.rows)
         out.estimates(g, level, "mean", group_var=var)
-        contrast = {"sex": ("F", "M"), "urban_rural": ("urban", "rural")}.get(var)
+        _label_rows(out.rows[start:], inputs.labels.get(var), inputs.factor_items.get(var)
+                    or inputs.group_items.get(var))
+        contrast = CONTRASTS.get(var)
         if contrast is None:
             continue
+        if inputs.cuts:
+            lv = est.levels(d, y, inputs.cuts, codes=inputs.level_codes, by=by, domain=dom, rules=rules,
+                            at_least=1)
+            out.estimates(lv, level, "level_share", key=lambda t: t[len("level["):-1], group_var=var,
+                          keep=lambda t: not t.startswith("level[>="))
+            out.estimates(lv, level, "at_or_above", key=lambda t: t[len("level[>="):-1], group_var=var,
+                          keep=lambda t: t.startswith("level[>="))
         row = {(str(k[0]), str(k[1])): i for i, k in enumerate(g.group)}
         units = sorted({str(k[0]) for k in g.group})
         both = [u for u in units if (u, contrast[0]) in row and (u, contrast[1]) in row]
@@ -308,7 +325,23 @@ def _group_stats(out: _Rows, d: est.Design, y: np.ndarray, level: str, unit: np.
             continue
         diff = est.difference(d, g, [row[(u, contrast[0])] for u in both], g, [row[(u, contrast[1])] for u in both],
                               alpha=out.alpha)
-        out.differences(diff, level, both, f"{contrast[0]}-{contrast[1]}")
+        out.differences(diff, level, both, contrast[2])
+
+
+def _label_rows(rows: list[dict[str, Any]], labels: dict[str, Any] | None, item: str | None) -> None:
+    """The group's label and printing order (from the questionnaire) and the item into a factor's rows' extra."""
+    if not labels and not item:
+        return
+    names = (labels or {}).get("labels") or {}
+    order = list((labels or {}).get("order") or [])
+    for r in rows:
+        v = r["group_value"]
+        extra = {**r["extra"], "item": item or ""}
+        if v in names:
+            extra["label"] = names[v]
+        if v in order:
+            extra["order"] = order.index(v)
+        r["extra"] = extra
 
 
 def compute(inputs: EstimationInputs, opts: dict[str, Any], *, previous: list[dict[str, Any]] | None = None,
@@ -326,10 +359,11 @@ def compute(inputs: EstimationInputs, opts: dict[str, Any], *, previous: list[di
     y = inputs.pvs
     schools = inputs.school.astype(str)
     dc = _design(inputs.final_weight, inputs.county_reps, schools)
-    groups: dict[str, np.ndarray] = {"sex": inputs.sex, "urban_rural": inputs.urban_rural, **inputs.factors}
+    groups: dict[str, np.ndarray] = {"sex": inputs.sex, "urban_rural": inputs.urban_rural, **inputs.groups,
+                                     **inputs.factors}
     tick("county", 0.1)
     mc = _unit_stats(out, dc, y, UnitLevel.COUNTY, inputs.county, inputs, opts, rules)
-    _group_stats(out, dc, y, UnitLevel.COUNTY, inputs.county, groups, rules)
+    _group_stats(out, dc, y, UnitLevel.COUNTY, inputs.county, groups, rules, inputs)
     has_national = bool((inputs.national_weight > 0).any())
     mp = mn = None
     if has_national:
@@ -337,8 +371,8 @@ def compute(inputs: EstimationInputs, opts: dict[str, Any], *, previous: list[di
         dn = _design(inputs.national_weight, inputs.national_reps, schools)
         mn = _unit_stats(out, dn, y, UnitLevel.NATION, None, inputs, opts, rules)
         mp = _unit_stats(out, dn, y, UnitLevel.PROVINCE, inputs.province, inputs, opts, rules)
-        _group_stats(out, dn, y, UnitLevel.NATION, None, groups, rules)
-        _group_stats(out, dn, y, UnitLevel.PROVINCE, inputs.province, groups, rules)
+        _group_stats(out, dn, y, UnitLevel.NATION, None, groups, rules, inputs)
+        _group_stats(out, dn, y, UnitLevel.PROVINCE, inputs.province, groups, rules, inputs)
         pw = est.part_whole(dn, mp, mn, ["all"] * len(mp), alpha=out.alpha)
         out.differences(pw, UnitLevel.PROVINCE, [str(g[0]) for g in mp.group], "vs_nation")
         # county vs its province and the nation: the whole with national weights and the county replicate factors
@@ -450,7 +484,7 @@ def _execute_with(run: EstimationRun, inputs: EstimationInputs, *, gather_second
             "n_schools": len(set(inputs.school.tolist())), "n_estimates": len(objs),
             "n_suppressed": sum(1 for r in rows if r["suppressed"]), "scale": inputs.scale,
             "cuts": list(inputs.cuts), "level_codes": list(inputs.level_codes),
-            "factors": inputs.factor_items,
+            "factors": inputs.factor_items, "groups": inputs.group_items,
             "n_county_replicates": int(inputs.county_reps.matrix.shape[1]) if inputs.county_reps else 0,
             "n_national_replicates": int(inputs.national_reps.matrix.shape[1]) if inputs.national_reps else 0}
         run.timings = {"gather": round(gather_seconds, 3), "hash": round(hash_s, 3), "estimate": round(est_s, 3),
