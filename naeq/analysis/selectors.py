@@ -7,7 +7,7 @@ the national centre for every unit and then shown through their own access rules
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from naeq.analysis.models import Estimate, EstimationRun, RunStatus, UnitLevel
 from naeq.cycles.models import Cycle
@@ -40,3 +40,15 @@ def unit_table(run: EstimationRun | int, level: str, *, statistic: str = "mean",
     run_id = run.pk if isinstance(run, EstimationRun) else int(run)
     return Estimate.objects.filter(run_id=run_id, level=level, statistic=statistic, key=key,
                                    group_var=group_var).select_related("region").order_by("path", "group_value")
+
+
+def latest_done_runs(cycle: Cycle | int) -> list[EstimationRun]:
+    """The latest finished estimation run of each subject (instrument code) of a cycle, ordered by instrument code:
+    the runs a cycle's letters and reports read by default. "Latest" as in :func:`latest_done_run` (by
+    ``finished_at``, then id)."""
+    cycle_id = cycle.pk if isinstance(cycle, Cycle) else int(cycle)
+    out: dict[str, EstimationRun] = {}
+    for run in (EstimationRun.objects.filter(cycle_id=cycle_id, status=RunStatus.DONE)
+                .order_by(F("finished_at").desc(nulls_last=True), "-pk")):
+        out.setdefault(run.instrument_code, run)
+    return [out[k] for k in sorted(out)]

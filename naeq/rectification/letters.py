@@ -1,6 +1,6 @@
 """Which of a province's estimates are problems: the rules of the problem letter.
 
-Seed (collected-county-and-school-plans.txt, plan six): "直接将监测中发现的主要问题发函至各省政府办公厅，且只列问题不谈
+Seed (collected-county-and-school-plans.txt, 篇四): "直接将监测中发现的主要问题发函至各省政府办公厅，且只列问题不谈
 经验". So every rule here can only find a *shortfall*; there is no rule that produces a strength, and a province
 that is at or above the nation in everything gets an empty list (and no letter). A suppressed estimate — the
 province's, a county's or the nation's one it is compared with — is never used.
@@ -16,6 +16,18 @@ The rules (thresholds in :class:`Rules`, recorded on the letter; docs/rectificat
   is at least ``gap_points`` score points;
 * ``diff_rate`` — a county of the province whose 校际差异率 is above ``diff_rate_max`` (0.15, the high-quality
   balanced county criterion), one problem per county;
+* ``county_below_nation`` / ``county_below_province`` — a county of the province whose mean is significantly below
+  the nation's / its province's (the run's county ``difference`` rows ``vs_nation`` / ``vs_province`` with
+  ``sign = −1``) by at least ``county_gap_points`` score points. One problem per county and subject: a county below
+  both is one ``county_below_nation`` problem whose text and evidence carry both differences. The county is the
+  responsible unit; its plan targets its own mean. This is what a one-province world (the demo's: the province is
+  the whole nation) can show, and what a real letter forwards for its counties to claim ("反馈……所反馈的四个方面
+  问题", "认领问题");
+* ``county_low_share`` — a county whose share at the lowest level (待提高: ``level_share`` of the level that has no
+  ``at_or_above`` row, the at-or-above share of the lowest level being 1 by definition) is above the nation's by at
+  least ``county_share_gap`` and significantly so (two-sided z test at ``alpha``). The county is part of the nation
+  (the same students count in both), so the covariance of the two estimates is positive and √(se_c² + se_n²)
+  overstates the SE of the difference: the test is conservative;
 * ``sleep_share`` — the share sleeping the required time (``proportion`` of ``sleep`` = ``1``) significantly below
   the nation's;
 * ``homework_share`` — the share whose daily homework exceeds the rule (``homework_time`` categories in
@@ -35,7 +47,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from naeq.analysis.models import Estimate, EstimationRun, RunStatus, UnitLevel
+from naeq.analysis.models import Estimate, EstimationRun, UnitLevel
+from naeq.analysis.selectors import latest_done_runs
 
 
 @dataclass(frozen=True)
@@ -44,8 +57,13 @@ class Rules:
     gap_points: float = 15.0
     diff_rate_max: float = 0.15
     homework_over: tuple[str, ...] = ("3", "4")
+    #: a county's mean must be this many score points below the nation / its province (and significantly so)
+    county_gap_points: float = 15.0
+    #: a county's share at the lowest level must exceed the nation's by this much (and significantly so)
+    county_share_gap: float = 0.05
     enabled: tuple[str, ...] = ("mean_below_nation", "share_below_nation", "urban_rural_gap", "sex_gap",
-                                "diff_rate", "sleep_share", "homework_share", "pe_obesity", "pe_vision", "pe_pass")
+                                "diff_rate", "county_below_nation", "county_below_province", "county_low_share",
+                                "sleep_share", "homework_share", "pe_obesity", "pe_vision", "pe_pass")
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -91,12 +109,18 @@ def subject_label(code: str) -> str:
             "mental_health": _("心理健康"), "english": _("英语")}.get(code, code)
 
 
-def latest_runs(cycle_id: int) -> list[EstimationRun]:
-    """The latest done estimation run of each subject of the cycle."""
-    out: dict[str, EstimationRun] = {}
-    for run in EstimationRun.objects.filter(cycle_id=cycle_id, status=RunStatus.DONE).order_by("-created_at", "-id"):
-        out.setdefault(run.instrument_code, run)
-    return [out[k] for k in sorted(out)]
+def rule_label(rule: str) -> str:
+    """The rule's name as the letter's annex prints it."""
+    return {"mean_below_nation": _("省平均成绩显著低于全国"),
+            "share_below_nation": _("省中等及以上水平比例显著低于全国"),
+            "urban_rural_gap": _("城乡差距显著且达到关注线"), "sex_gap": _("男女生差距显著且达到关注线"),
+            "diff_rate": _("县校际差异率高于优质均衡标准"),
+            "county_below_nation": _("县平均成绩显著低于全国且达到关注线"),
+            "county_below_province": _("县平均成绩显著低于全省且达到关注线"),
+            "county_low_share": _("县待提高水平比例显著高于全国且达到关注线"),
+            "sleep_share": _("睡眠达标比例显著低于全国"), "homework_share": _("作业超时比例显著高于全国"),
+            "pe_obesity": _("肥胖率显著高于全国"), "pe_vision": _("视力不良率显著高于全国"),
+            "pe_pass": _("体质健康达标率显著低于全国")}.get(rule, rule)
 
 
 def _ev(e: Estimate) -> dict[str, Any]:
@@ -127,6 +151,7 @@ class _Rows:
         self.prov: dict[tuple[str, str, str, str], Estimate] = {}
         self.nat: dict[tuple[str, str, str, str], Estimate] = {}
         self.counties: list[Estimate] = []
+        self.county: dict[str, dict[tuple[str, str, str, str], Estimate]] = {}
         for e in rows:
             if e.suppressed or e.value is None:
                 continue
@@ -137,6 +162,7 @@ class _Rows:
                 self.prov[k] = e
             elif e.level == UnitLevel.COUNTY and e.path.startswith(province_path):
                 self.counties.append(e)
+                self.county.setdefault(e.path, {})[k] = e
 
     def pair(self, k: tuple[str, str, str, str]) -> tuple[Estimate, Estimate] | None:
         p, n = self.prov.get(k), self.nat.get(k)
@@ -231,6 +257,11 @@ def derive(run: EstimationRun, province: Any, rules: Rules | None = None,
                 "t": f"{rules.diff_rate_max:.2f}"}
             add("diff_rate", c, ind, cmp, ("diff_rate", "", "", ""), -1, text, region_id=c.region_id, path=c.path,
                 estimates={"county": _ev(c)}, threshold=rules.diff_rate_max)
+    county_rules = on & {"county_below_nation", "county_below_province", "county_low_share"}
+    if county_rules:
+        low = _lowest_level(r)
+        for path in sorted(r.county):
+            _county_problems(r, path, county_rules, low, rules, subj, add)
     if "sleep_share" in on:
         z_rule("sleep_share", ("proportion", "sleep", "1", "1"), -1, _("睡眠时间达标的学生比例"),
                _("%(name)s学生睡眠时间达到规定的比例为%(v)s，显著低于全国（%(nat)s，%(p)s）。"))
@@ -267,11 +298,89 @@ def derive(run: EstimationRun, province: Any, rules: Rules | None = None,
     return out
 
 
+def _lowest_level(r: _Rows) -> str | None:
+    """The lowest level's code (待提高): the nation's ``level_share`` key that has no ``at_or_above`` row (the share
+    at the lowest level or above is 1, never written); None unless exactly one such key."""
+    shares = {k[3] for k in r.nat if k[0] == "level_share" and not k[1]}
+    above = {k[3] for k in r.nat if k[0] == "at_or_above" and not k[1]}
+    low = shares - above
+    return next(iter(low)) if len(low) == 1 and above else None
+
+
+def _county_problems(r: _Rows, path: str, on: set[str], low: str | None, rules: Rules, subj: str,
+                     add: Any) -> None:
+    """The county rules for one county: at most one mean problem (below the nation and/or its province) and one
+    lowest-level share problem."""
+    rows = r.county[path]
+    mean = rows.get(("mean", "", "", ""))
+    if mean is None or mean.region_id is None:
+        return
+    county = mean.region
+    cname = county.name if county else path
+    gap = rules.county_gap_points
+
+    def below(key: str, rule: str) -> Estimate | None:
+        d = rows.get(("difference", "", "", key))
+        if rule not in on or d is None or d.value is None or d.sign != -1 or -d.value < gap:
+            return None
+        return d
+
+    vs_n, vs_p = below("vs_nation", "county_below_nation"), below("vs_province", "county_below_province")
+    nat = r.nat.get(("mean", "", "", ""))
+    prov = r.prov.get(("mean", "", "", ""))
+    if vs_n is not None or vs_p is not None:
+        main = vs_n if vs_n is not None else vs_p
+        assert main is not None
+        fmt = {"county": cname, "subj": subj, "v": _f(mean.value), "nat": _f(nat.value if nat else None),
+               "prov": _f(prov.value if prov else None), "t": _f(gap, 0)}
+        if vs_n is not None and vs_p is not None:
+            fmt.update(d=_f(-(vs_n.value or 0.0)), p=_pv(vs_n.p_value), dp=_f(-(vs_p.value or 0.0)),
+                       pp=_pv(vs_p.p_value))
+            cmp = _("低于全国%(d)s分（%(p)s）、低于全省%(dp)s分（%(pp)s），差异显著，达到%(t)s分的关注线") % fmt
+            text = _("%(county)s学生%(subj)s平均成绩为%(v)s分，显著低于全国平均水平（%(nat)s分，相差%(d)s分，%(p)s）"
+                     "和全省平均水平（%(prov)s分，相差%(dp)s分，%(pp)s）。") % fmt
+        elif vs_n is not None:
+            fmt.update(d=_f(-(vs_n.value or 0.0)), p=_pv(vs_n.p_value))
+            cmp = _("低于全国%(d)s分，差异显著（%(p)s），达到%(t)s分的关注线") % fmt
+            text = _("%(county)s学生%(subj)s平均成绩为%(v)s分，显著低于全国平均水平（%(nat)s分），相差%(d)s分"
+                     "（%(p)s）。") % fmt
+        else:
+            assert vs_p is not None
+            fmt.update(d=_f(-(vs_p.value or 0.0)), p=_pv(vs_p.p_value))
+            cmp = _("低于全省%(d)s分，差异显著（%(p)s），达到%(t)s分的关注线") % fmt
+            text = _("%(county)s学生%(subj)s平均成绩为%(v)s分，显著低于全省平均水平（%(prov)s分），相差%(d)s分"
+                     "（%(p)s）。") % fmt
+        diffs = {k: _ev(d) for k, d in (("vs_nation", vs_n), ("vs_province", vs_p)) if d is not None}
+        add("county_below_nation" if vs_n is not None else "county_below_province", main,
+            _("%(subj)s平均成绩") % {"subj": subj}, cmp, ("mean", "", "", ""), 1, text, region_id=mean.region_id,
+            path=path, estimates={"county": _ev(mean), **diffs,
+                                  **({"nation": _ev(nat)} if nat else {}),
+                                  **({"province": _ev(prov)} if prov and vs_p is not None else {})},
+            difference=main.value, se=main.se, p_value=main.p_value, threshold=gap)
+    if "county_low_share" in on and low is not None:
+        k = ("level_share", "", "", low)
+        c, n = rows.get(k), r.nat.get(k)
+        if c is None or n is None or c.value is None or n.value is None or c.se is None or n.se is None:
+            return
+        diff = c.value - n.value
+        se = math.hypot(c.se, n.se)
+        pv = z_p(diff, se)
+        if diff < rules.county_share_gap or pv >= rules.alpha:
+            return
+        fmt = {"county": cname, "subj": subj, "v": _pct(c.value), "nat": _pct(n.value), "p": _pv(pv),
+               "d": f"{100 * diff:.1f}", "t": f"{100 * rules.county_share_gap:.0f}"}
+        add("county_low_share", c, _("%(subj)s待提高水平学生比例") % {"subj": subj},
+            _("高于全国%(d)s个百分点，差异显著（%(p)s），达到%(t)s个百分点的关注线") % fmt, k, -1,
+            _("%(county)s学生%(subj)s成绩处于待提高水平的比例为%(v)s，显著高于全国（%(nat)s，%(p)s）。") % fmt,
+            region_id=c.region_id, path=path, estimates={"county": _ev(c), "nation": _ev(n)}, difference=diff,
+            se=se, p_value=pv, threshold=rules.county_share_gap, level=low)
+
+
 def derive_all(cycle_id: int, province: Any, rules: Rules | None = None) -> list[Found]:
     """The problems of a province over every subject's latest done run of the cycle."""
     out: list[Found] = []
     once = {"sleep_share", "homework_share"}  # background factors: the same students in every subject's run
-    for run in latest_runs(cycle_id):
+    for run in latest_done_runs(cycle_id):
         for f in derive(run, province, rules):
             if f.rule in once and any(o.rule == f.rule for o in out):
                 continue

@@ -1,6 +1,6 @@
 """Problem letters and rectification plans (整改).
 
-Seed (collected-county-and-school-plans.txt, plan six): the Ministry's inspection office
+Seed (collected-county-and-school-plans.txt, 篇四): the Ministry's inspection office
 "直接将监测中发现的主要问题发函至各省政府办公厅，且只列问题不谈经验，要求制订整改方案、限期整改". So a
 :class:`ProblemLetter` is one province's letter of one cycle, listing :class:`Problem` rows only — each
 resting on one :class:`~naeq.analysis.models.Estimate`, with the evidence that makes it a problem. A letter is

@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("rectification/letters/<int:letter_id>/", v.rectification_letter, name="rectification_letter"),
     path("rectification/letters/<int:letter_id>/print/", v.rectification_letter_print,
          name="rectification_letter_print"),
+    path("rectification/letters/<int:letter_id>/pdf/", v.rectification_letter_pdf, name="rectification_letter_pdf"),
     path("rectification/letters/<int:letter_id>/issue/", v.rectification_letter_issue,
          name="rectification_letter_issue"),
     path("rectification/problems/<int:problem_id>/edit/", v.rectification_problem_edit,

@@ -1,6 +1,7 @@
 """问题整改 pages (naeq.rectification): the dashboard per level, the problem letters (list, letter with its problems,
-national staff's draft / edit / issue forms, a print view), a plan created from a problem, a plan with its updates,
-reviews and next-cycle value, the review / update / submit / complete forms, and evidence downloads.
+national staff's draft / edit / issue forms, a print view, the PDF download), a plan created from a problem, a plan
+with its updates, reviews and next-cycle value, the review / update / submit / complete forms, and evidence
+downloads.
 
 Each view parses its input, makes one call to a selector or service of :mod:`naeq.rectification`, and renders or
 redirects. Access is decided in :mod:`naeq.rectification.access`; a letter or plan the actor may not see is the
@@ -9,6 +10,7 @@ same 404 as one that does not exist. Only the actions the actor may take are sho
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.contrib import messages
@@ -121,6 +123,26 @@ def rectification_letter(request: HttpRequest, letter_id: int) -> HttpResponse:
 def rectification_letter_print(request: HttpRequest, letter_id: int) -> HttpResponse:
     """The letter as it is sent: number, addressee, the problems and the request — and nothing else."""
     return render(request, "web/rectification/letter_print.html", _letter_context(request, letter_id))
+
+
+@require_GET
+@login_required
+def rectification_letter_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
+    """The letter and its annex (problems with indicator, evidence numbers and rule) as PDF; the same access as the
+    letter's page; audited."""
+    from naeq.rectification.pdf import letter_pdf
+
+    letter = access.letter_access(actor=request.user, letter_id=letter_id)
+    data = letter_pdf(letter)
+    audit_record(actor=request.user, action="rectification.letter_download",
+                 object_type="rectification.ProblemLetter", object_id=letter.pk,
+                 after={"number": letter.number, "status": letter.status,
+                        "sha256": hashlib.sha256(data).hexdigest()})
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="letter-{letter.pk}.pdf"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 def _letter_act(request: HttpRequest, letter_id: int, call: Any, done: str) -> HttpResponse:

@@ -71,3 +71,38 @@ def strong_province(r: EstimationRun, prov: Any, counties: list[Any]) -> None:
     est(r, prov, "proportion", 0.02, 0.01, gv="homework_time", gval="4", key="4")
     for c in counties:
         est(r, c, "diff_rate", 0.08, 0.02)
+
+
+LEVELS = {"I": 0.10, "II": 0.40, "III": 0.35, "IV": 0.15}
+
+
+def nation_levels(r: EstimationRun, shares: dict[str, float] | None = None, se: float = 0.004) -> None:
+    """The nation's level shares and at-or-above shares (the lowest level, 待提高 = I, has no at-or-above row, as
+    the estimation runs write them)."""
+    shares = shares or LEVELS
+    codes = list(shares)
+    for code, v in shares.items():
+        est(r, None, "level_share", v, se, key=code)
+    for j in range(1, len(codes)):
+        est(r, None, "at_or_above", sum(shares[c] for c in codes[j:]), se, key=codes[j])
+
+
+def one_province_world(r: EstimationRun, prov: Any) -> None:
+    """The demo's shape: one province that is the whole nation (same means, its vs_nation difference 0, sign 0)."""
+    est(r, None, "mean", 500.0, 2.0)
+    nation_levels(r)
+    est(r, prov, "mean", 500.0, 2.0)
+    est(r, prov, "difference", 0.0, 0.0, key="vs_nation", p=1.0, sign=0)
+
+
+def county(r: EstimationRun, region: Any, mean: float, *, vs_nation: tuple[float, float, int] | None = None,
+           vs_province: tuple[float, float, int] | None = None, low: tuple[float, float] | None = None,
+           low_code: str = "I", se: float = 6.0, suppressed: bool = False) -> None:
+    """A county's mean, its differences to the nation / its province as (value, p, sign), and its share at the
+    lowest level as (value, SE)."""
+    est(r, region, "mean", mean, se, suppressed=suppressed)
+    for key, d in (("vs_nation", vs_nation), ("vs_province", vs_province)):
+        if d is not None:
+            est(r, region, "difference", d[0], se * 1.05, key=key, p=d[1], sign=d[2], suppressed=suppressed)
+    if low is not None:
+        est(r, region, "level_share", low[0], low[1], key=low_code, suppressed=suppressed)

@@ -1,12 +1,15 @@
 """The problem letter: which estimates become problems (naeq.rectification.letters), and the letter's life.
 
-Seed (collected-county-and-school-plans.txt, plan six): "直接将监测中发现的主要问题发函至各省政府办公厅，且只列问题不谈
+Seed (collected-county-and-school-plans.txt, 篇四): "直接将监测中发现的主要问题发函至各省政府办公厅，且只列问题不谈
 经验，要求制订整改方案、限期整改" — problems only, never praise."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from naeq.analysis.models import Estimate
 from naeq.core.errors import InvalidInput, NotFound
 from naeq.core.models import AuditEvent
 from naeq.rectification import access, services
@@ -59,7 +62,8 @@ def test_a_province_above_the_nation_gets_no_problems_and_no_letter(rect: Rect) 
 def test_no_problem_text_praises(rect: Rect) -> None:
     letter = services.letter_draft(actor=rect.admin, cycle=rect.cycle, province=rect.world.regions["A"])
     for p in letter.problems.all():
-        for word in PRAISE:
+        # "高于全国" is the shortfall itself where lower is better (the share at 待提高)
+        for word in PRAISE if p.better == 1 else [w for w in PRAISE if w != "高于全国"]:
             assert word not in p.text, (p.rule, p.text)
         assert "显著低于" in p.text or "较大" in p.text
 
@@ -123,3 +127,133 @@ def test_draft_edit_issue_and_immutability(rect: Rect) -> None:
     actions = list(AuditEvent.objects.filter(action__startswith="rectification.").values_list("action", flat=True))
     assert actions == ["rectification.letter_draft", "rectification.problem_edit", "rectification.problem_remove",
                        "rectification.letter_issue"]
+
+
+# --------------------------------------------------------------------------------------------- county rules
+# Seed (篇六, a city's plan for its district): "结合反馈芜湖市三山区接受国家义务教育质量监测所反馈的四个方面问题", and
+# (篇四) "要求分管教育副县长（区）长到会并认领问题": a letter's problems reach down to the counties, which claim them.
+# In a one-province world (the demo) these are the only problems the scores can show.
+
+
+def _one_province(rect: Rect, code: str = "english") -> tuple[Any, Any, Any, Any]:
+    r = f.run(rect.cycle, code)
+    a, a1a, a1b = rect.world.regions["A"], rect.world.regions["A1a"], rect.world.regions["A1b"]
+    f.one_province_world(r, a)
+    return r, a, a1a, a1b
+
+
+def test_county_below_the_nation_and_its_province_is_one_problem(rect: Rect) -> None:
+    r, a, a1a, a1b = _one_province(rect)
+    f.county(r, a1a, 470.0, vs_nation=(-30.0, 0.00001, -1), vs_province=(-28.0, 0.00002, -1))
+    f.county(r, a1b, 497.0, vs_nation=(-3.0, 0.62, 0), vs_province=(-3.0, 0.62, 0))
+    found = derive(r, a)
+    assert [(p.rule, p.region_id) for p in found] == [("county_below_nation", a1a.pk)]
+    p = found[0]
+    assert p.estimate.key == "vs_nation" and p.estimate.sign == -1 and p.path == a1a.path
+    assert p.target == ("mean", "", "", "") and p.better == 1
+    assert "470.0分" in p.text and "全国" in p.text and "全省" in p.text and "30.0分" in p.text
+    assert "28.0分" in p.text and p.text.startswith("甲省一市a县")
+    assert set(p.evidence["estimates"]) == {"county", "vs_nation", "vs_province", "nation", "province"}
+    assert p.evidence["threshold"] == 15.0 and p.evidence["difference"] == -30.0
+    # the county is the responsible unit: its plan starts from its own mean
+    letter = services.letter_draft(actor=rect.admin, cycle=rect.cycle, province=a)
+    problem = letter.problems.get(rule="county_below_nation")
+    assert problem.region_id == a1a.pk and services.baseline_for(problem, a1a).value == 470.0  # type: ignore[union-attr]
+    assert letter.rules["county_gap_points"] == 15.0 and "county_low_share" in letter.rules["enabled"]
+
+
+def test_county_below_its_province_only(rect: Rect) -> None:
+    r, a, a1a, _a1b = _one_province(rect)
+    f.county(r, a1a, 480.0, vs_nation=(-20.0, 0.09, 0), vs_province=(-21.0, 0.001, -1))
+    found = derive(r, a)
+    assert [p.rule for p in found] == ["county_below_province"]
+    assert "显著低于全省平均水平" in found[0].text and "全国" not in found[0].text
+    assert found[0].estimate.key == "vs_province"
+    assert derive(r, a, Rules(enabled=("county_below_nation",))) == []
+
+
+def test_county_mean_rules_need_significance_and_the_gap(rect: Rect) -> None:
+    r, a, a1a, a1b = _one_province(rect)
+    # 30 points below but not significant (sign 0): not a problem
+    f.county(r, a1a, 470.0, vs_nation=(-30.0, 0.08, 0), vs_province=(-30.0, 0.08, 0))
+    # significant but only 10 points: under the 15-point line
+    f.county(r, a1b, 490.0, vs_nation=(-10.0, 0.01, -1), vs_province=(-10.0, 0.01, -1))
+    assert derive(r, a) == []
+    got = derive(r, a, Rules(county_gap_points=8.0))
+    assert [(p.rule, p.region_id) for p in got] == [("county_below_nation", a1b.pk)]
+    # above the nation (sign +1) is never a problem, however large
+    r2, a, a1a, _b = _one_province(rect, "science")
+    f.county(r2, a1a, 540.0, vs_nation=(40.0, 0.0001, 1), vs_province=(40.0, 0.0001, 1))
+    assert derive(r2, a, Rules(county_gap_points=0.0)) == []
+
+
+def test_county_low_share(rect: Rect) -> None:
+    r, a, a1a, a1b = _one_province(rect)
+    # 25% at 待提高 against the nation's 10% (SEs 0.03, 0.004): z ≈ 4.96
+    f.county(r, a1a, 495.0, vs_nation=(-5.0, 0.4, 0), low=(0.25, 0.03))
+    # 13% ± 0.03: 3 points above, not significant; and under the 5-point line
+    f.county(r, a1b, 499.0, vs_nation=(-1.0, 0.9, 0), low=(0.13, 0.03))
+    found = derive(r, a)
+    assert [(p.rule, p.region_id) for p in found] == [("county_low_share", a1a.pk)]
+    p = found[0]
+    assert p.target == ("level_share", "", "", "I") and p.better == -1 and p.value == 0.25
+    assert p.evidence["se"] == pytest.approx((0.03**2 + 0.004**2) ** 0.5) and p.evidence["p_value"] < 1e-5
+    assert p.evidence["level"] == "I" and "待提高水平的比例为25.0%" in p.text and "10.0%" in p.text
+    assert "显著高于全国" in p.text
+    # significant but under the line: 13% ± 0.002 is 3 points above the nation
+    r2, a, _x, a1b = _one_province(rect, "science")
+    f.county(r2, a1b, 499.0, low=(0.13, 0.002))
+    assert derive(r2, a) == []
+    assert [p.rule for p in derive(r2, a, Rules(county_share_gap=0.02))] == ["county_low_share"]
+
+
+def test_county_low_share_needs_the_lowest_level(rect: Rect) -> None:
+    """Without at-or-above rows the lowest level is unknown: the rule finds nothing rather than guess."""
+    r = f.run(rect.cycle, "english")
+    a, a1a = rect.world.regions["A"], rect.world.regions["A1a"]
+    f.est(r, None, "mean", 500.0, 2.0)
+    for code, v in f.LEVELS.items():
+        f.est(r, None, "level_share", v, 0.004, key=code)
+    f.county(r, a1a, 495.0, low=(0.40, 0.02))
+    assert derive(r, a) == []
+
+
+def test_county_rules_skip_suppressed_estimates(rect: Rect) -> None:
+    r, a, a1a, a1b = _one_province(rect)
+    f.county(r, a1a, 460.0, vs_nation=(-40.0, 0.0001, -1), vs_province=(-40.0, 0.0001, -1), low=(0.35, 0.03),
+             suppressed=True)
+    # the county's own rows are fine, but the nation's share at 待提高 is suppressed in this run
+    f.county(r, a1b, 499.0, low=(0.35, 0.03))
+    assert [p.rule for p in derive(r, a)] == ["county_low_share"]
+    r2 = f.run(rect.cycle, "science")
+    f.est(r2, None, "mean", 500.0, 2.0)
+    f.nation_levels(r2)
+    f.est(r2, a, "mean", 500.0, 2.0)
+    r2.estimates.filter(level="nation", statistic="level_share", key="I").update(suppressed=True)
+    f.county(r2, a1b, 499.0, low=(0.35, 0.03))
+    assert derive(r2, a) == []
+    # a suppressed difference with an unsuppressed mean: still nothing
+    r3, a, a1a, _b = _one_province(rect, "chinese")
+    f.county(r3, a1a, 460.0, vs_nation=(-40.0, 0.0001, -1))
+    r3.estimates.filter(level="county", statistic="difference").update(suppressed=True)
+    assert derive(r3, a) == []
+
+
+def test_one_province_letter_lists_county_problems_of_every_subject(rect: Rect) -> None:
+    """The demo's world: nothing at province level, the counties' shortfalls per subject."""
+    Estimate.objects.filter(run=rect.run).delete()
+    a, a1a, a1b = rect.world.regions["A"], rect.world.regions["A1a"], rect.world.regions["A1b"]
+    for code in ("chinese", "math"):
+        r = f.run(rect.cycle, code)
+        f.one_province_world(r, a)
+        f.county(r, a1a, 470.0, vs_nation=(-30.0, 0.00001, -1), vs_province=(-30.0, 0.00001, -1),
+                 low=(0.24, 0.03))
+        f.county(r, a1b, 530.0, vs_nation=(30.0, 0.00001, 1), vs_province=(30.0, 0.00001, 1), low=(0.04, 0.01))
+    letter = services.letter_draft(actor=rect.admin, cycle=rect.cycle, province=a)
+    got = list(letter.problems.order_by("seq").values_list("instrument_code", "rule", "path"))
+    assert got == [("chinese", "county_below_nation", a1a.path), ("chinese", "county_low_share", a1a.path),
+                   ("math", "county_below_nation", a1a.path), ("math", "county_low_share", a1a.path)]
+    for p in letter.problems.all():
+        # "高于全国" is the shortfall itself where lower is better (the share at 待提高)
+        for word in PRAISE if p.better == 1 else [w for w in PRAISE if w != "高于全国"]:
+            assert word not in p.text, (p.rule, p.text)
