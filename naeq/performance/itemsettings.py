@@ -5,15 +5,19 @@
   stimulus's audio the smallest ``play_limit`` among the items that use the stimulus. No limit: unlimited plays.
 * **Recording.** An ``open`` item whose ``constraints["record"]`` is ``"speaking"`` (English oral) or
   ``"singing"`` is a recorded task, ``constraints["record_seconds"]`` long (default 60, 5 to 600).
+
+The item bank's importers write these keys (the workbook's 播放次数 / 录音 / 录音时长 columns, QTI ``max-plays``
+and ``data-naeq-record*``) and check them (``naeq.delivery.items.validate``); the limits live there.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-RECORD_KINDS = ("speaking", "singing")
-DEFAULT_RECORD_SECONDS = 60
-MIN_RECORD_SECONDS, MAX_RECORD_SECONDS = 5, 600
+from naeq.delivery.items.spec import DEFAULT_RECORD_SECONDS, MAX_RECORD_SECONDS, MIN_RECORD_SECONDS, RECORD_KINDS
+
+__all__ = ["DEFAULT_RECORD_SECONDS", "MAX_RECORD_SECONDS", "MIN_RECORD_SECONDS", "RECORD_KINDS", "item_play_limit",
+           "media_play_limit", "record_kind", "record_seconds"]
 
 
 def _limit(value: Any) -> int | None:

@@ -21,6 +21,9 @@ from naeq.delivery.items.spec import (
     INFO_SHEET,
     ITEM_SHEET,
     NOTES_SHEET,
+    OPTIONAL_COLUMNS,
+    RECORD_LABELS,
+    RECORD_NAMES,
     STIMULUS_SHEET,
     BookletSpec,
     InstrumentSpec,
@@ -31,7 +34,12 @@ from naeq.delivery.media import media_kind
 from naeq.delivery.models import InstrumentKind, ItemType
 
 ITEM_HEADERS = tuple(COLUMN.values())
-STIMULUS_HEADERS = ("编号", "标题", "内容", "图片/音频")
+ITEM_OPTIONAL = tuple(COLUMN[k] for k in OPTIONAL_COLUMNS)
+STIMULUS_HEADERS = ("编号", "标题", "内容", "图片/音频", "播放次数")
+STIMULUS_OPTIONAL = ("播放次数",)
+#: Header spellings accepted besides the Chinese ones (the constraint keys they fill).
+HEADER_ALIASES = {"play_limit": "播放次数", "record": "录音", "record_seconds": "录音时长",
+                  "录音时长（秒）": "录音时长"}
 BOOKLET_HEADERS = ("题本号", "题块顺序")
 INFO_KEYS = ("工具代码", "名称", "类别", "作答时限", "页面随机")
 MAX_ROWS = 2000
@@ -48,6 +56,8 @@ _OPTION = re.compile(r"^\s*([A-Za-z0-9]{1,8})\s*(?:[.．、:：]|=|＝)\s*(.+?)\
 _SPLIT = re.compile(r"[,，、;；\s]+")
 _SHOW_IF = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*(?:=|＝|in|IN|属于)\s*(.+?)\s*$")
 _SKIP = re.compile(r"^\s*选\s*(.+?)\s*跳至第?\s*(\d+)\s*屏?\s*$")
+#: A media file with its own play limit: ``listen.mp3（2次）`` (also half-width parentheses).
+_PLAYS = re.compile(r"^(.+?)[（(]\s*([^（）()]*?)\s*次?\s*[）)]$")
 YES, NO = ("是", "Y", "y", "yes", "1", "true", "True", "必答"), ("否", "N", "n", "no", "0", "false", "False", "")
 
 
@@ -86,7 +96,8 @@ class _Reader:
     def bad(self, sheet: str, row: int | None, column: str | None, reason: str) -> None:
         self.problems.append(Problem(reason=reason, file=sheet, row=row, field=column))
 
-    def rows(self, wb: Any, sheet: str, headers: tuple[str, ...], required: bool) -> list[tuple[int, dict[str, Any]]]:
+    def rows(self, wb: Any, sheet: str, headers: tuple[str, ...], required: bool,
+             optional: tuple[str, ...] = ()) -> list[tuple[int, dict[str, Any]]]:
         if sheet not in wb.sheetnames:
             if required:
                 self.bad(sheet, None, None, _("工作簿中没有“%(sheet)s”工作表。") % {"sheet": sheet})
@@ -94,7 +105,8 @@ class _Reader:
         ws = wb[sheet]
         it = ws.iter_rows(values_only=True)
         head = [_text(h) for h in next(it, ())]
-        missing = [h for h in headers if h not in head]
+        head = [HEADER_ALIASES.get(h, h) if HEADER_ALIASES.get(h) in headers else h for h in head]
+        missing = [h for h in headers if h not in head and h not in optional]
         for h in missing:
             self.bad(sheet, 1, h, _("缺少列“%(col)s”。") % {"col": h})
         unknown = [h for h in head if h and h not in headers]
@@ -126,9 +138,54 @@ class _Reader:
             out.append({"value": m.group(1), "label": m.group(2)})
         return out
 
-    def media(self, sheet: str, n: int, code: str, raw: str, column: str) -> list[dict[str, str]]:
-        return [{"kind": media_kind(name) or "image", "file": name, "alt": ""}
-                for name in _SPLIT.split(raw) if name]
+    def media(self, sheet: str, n: int, code: str, raw: str, column: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for token in (t for t in _SPLIT.split(raw) if t):
+            m = _PLAYS.match(token)
+            name = m.group(1) if m else token
+            entry: dict[str, Any] = {"kind": media_kind(name) or "image", "file": name, "alt": ""}
+            if m:
+                num = _number(m.group(2))
+                if not isinstance(num, int) or num < 1:
+                    self.bad(sheet, n, column, _("%(code)s：“%(token)s”的播放次数必须是不小于1的整数，"
+                                                 "应写成“文件名（2次）”。") % {"code": code, "token": token})
+                else:
+                    entry["play_limit"] = num
+            out.append(entry)
+        return out
+
+    def play_limit(self, sheet: str, n: int, code: str, raw: str) -> int | None:
+        if raw == "":
+            return None
+        num = _number(raw)
+        if not isinstance(num, int) or num < 1:
+            self.bad(sheet, n, COLUMN["play_limit"], _("%(code)s：播放次数“%(raw)s”必须是不小于1的整数。") % {
+                "code": code, "raw": raw})
+            return None
+        return num
+
+    def performance(self, n: int, code: str, t: dict[str, str]) -> dict[str, Any]:
+        """The 播放次数 / 录音 / 录音时长 columns as constraint keys (ranges and applicability: validate.py)."""
+        out: dict[str, Any] = {}
+        limit = self.play_limit(ITEM_SHEET, n, code, t["play_limit"])
+        if limit is not None:
+            out["play_limit"] = limit
+        if t["record"]:
+            kind = RECORD_NAMES.get(t["record"].strip().lower()) or RECORD_NAMES.get(t["record"].strip())
+            if kind is None:
+                self.bad(ITEM_SHEET, n, COLUMN["record"], _("%(code)s：录音“%(raw)s”看不懂，只能填“口语”（speaking）"
+                                                            "或“演唱”（singing），不录音的题留空。") % {
+                    "code": code, "raw": t["record"]})
+            else:
+                out["record"] = kind
+        if t["record_seconds"]:
+            num = _number(t["record_seconds"])
+            if not isinstance(num, int):
+                self.bad(ITEM_SHEET, n, COLUMN["record_seconds"], _("%(code)s：录音时长“%(raw)s”必须是整数（秒）。") % {
+                    "code": code, "raw": t["record_seconds"]})
+            else:
+                out["record_seconds"] = num
+        return out
 
     def key(self, n: int, code: str, type_: str, raw: str, options: list[dict[str, str]]) -> Any:
         if raw == "":
@@ -231,7 +288,8 @@ class _Reader:
             code=code, type=type_, stem=t["stem"], block=t["block"] or "Q", screen=screen, options=options,
             rows=[r.strip() for r in t["rows"].splitlines() if r.strip()],
             key=self.key(n, code, type_, t["key"], options), max_score=max_score,
-            constraints=self.constraints(n, code, t["constraints"]), show_if=self.show_if(n, code, t["show_if"]),
+            constraints=self.constraints(n, code, t["constraints"]) | self.performance(n, code, t),
+            show_if=self.show_if(n, code, t["show_if"]),
             skip=self.skip(n, code, t["skip"]), stimulus=t["stimulus"] or None,
             media=self.media(ITEM_SHEET, n, code, t["media"], COLUMN["media"]), required=t["required"] in YES,
             dimension=t["dimension"], indicator_1=t["indicator_1"], indicator_2=t["indicator_2"],
@@ -282,15 +340,23 @@ class _Reader:
             self.bad(INFO_SHEET, None, "页面随机", _("页面随机只能填“是”或“否”。"))
         spec.shuffle_pages = shuffle in YES and shuffle != ""
         last_screen: dict[str, int] = {}
-        for n, row in self.rows(wb, ITEM_SHEET, ITEM_HEADERS, required=True):
+        for n, row in self.rows(wb, ITEM_SHEET, ITEM_HEADERS, required=True, optional=ITEM_OPTIONAL):
             item = self.item(n, row, last_screen)
             last_screen[item.block] = item.screen
             spec.items.append(item)
-        for n, row in self.rows(wb, STIMULUS_SHEET, STIMULUS_HEADERS, required=False):
+        for n, row in self.rows(wb, STIMULUS_SHEET, STIMULUS_HEADERS, required=False, optional=STIMULUS_OPTIONAL):
             code = _text(row.get("编号"))
+            media = self.media(STIMULUS_SHEET, n, code, _text(row.get("图片/音频")), "图片/音频")
+            plays = self.play_limit(STIMULUS_SHEET, n, code, _text(row.get("播放次数")))
+            if plays is not None:
+                audio = [m for m in media if m["kind"] == "audio"]
+                if not audio:
+                    self.bad(STIMULUS_SHEET, n, "播放次数", _("%(code)s：填写了播放次数，但这段材料没有音频。") % {
+                        "code": code})
+                for m in audio:
+                    m.setdefault("play_limit", plays)  # a file's own （n次） wins
             spec.stimuli.append(StimulusSpec(code=code, title=_text(row.get("标题")), body=_text(row.get("内容")),
-                                             media=self.media(STIMULUS_SHEET, n, code, _text(row.get("图片/音频")),
-                                                              "图片/音频"), row=n))
+                                             media=media, row=n))
         for n, row in self.rows(wb, BOOKLET_SHEET, BOOKLET_HEADERS, required=False):
             num = _number(_text(row.get("题本号")))
             if not isinstance(num, int):
@@ -337,21 +403,43 @@ def _constraints_text(c: dict[str, Any]) -> str:
     return ";".join(f"{CONSTRAINT_NAMES[k]}={text(v)}" for k, v in c.items() if k in CONSTRAINT_NAMES)
 
 
+def _media_text(media: list[dict[str, Any]], common: int | None = None) -> str:
+    """File names one a line; an audio's own play limit (unless it is ``common``) as ``name（n次）``."""
+    return "\n".join(f"{m['file']}（{m['play_limit']}次）" if m.get("play_limit") and m.get("play_limit") != common
+                     else m["file"] for m in media)
+
+
+def _common_limit(media: list[dict[str, Any]]) -> int | None:
+    """The play limit every audio of a stimulus shares (the 播放次数 column), if they share one."""
+    limits = {m.get("play_limit") for m in media if m.get("kind") == "audio"}
+    return limits.pop() if len(limits) == 1 and None not in limits else None
+
+
+def stimulus_row(s: StimulusSpec) -> list[Any]:
+    common = _common_limit(s.media)
+    return [s.code, s.title, s.body, _media_text(s.media, common), common]
+
+
 def item_row(item: ItemSpec) -> list[Any]:
     labels = {value: str(label) for value, label in ItemType.choices}
+    c = item.constraints
     return [item.code, item.block, item.screen, labels.get(item.type, item.type), item.stem,
             _options_text(item.options), "\n".join(item.rows), _key_text(item), item.max_score or None,
             _constraints_text(item.constraints),
             f"{item.show_if['item']} in {','.join(map(str, item.show_if['in']))}" if item.show_if else "",
             f"选{','.join(map(str, item.skip['in']))}跳至第{item.skip['to_screen']}屏" if item.skip else "",
-            item.stimulus or "", "\n".join(m["file"] for m in item.media), "是" if item.required else "",
-            item.dimension, item.indicator_1, item.indicator_2, item.indicator_3]
+            item.stimulus or "", _media_text(item.media), "是" if item.required else "",
+            item.dimension, item.indicator_1, item.indicator_2, item.indicator_3,
+            c.get("play_limit"), RECORD_LABELS.get(c["record"], c["record"]) if c.get("record") else None,
+            c.get("record_seconds")]
 
 
 def workbook_write(spec: InstrumentSpec | None = None, *, notes: bool = True) -> bytes:
     """A workbook in the import format: the template (``spec`` None) or an instrument (the demo bank)."""
     from openpyxl import Workbook
+    from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
@@ -379,6 +467,13 @@ def workbook_write(spec: InstrumentSpec | None = None, *, notes: bool = True) ->
     items_ws = wb[ITEM_SHEET]
     for letter, width in zip("ABCDEFGHIJ", (10, 8, 6, 14, 40, 30, 24, 10, 6, 22), strict=True):
         items_ws.column_dimensions[letter].width = width
+    record_col = get_column_letter(ITEM_HEADERS.index(COLUMN["record"]) + 1)
+    record_dv = DataValidation(type="list", formula1='"' + ",".join(RECORD_LABELS.values()) + '"', allow_blank=True)
+    record_dv.add(f"{record_col}2:{record_col}2000")
+    items_ws.add_data_validation(record_dv)
+    for key in OPTIONAL_COLUMNS:  # a header note on the columns of performance tasks, like the 填写说明 sheet
+        cell = items_ws.cell(row=1, column=ITEM_HEADERS.index(COLUMN[key]) + 1)
+        cell.comment = Comment(_(dict(NOTES)[COLUMN[key]]), "naeq")
     dv = DataValidation(type="list", formula1='"' + ",".join(str(label).split("（")[0] for label in ItemType.labels)
                         + '"', allow_blank=False, showErrorMessage=True, errorTitle=_("请从下拉列表中选择"),
                         error=_("只能填写下拉列表中的值。"))
@@ -388,7 +483,7 @@ def workbook_write(spec: InstrumentSpec | None = None, *, notes: bool = True) ->
         for item in spec.items:
             items_ws.append(item_row(item))
         for s in spec.stimuli:
-            wb[STIMULUS_SHEET].append([s.code, s.title, s.body, "\n".join(m["file"] for m in s.media)])
+            wb[STIMULUS_SHEET].append(stimulus_row(s))
         for b in spec.booklets:
             wb[BOOKLET_SHEET].append([b.number, ",".join(b.blocks)])
     if notes:
@@ -423,7 +518,12 @@ NOTES = (
     ("跳转", gettext_noop("只能跳到后面的屏：“选1跳至第3屏”或“选1,2跳至第3屏”。")),
     ("共享材料", gettext_noop("填“共享材料”工作表中的编号，同一单元的题目共用一段材料。")),
     ("图片/音频", gettext_noop("文件名（png、jpg、jpeg、gif、mp3、ogg、wav、m4a），"
-                              "随工作簿上传的文件夹或 zip 中必须有同名文件。")),
+                              "随工作簿上传的文件夹或 zip 中必须有同名文件。"
+                              "某个音频单独限制播放次数时写成“文件名（2次）”。")),
+    ("播放次数", gettext_noop("听力题：本题音频每次作答最多播放几次（不小于1的整数），留空为不限。"
+                            "共享材料工作表的“播放次数”限制该材料的每个音频；材料音频未填时取使用它的题目中最小的播放次数。")),
+    ("录音", gettext_noop("录音作答的题（只能是开放题，满分大于0）：填“口语”（英语口语）或“演唱”；不录音的题留空。")),
+    ("录音时长", gettext_noop("录音的固定时长，5～600秒的整数；只用于录音题，留空为60秒。")),
     ("维度、指标", gettext_noop("每道题必填维度；一、二、三级指标按指标体系填写。")),
     ("题本", gettext_noop("题本号与题块顺序（如“B1,B3”）；每个题块至少在一个题本中。"
                          "不填时全部题块按顺序组成1号题本。")),

@@ -26,6 +26,13 @@ naeq properties QTI has no place for (block, screen, indicator hierarchy, condit
 required) travel as ``data-naeq-*`` attributes of ``qti-item-body`` (QTI 3.0 allows ``data-*`` attributes on
 body elements); a package from another system without them gets block Q, one item a screen.
 
+Performance tasks (issue 9): an item's audio with a play limit is wrapped in ``qti-media-interaction
+max-plays="n"`` (QTI's own place for it; its response ``PLAYS_n`` counts plays), marked
+``data-naeq-inherited="true"`` when the limit is the item's ``constraints["play_limit"]`` (also
+``data-naeq-play-limit`` on the body) rather than the file's own. A stimulus body has no interactions: its audio
+carries ``data-naeq-play-limit``. QTI 3.0 has no recording interaction (only custom PCIs), so ``record`` and
+``record_seconds`` travel as ``data-naeq-record`` / ``data-naeq-record-seconds`` of the body.
+
 XML safety: every XML file is refused if it has a DOCTYPE or entity declaration (no entity expansion), zip
 members may not leave the package, and sizes are bounded.
 """
@@ -108,6 +115,10 @@ def item_xml(item: ItemSpec, stimulus_href: str | None = None) -> bytes:
         _decl(root, "RESPONSE", "ordered", "identifier", [f"R_{k}" for k in key] if key else None)
     if t == ItemType.SINGLE_TEXT:
         _decl(root, "RESPONSE_TEXT", "single", "string", None)
+    limited = [(n, m) for n, m in enumerate(item.media, start=1)
+               if m["kind"] == "audio" and (m.get("play_limit") or c.get("play_limit"))]
+    for n, _m in limited:  # the play counts of qti-media-interaction
+        _decl(root, f"PLAYS_{n}", "single", "integer", None)
     outcome = _el(root, "qti-outcome-declaration", identifier="SCORE", cardinality="single", base_type="float")
     _el(_el(outcome, "qti-default-value"), "qti-value", "0")
     _el(root, "qti-outcome-declaration", identifier="MAXSCORE", cardinality="single",
@@ -124,11 +135,20 @@ def item_xml(item: ItemSpec, stimulus_href: str | None = None) -> bytes:
         extra["data-naeq-show-if"] = json.dumps(item.show_if, ensure_ascii=False)
     if item.skip:
         extra["data-naeq-skip"] = json.dumps(item.skip, ensure_ascii=False)
+    for key in ("play_limit", "record", "record_seconds"):
+        if key in c:
+            extra["data-naeq-" + key.replace("_", "-")] = str(c[key])
     body = ET.SubElement(root, "qti-item-body", extra)
     for p in item.stem.split("\n"):
         _el(body, "p", p)
-    for m in item.media:
-        if m["kind"] == "audio":
+    wrapped = dict((n, m) for n, m in limited)
+    for n, m in enumerate(item.media, start=1):
+        if n in wrapped:
+            own = m.get("play_limit")
+            mi = _el(body, "qti-media-interaction", response_identifier=f"PLAYS_{n}", autostart="false",
+                     max_plays=own or c["play_limit"], data_naeq_inherited=None if own else "true")
+            _el(mi, "audio", src=f"../media/{m['file']}", controls="controls")
+        elif m["kind"] == "audio":
             _el(body, "audio", src=f"../media/{m['file']}", controls="controls")
         else:
             _el(body, "img", src=f"../media/{m['file']}", alt=m.get("alt", ""))
@@ -195,7 +215,8 @@ def stimulus_xml(s: StimulusSpec) -> bytes:
         _el(body, "p", p)
     for m in s.media:
         if m["kind"] == "audio":
-            _el(body, "audio", src=f"../media/{m['file']}", controls="controls")
+            _el(body, "audio", src=f"../media/{m['file']}", controls="controls",
+                data_naeq_play_limit=m.get("play_limit"))
         else:
             _el(body, "img", src=f"../media/{m['file']}", alt=m.get("alt", ""))
     ET.indent(root)
@@ -298,7 +319,8 @@ def item_read(data: bytes, name: str) -> ItemSpec:
     body = root.find("qti-item-body")
     if body is None:
         raise QtiError(_("%(id)s：缺少 qti-item-body。") % {"id": ident})
-    interactions = [e for e in body.iter() if e.tag.endswith("-interaction")]
+    # qti-media-interaction only counts plays of its audio (a play limit), it is not where the answer goes.
+    interactions = [e for e in body.iter() if e.tag.endswith("-interaction") and e.tag != "qti-media-interaction"]
     kinds = [e.tag for e in interactions]
     supported = {"qti-choice-interaction", "qti-text-entry-interaction", "qti-extended-text-interaction",
                  "qti-match-interaction", "qti-order-interaction", "qti-slider-interaction"}
@@ -325,11 +347,22 @@ def item_read(data: bytes, name: str) -> ItemSpec:
                 setattr(item, target, json.loads(body.get(attr, "")))
             except ValueError as exc:
                 raise QtiError(_("%(id)s：%(attr)s 不是 JSON。") % {"id": ident, "attr": attr}) from exc
+    plays: dict[int, int | float | str] = {}  # id of an <audio> in a media interaction -> its own play limit
+    for mi in body.iter("qti-media-interaction"):
+        raw = mi.get("max-plays", "0")
+        limit = _number(raw)
+        if mi.get("data-naeq-inherited") == "true" or limit == 0:  # 0: unlimited in QTI
+            continue
+        for a in mi.iter("audio"):
+            plays[id(a)] = limit if limit is not None else raw
     for m in body.iter():
         if m.tag in ("img", "audio") and m.get("src"):
             fname = m.get("src", "").rsplit("/", 1)[-1]
-            item.media.append({"kind": "audio" if m.tag == "audio" else "image", "file": fname,
-                               "alt": m.get("alt", "")})
+            entry: dict[str, Any] = {"kind": "audio" if m.tag == "audio" else "image", "file": fname,
+                                     "alt": m.get("alt", "")}
+            if id(m) in plays:
+                entry["play_limit"] = plays[id(m)]
+            item.media.append(entry)
     ref = root.find("qti-assessment-stimulus-ref")
     if ref is not None:
         item.stimulus = ref.get("identifier")
@@ -438,6 +471,10 @@ def item_read(data: bytes, name: str) -> ItemSpec:
             item.key = _number(correct[0])
     if body.get("data-naeq-partial-credit") in ("true", "false"):
         item.constraints["partial_credit"] = body.get("data-naeq-partial-credit") == "true"
+    for key in ("play_limit", "record", "record_seconds"):  # checked by the rules like the workbook's columns
+        text = body.get("data-naeq-" + key.replace("_", "-"))
+        if text is not None:
+            item.constraints[key] = text if key == "record" else (_number(text) if _number(text) is not None else text)
     return item
 
 
@@ -458,8 +495,16 @@ def stimulus_read(data: bytes, name: str) -> StimulusSpec:
         raise QtiError(_("%(name)s 的根元素不是 qti-assessment-stimulus。") % {"name": name})
     body = root.find("qti-stimulus-body")
     paras = [_texts(p) for p in body if p.tag == "p"] if body is not None else []
-    media = [{"kind": "audio" if m.tag == "audio" else "image", "file": m.get("src", "").rsplit("/", 1)[-1],
-              "alt": m.get("alt", "")} for m in (body.iter() if body is not None else []) if m.tag in ("img", "audio")]
+    media: list[dict[str, Any]] = []
+    for m in body.iter() if body is not None else []:
+        if m.tag not in ("img", "audio"):
+            continue
+        entry: dict[str, Any] = {"kind": "audio" if m.tag == "audio" else "image",
+                                 "file": m.get("src", "").rsplit("/", 1)[-1], "alt": m.get("alt", "")}
+        raw = m.get("data-naeq-play-limit")
+        if raw is not None:
+            entry["play_limit"] = _number(raw) if _number(raw) is not None else raw
+        media.append(entry)
     title = root.get("title", "")
     code = root.get("identifier", "")
     return StimulusSpec(code=code, title="" if title == code else title, body="\n".join(paras), media=media,

@@ -12,7 +12,22 @@ COLUMN = {
     "rows": "子题/行", "key": "答案", "max_score": "满分", "constraints": "作答限制", "show_if": "显示条件",
     "skip": "跳转", "stimulus": "共享材料", "media": "图片/音频", "required": "必答", "dimension": "维度",
     "indicator_1": "一级指标", "indicator_2": "二级指标", "indicator_3": "三级指标",
+    # Performance tasks (issue 9): stored in ``constraints`` under the same names; optional columns.
+    "play_limit": "播放次数", "record": "录音", "record_seconds": "录音时长",
 }
+#: The columns a workbook may leave out (older workbooks have none of them).
+OPTIONAL_COLUMNS = ("play_limit", "record", "record_seconds")
+#: Keys of ``constraints`` that have a column of their own (not written in 作答限制).
+PERFORMANCE_KEYS = OPTIONAL_COLUMNS
+
+# The settings of performance tasks (read by naeq.performance.itemsettings, which sits above this layer).
+RECORD_KINDS = ("speaking", "singing")
+#: 录音 column spellings -> kind.
+RECORD_NAMES = {"speaking": "speaking", "singing": "singing", "口语": "speaking", "英语口语": "speaking",
+                "演唱": "singing", "歌唱": "singing"}
+RECORD_LABELS = {"speaking": "口语", "singing": "演唱"}
+DEFAULT_RECORD_SECONDS = 60
+MIN_RECORD_SECONDS, MAX_RECORD_SECONDS = 5, 600
 ITEM_SHEET, STIMULUS_SHEET, BOOKLET_SHEET, INFO_SHEET, NOTES_SHEET = "题目", "共享材料", "题本", "说明", "填写说明"
 
 
@@ -31,7 +46,7 @@ class ItemSpec:
     show_if: dict[str, Any] | None = None
     skip: dict[str, Any] | None = None
     stimulus: str | None = None
-    media: list[dict[str, str]] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)
     required: bool = False
     dimension: str = ""
     indicator_1: str = ""
@@ -54,7 +69,7 @@ class StimulusSpec:
     code: str
     title: str = ""
     body: str = ""
-    media: list[dict[str, str]] = field(default_factory=list)
+    media: list[dict[str, Any]] = field(default_factory=list)
     source: str = STIMULUS_SHEET
     row: int | None = None
 

@@ -14,7 +14,16 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from naeq.core.errors import Problem
-from naeq.delivery.items.spec import BOOKLET_SHEET, COLUMN, InstrumentSpec, ItemSpec
+from naeq.delivery.items.spec import (
+    BOOKLET_SHEET,
+    COLUMN,
+    MAX_RECORD_SECONDS,
+    MIN_RECORD_SECONDS,
+    RECORD_KINDS,
+    InstrumentSpec,
+    ItemSpec,
+    StimulusSpec,
+)
 from naeq.delivery.media import media_problem
 from naeq.delivery.models import InstrumentKind, ItemType
 
@@ -22,6 +31,15 @@ CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
 BLOCK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,19}$")
 CHOICE_TYPES = {ItemType.SINGLE, ItemType.TRUE_FALSE, ItemType.LIKERT}
 MAX_TEXT_LENGTH = 10000
+
+
+def _count(v: Any) -> bool:
+    """An integer ≥ 1 (a play limit)."""
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+
+def _has_audio(media: list[dict[str, Any]]) -> bool:
+    return any(m.get("kind") == "audio" for m in media)
 
 
 def _num(v: Any) -> float | None:
@@ -154,13 +172,52 @@ class _Checker:
         if self.test and key is not None and not it.max_score > 0:
             self.item(it, "max_score", _("有答案的测试题满分必须大于0。"))
 
+    # ------------------------------------------------------------------------------------------- performance
+
+    def media_limits(self, media: list[dict[str, Any]]) -> list[str]:
+        """Reasons against the play limits of media entries (audio only, integers ≥ 1)."""
+        out = []
+        for m in media:
+            if "play_limit" not in m:
+                continue
+            if m.get("kind") != "audio":
+                out.append(_("只有音频可以限制播放次数（“%(file)s”不是音频）。") % {"file": m.get("file", "")})
+            elif not _count(m["play_limit"]):
+                out.append(_("“%(file)s”的播放次数必须是不小于1的整数。") % {"file": m.get("file", "")})
+        return out
+
+    def performance(self, it: ItemSpec, stimulus: StimulusSpec | None) -> None:
+        """Listening and recorded tasks (issue 9): 播放次数, 录音, 录音时长 and the media's own play limits."""
+        c = it.constraints
+        for reason in self.media_limits(it.media):
+            self.item(it, "media", reason)
+        if "play_limit" in c:
+            if not _count(c["play_limit"]):
+                self.item(it, "play_limit", _("播放次数必须是不小于1的整数。"))
+            elif not _has_audio(it.media) and not (stimulus is not None and _has_audio(stimulus.media)):
+                self.item(it, "play_limit", _("填写了播放次数，但本题和它的共享材料都没有音频。"))
+        if "record" in c:
+            if c["record"] not in RECORD_KINDS:
+                self.item(it, "record", _("录音只能是“口语”（speaking）或“演唱”（singing）。"))
+            elif it.type != ItemType.OPEN:
+                self.item(it, "record", _("只有开放题可以录音作答（本题的题型不是开放题）。"))
+            elif not it.max_score > 0:
+                self.item(it, "record", _("录音题由评分员评分，满分必须大于0。"))
+        if "record_seconds" in c:
+            v = c["record_seconds"]
+            if "record" not in c:
+                self.item(it, "record_seconds", _("录音时长只用于录音题，请同时填写“录音”。"))
+            elif isinstance(v, bool) or not isinstance(v, int) or not MIN_RECORD_SECONDS <= v <= MAX_RECORD_SECONDS:
+                self.item(it, "record_seconds", _("录音时长必须是%(lo)d～%(hi)d的整数（秒）。") % {
+                    "lo": MIN_RECORD_SECONDS, "hi": MAX_RECORD_SECONDS})
+
     # ------------------------------------------------------------------------------------------- the whole
 
     def run(self) -> list[Problem]:
         spec = self.spec
         seen: dict[str, ItemSpec] = {}
         order: dict[str, int] = {}
-        stimuli = {s.code for s in spec.stimuli}
+        stimuli = {s.code: s for s in spec.stimuli}
         seen_stimuli: set[str] = set()
         for s in spec.stimuli:
             if not CODE_RE.fullmatch(s.code or ""):
@@ -178,6 +235,9 @@ class _Checker:
                 if reason:
                     self.problems.append(Problem(reason=f"{s.code}：{reason}", file=s.source, row=s.row,
                                                  field="图片/音频"))
+            for reason in self.media_limits(s.media):
+                self.problems.append(Problem(reason=f"{s.code}：{reason}", file=s.source, row=s.row,
+                                             field="图片/音频"))
         if not spec.items:
             self.problems.append(Problem(reason=_("没有任何题目。"), file="题目", field=None))
         screens_of: dict[str, set[int]] = {}  # screens are numbered within their block
@@ -215,6 +275,7 @@ class _Checker:
             if not (_num(it.max_score) is not None and it.max_score >= 0):
                 self.item(it, "max_score", _("满分必须是不小于0的数。"))
             self.check_type(it)
+            self.performance(it, stimuli.get(it.stimulus) if it.stimulus else None)
             if it.stimulus is not None and it.stimulus not in stimuli:
                 self.item(it, "stimulus", _("共享材料“%(code)s”不存在。") % {"code": it.stimulus})
             for m in it.media:
