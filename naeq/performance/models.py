@@ -108,3 +108,30 @@ class RerecordPermit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempt_id}:{self.item}#{self.take}"
+
+
+class RoomCall(models.Model):
+    """One call of the singing/oral room (演唱与口语测试室): the proctor called the next small group, these test
+    IDs, at this time. Group ``n`` is the session's ``n``-th call; the groups are formed in test-ID order from the
+    takers not called yet, ``group_size`` at a time (:func:`naeq.performance.services.room_call_next`)."""
+
+    session = models.ForeignKey("delivery.TestSession", on_delete=models.CASCADE, related_name="+")
+    group = models.PositiveSmallIntegerField(_("组号"))
+    group_size = models.PositiveSmallIntegerField(_("每组人数"))
+    takers = models.JSONField(_("本组测试编号"), default=list)
+    called_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("叫组人"), on_delete=models.PROTECT,
+                                  related_name="+")
+    called_at = models.DateTimeField(_("叫组时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("叫组记录")
+        verbose_name_plural = _("叫组记录")
+        ordering = ["session_id", "group"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "group"], name="roomcall_group_once"),
+            models.CheckConstraint(name="roomcall_group_size_range",
+                                   condition=Q(group_size__gte=1) & Q(group_size__lte=30)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}:{self.group}"

@@ -25,11 +25,23 @@ from django.utils.translation import gettext as _
 
 from naeq.core.audit import audit_record
 from naeq.core.errors import ApplicationError, InvalidInput, NotFound, PermissionDenied
-from naeq.delivery.access import may_run, session_access
+from naeq.delivery.access import may_run, require_session_runner, session_access
 from naeq.delivery.attempts import taker_actor
-from naeq.delivery.models import Attempt, Item, Stimulus
+from naeq.delivery.models import Attempt, Item, Stimulus, TestSession
+from naeq.delivery.selectors import in_clock
+from naeq.delivery.sessions import session_accepts
+from naeq.performance.access import room_attempt
 from naeq.performance.itemsettings import item_play_limit, media_play_limit, record_kind
-from naeq.performance.models import HeadsetCheck, MediaOwner, PlayCount, Recording, RecordingStatus, RerecordPermit
+from naeq.performance.models import (
+    HeadsetCheck,
+    MediaOwner,
+    PlayCount,
+    Recording,
+    RecordingStatus,
+    RerecordPermit,
+    RoomCall,
+)
+from naeq.performance.selectors import MAX_GROUP, MIN_GROUP, room_taker_codes
 from naeq.performance.storage import RECORDINGS, WEBM_MAGIC
 
 MAX_RECORDING_BYTES = 20 * 1024 * 1024
@@ -227,10 +239,12 @@ def recording_complete(*, attempt: Attempt, recording_id: int) -> Recording:
 
 
 def allow_rerecord(*, actor: Any, attempt: Attempt, item: str, reason: str) -> RerecordPermit:
-    """The proctor allows one further take of ``item`` (after its last complete take), noting why. The room
-    screen that calls this is a later task (issue 9 item 3). Only someone who runs the attempt's session (the
-    school's chief proctor, head or information officer; see :func:`naeq.delivery.access.may_run`) may: a session
-    the actor cannot see is :class:`NotFound`, one they only read :class:`PermissionDenied`."""
+    """The proctor allows one further take of ``item`` (after its complete take), noting why — from the room
+    screen (演唱与口语测试室, :func:`room_allow_rerecord`). **Once per item**: a second request for the same item
+    of the same attempt is refused (``already_allowed``), whether or not the permitted take was recorded. Only
+    someone who runs the attempt's session (the school's chief proctor, head or information officer; see
+    :func:`naeq.delivery.access.may_run`) may: a session the actor cannot see is :class:`NotFound`, one they only
+    read :class:`PermissionDenied`; the session must still accept work (the student's upload needs it)."""
     session = session_access(actor=actor, session_id=attempt.session_id)
     if not may_run(actor=actor, session=session):
         raise PermissionDenied(_("只有本场次学校的主监测员、校长或学校信息员可以允许重录。"))
@@ -240,16 +254,60 @@ def allow_rerecord(*, actor: Any, attempt: Attempt, item: str, reason: str) -> R
     if len(reason) > 300:
         raise InvalidInput(_("理由不能超过300字。"), code="reason_too_long")
     _recorded_item(attempt, item)
+    if not session_accepts(session):
+        raise InvalidInput(_("场次已不在作答时间内，不能再重录。"), code="session_closed")
     with transaction.atomic():
+        Attempt.objects.select_for_update().filter(pk=attempt.pk).first()  # two proctors at once: one permit
+        earlier = RerecordPermit.objects.filter(attempt=attempt, item=item).order_by("take").first()
+        if earlier is not None:
+            raise InvalidInput(
+                _("每道题只能重录一次：%(item)s 已于 %(at)s 获准重录（理由：%(reason)s），不能再次重录。")
+                % {"item": item, "at": (in_clock(session, earlier.allowed_at) or earlier.allowed_at).strftime("%H:%M"),
+                   "reason": earlier.reason}, code="already_allowed")
         last = (Recording.objects.filter(attempt=attempt, item=item, status=RecordingStatus.COMPLETE)
                 .order_by("-take").first())
         if last is None:
             raise InvalidInput(_("这道题还没有完成的录音，不需要重录许可。"), code="nothing_to_rerecord")
-        permit, created = RerecordPermit.objects.get_or_create(
-            attempt=attempt, item=item, take=last.take + 1,
-            defaults={"reason": reason, "allowed_by": actor})
-        if not created:
-            raise InvalidInput(_("已经允许过这次重录。"), code="already_allowed")
+        permit = RerecordPermit.objects.create(attempt=attempt, item=item, take=last.take + 1, reason=reason,
+                                               allowed_by=actor)
         audit_record(actor=actor, action="performance.rerecord_allowed", object_type="delivery.Attempt",
-                     object_id=attempt.pk, after={"item": item, "take": permit.take, "reason": reason})
+                     object_id=attempt.pk, after={"item": item, "take": permit.take, "reason": reason,
+                                                  "taker": attempt.test_taker.code})
     return permit
+
+
+def room_allow_rerecord(*, actor: Any, session_id: int, attempt_id: int, item: str, reason: str) -> RerecordPermit:
+    """The room screen's 再录一次: :func:`allow_rerecord` for an attempt of the session (another session's
+    attempt, or a missing one, is :class:`NotFound`)."""
+    attempt = room_attempt(actor=actor, session_id=session_id, attempt_id=attempt_id)
+    return allow_rerecord(actor=actor, attempt=attempt, item=item, reason=reason)
+
+
+# ------------------------------------------------------------------------------------------------ the room
+
+
+def room_call_next(*, actor: Any, session_id: int, group_size: Any) -> RoomCall:
+    """叫下一组: the next ``group_size`` test takers of the session's recorded tasks who have not been called,
+    in test-ID order, become group n + 1 (recorded with the time and who called; audited
+    ``performance.room_call``). For those who run the session; ``group_size`` 1–30."""
+    session = require_session_runner(actor=actor, session_id=session_id)
+    if isinstance(group_size, str) and group_size.strip().isdigit():
+        group_size = int(group_size.strip())
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or not MIN_GROUP <= group_size <= MAX_GROUP:
+        raise InvalidInput(_("每组人数应为%(lo)s到%(hi)s之间的整数。") % {"lo": MIN_GROUP, "hi": MAX_GROUP},
+                           code="bad_group_size")
+    with transaction.atomic():
+        TestSession.objects.select_for_update().filter(pk=session.pk).first()  # one call at a time
+        calls = list(RoomCall.objects.filter(session=session).order_by("group"))
+        called = {code for c in calls for code in c.takers}
+        waiting = [code for code in room_taker_codes(session) if code not in called]
+        if not waiting:
+            raise InvalidInput(_("所有学生都已叫过，没有下一组了。"), code="all_called")
+        call = RoomCall(session=session, group=len(calls) + 1, group_size=group_size,
+                        takers=waiting[:group_size], called_by=actor)
+        call.full_clean()
+        call.save()
+        audit_record(actor=actor, action="performance.room_call", object_type="delivery.TestSession",
+                     object_id=session.pk, after={"group": call.group, "group_size": group_size,
+                                                  "takers": call.takers})
+    return call

@@ -8,6 +8,10 @@ _A = "t/api/perf/attempts/<int:attempt_id>/"
 
 urlpatterns: list[URLPattern] = [
     path("sessions/<int:session_id>/performance/", perf.session_status, name="perf_session_status"),
+    path("sessions/<int:session_id>/performance/room/", perf.room, name="perf_room"),
+    path("sessions/<int:session_id>/performance/room/live", perf.room_live, name="perf_room_live"),
+    path("sessions/<int:session_id>/performance/room/call", perf.room_call, name="perf_room_call"),
+    path("sessions/<int:session_id>/performance/room/rerecord", perf.room_rerecord, name="perf_room_rerecord"),
     path(_A + "play", perf.api_play, name="perf_api_play"),
     path(_A + "headset", perf.api_headset, name="perf_api_headset"),
     path(_A + "state", perf.api_state, name="perf_api_state"),

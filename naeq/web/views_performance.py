@@ -1,4 +1,5 @@
-"""The performance-task page for proctors (headset checks and complete recordings of a session) and the APIs of
+"""The performance-task pages for proctors — 耳机与录音 (headset checks and complete recordings of a session) and
+the singing/oral room (演唱与口语测试室: groups called in turn, each student's recordings, 再录一次) — and the APIs of
 the test client (see docs/performance.md): a play starting, the headset check,
 the client's state after a reload, and the chunked, resumable, checksum-verified upload of a recording.
 
@@ -13,18 +14,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from naeq.core.errors import ApplicationError, InvalidInput, NotFound
-from naeq.delivery.access import session_access
+from naeq.delivery.access import may_run, session_access
 from naeq.delivery.models import Attempt
 from naeq.performance import services
 from naeq.performance.access import taker_attempt
-from naeq.performance.selectors import attempt_state, recording_payload, session_headsets
+from naeq.performance.selectors import (
+    MAX_GROUP,
+    MIN_GROUP,
+    attempt_state,
+    recording_payload,
+    room_view,
+    session_headsets,
+)
 
 MAX_JSON_BYTES = 4096
 
@@ -170,3 +182,70 @@ def session_status(request: HttpRequest, session_id: int) -> HttpResponse:
     the session (a session the actor cannot see is the same 404 as a missing one)."""
     session = session_access(actor=request.user, session_id=session_id)
     return render(request, "web/performance/session_status.html", {"s": session, "rows": session_headsets(session)})
+
+
+# ------------------------------------------------------------------------------------------------ the room
+
+ROOM_FILTERS = ("complete", "incomplete")
+
+
+def _room_context(request: HttpRequest, session_id: int) -> dict[str, Any]:
+    session = session_access(actor=request.user, session_id=session_id)
+    show = request.GET.get("show", "")
+    show = show if show in ROOM_FILTERS else ""
+    view = room_view(session=session, can_run=may_run(actor=request.user, session=session), show=show)
+    return {"s": session, "v": view, "show": show, "min_group": MIN_GROUP, "max_group": MAX_GROUP}
+
+
+@require_GET
+@login_required
+def room(request: HttpRequest, session_id: int) -> HttpResponse:
+    """演唱与口语测试室: for whoever may read the session (buttons only for those who run it); others 404."""
+    return render(request, "web/performance/room.html", _room_context(request, session_id))
+
+
+@require_GET
+@login_required
+@never_cache
+def room_live(request: HttpRequest, session_id: int) -> HttpResponse:
+    """The room screen's changing part, polled by the page every few seconds (no full reload)."""
+    return render(request, "web/performance/_room_live.html", _room_context(request, session_id))
+
+
+def _back(session_id: int, show: str) -> HttpResponse:
+    url = reverse("web:perf_room", args=[session_id])
+    return redirect(f"{url}?show={show}" if show in ROOM_FILTERS else url)
+
+
+@require_POST
+@login_required
+def room_call(request: HttpRequest, session_id: int) -> HttpResponse:
+    """叫下一组 (POST ``group_size``)."""
+    try:
+        call = services.room_call_next(actor=request.user, session_id=session_id,
+                                       group_size=request.POST.get("group_size", ""))
+    except InvalidInput as exc:  # not found and not allowed are rendered as 404 / 403 pages
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已叫第 %(n)s 组：%(codes)s。") % {"n": call.group,
+                                                                    "codes": "、".join(call.takers)})
+    return _back(session_id, request.POST.get("show", ""))
+
+
+@require_POST
+@login_required
+def room_rerecord(request: HttpRequest, session_id: int) -> HttpResponse:
+    """再录一次 (POST ``attempt``, ``item``, ``reason``): one further take, once per item, with a reason."""
+    raw = request.POST.get("attempt", "")
+    if not raw.isdigit():
+        raise NotFound(_("未找到该作答记录。"))
+    item = request.POST.get("item", "")
+    try:
+        permit = services.room_allow_rerecord(actor=request.user, session_id=session_id, attempt_id=int(raw),
+                                              item=item, reason=request.POST.get("reason", ""))
+    except InvalidInput as exc:  # not found and not allowed are rendered as 404 / 403 pages
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已允许重录：%(item)s 第 %(take)s 次录音。学生的页面几秒内会出现“开始录音”。")
+                         % {"item": permit.item, "take": permit.take})
+    return _back(session_id, request.POST.get("show", ""))
