@@ -34,6 +34,7 @@ from naeq.delivery.scoring import finish_submission
 from naeq.delivery.sessions import session_accepts
 from naeq.delivery.signin import current_taker
 from naeq.delivery.tokens import attempt_from_token, attempt_token
+from naeq.performance.itemsettings import record_kind
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,11 @@ def client_labels() -> dict[str, str]:
 def take(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = _my_attempt(request, attempt_id)
     if attempt.status == AttemptStatus.SUBMITTED:
-        resp = render(request, "web/take/finished.html", {"attempt": attempt, "back": _my_tests_url()})
+        # Recordings still in this browser's IndexedDB are uploaded from the finished page (docs/performance.md).
+        recorded = any(record_kind(it) for it in attempt.instrument.items.filter(type="open"))
+        perf = {"attempt": attempt.pk, "token": attempt_token(attempt.pk)} if recorded else None
+        resp = render(request, "web/take/finished.html", {"attempt": attempt, "back": _my_tests_url(),
+                                                           "perf": perf})
         return _no_store(resp)
     content = attempt_content(attempt=attempt)
     limit = content["time_limit_seconds"]

@@ -370,6 +370,7 @@
     document.body.className = "take take-done";
     $("take-finished").hidden = false;
     stopTimer();
+    if (window.NAEQ_PERF && window.NAEQ_PERF.finished) { window.NAEQ_PERF.finished(); }   // hook (issue 9)
   }
 
   /* ------------------------------------------------------------------------------------------ status */
@@ -746,6 +747,15 @@
 
   /* ------------------------------------------------------------------------------------------ timer */
 
+  /* Time is up. Hook (issue 9): a recording still on its way holds the submission for a bounded time. */
+  function autoSubmit() {
+    if (window.NAEQ_PERF && window.NAEQ_PERF.holdSubmit) {
+      window.NAEQ_PERF.holdSubmit(function () { if (!state.submitting && !net.done) { confirmSubmit(); } });
+      return;
+    }
+    confirmSubmit();
+  }
+
   var timerHandle = null;
   function stopTimer() { if (timerHandle) { clearInterval(timerHandle); timerHandle = null; } }
   function startTimer() {
@@ -760,7 +770,7 @@
       if (left <= 0) {
         stopTimer();
         showAlert(L.time_up);
-        if (!state.submitting) { confirmSubmit(); }
+        if (!state.submitting) { autoSubmit(); }
       }
     }
     draw();

@@ -11,6 +11,12 @@
  * - A recording is kept in IndexedDB from the moment it stops until the server has acknowledged the complete,
  *   SHA-256-verified file; it is uploaded in chunks from the offset the server reports, so a network cut or a
  *   reload resumes where it stopped.
+ * - The timer's automatic submission waits (holdSubmit) while a take is being recorded or uploaded, showing
+ *   "录音还在上传…", and submits as soon as the uploads are complete, or after HOLD_MS at the latest (counted from
+ *   the first hold, across reloads); a take still on its way stays in IndexedDB and keeps uploading after the
+ *   submission (the server accepts it), on the finished view of this page or on the finished page.
+ * - The finished page (no #take-content, #perf-finished-config instead) runs only the uploader: takes of the
+ *   attempt still in IndexedDB are uploaded, with a line 录音上传中 / 录音已全部上传 (#perf-upload-line).
  * All words come from the page (#perf-labels), none are in this script.
  */
 (function () {
@@ -19,12 +25,15 @@
   var CHUNK = window.NAEQ_PERF_CHUNK || 65536;   // a test may make it smaller
   var BACKOFF_MIN_MS = 1000, BACKOFF_MAX_MS = 15000;
   var TEST_SECONDS = 3;
+  var HOLD_MS = window.NAEQ_PERF_HOLD_MS || 60000;   // the longest the automatic submission waits for uploads
   var MIME = "audio/webm;codecs=opus";
 
   function $(id) { return document.getElementById(id); }
   var labelsNode = $("perf-labels");
-  var content = JSON.parse($("take-content").textContent);
-  var config = JSON.parse($("take-config").textContent);
+  var FINISHED = !$("take-content");   // the finished page: only the uploader runs
+  if (FINISHED && !$("perf-finished-config")) { return; }
+  var content = FINISHED ? { pages: [] } : JSON.parse($("take-content").textContent);
+  var config = JSON.parse($(FINISHED ? "perf-finished-config" : "take-config").textContent);
   var API = "/t/api/perf/attempts/" + config.attempt + "/";
   var L = {};
   (function () {
@@ -93,7 +102,7 @@
   }());
   var hasRecorded = false;
   for (var rc in recordedItems) { if (recordedItems.hasOwnProperty(rc)) { hasRecorded = true; } }
-  if (!audios.length && !hasRecorded) { return; }   // nothing for us: take.js renders as before
+  if (!FINISHED && !audios.length && !hasRecorded) { return; }   // nothing for us: take.js renders as before
 
   /* ------------------------------------------------------------------------------------------ requests */
 
@@ -320,10 +329,41 @@
   var widgets = {};       // code -> {setStatus(state, text)}
   var uploading = {};     // code -> true while a loop runs
   var uploadState = {};   // code -> [state, text]: survives re-rendering of the page
+  var stuck = {};         // code -> true: kept locally, the server does not take it now (refused, session over)
+  var capturing = 0;      // takes being recorded, hashed and kept (not yet uploading)
+  /** Takes still on their way: being recorded or uploading (a refused take waits for the proctor, not counted). */
+  function pendingCount() {
+    var n = capturing;
+    for (var code in uploading) {
+      if (uploading.hasOwnProperty(code) && !(uploadState[code] && uploadState[code][0] === "refused")) { n += 1; }
+    }
+    return n;
+  }
   function status(code, state, text) {
     uploadState[code] = [state, text];
+    if (state === "refused") { stuck[code] = true; } else if (state !== "kept") { delete stuck[code]; }
     if (widgets[code]) { widgets[code].setStatus(state, text); }
-    document.body.setAttribute("data-perf-uploads", String(Object.keys(uploading).length));
+    changed();
+  }
+  function changed() {
+    document.body.setAttribute("data-perf-uploads", String(pendingCount()));
+    drawLine();
+    if (holdCheck) { holdCheck(); }
+  }
+
+  /* The line of the finished view: 录音上传中 / 录音已全部上传 / kept here, call the proctor. */
+  var lineShown = FINISHED;
+  function drawLine() {
+    var line = $("perf-upload-line");
+    if (!line || !lineShown) { return; }
+    var pending = pendingCount(), state = "";
+    if (pending) { state = "uploading"; }
+    else if (Object.keys(stuck).length) { state = "stuck"; }
+    else if (Object.keys(completed).length) { state = "done"; }
+    line.hidden = !state;
+    line.setAttribute("data-state", state);
+    line.textContent = state === "uploading" ? fmt(L.finUploading, { n: pending }) :
+      state === "stuck" ? L.finStuck : state === "done" ? L.finDone : "";
   }
 
   function upload(rec) {
@@ -373,7 +413,12 @@
           status(rec.item, "refused", L.refused);
           return wait(30000).then(step);
         }
-        if (r.status === 404) { delete uploading[rec.item]; return; }   // the session is over: keep it locally
+        if (r.status === 404) {   // the session is over: keep it locally
+          delete uploading[rec.item];
+          stuck[rec.item] = true;
+          status(rec.item, "kept", L.finStuck);
+          return;
+        }
         return retry();
       });
     }
@@ -497,6 +542,8 @@
     };
     recBtn.onclick = function () {
       busy = true;
+      capturing += 1;
+      changed();
       testBtn.disabled = recBtn.disabled = true;
       var count = 3;
       clock.textContent = fmt(L.countdown, { n: count });
@@ -516,7 +563,9 @@
               busy = false;
               testBtn.disabled = false;
               box.setAttribute("data-sha256", rec.sha256);
+              capturing -= 1;
               upload(rec);
+              changed();
             });
           });
         });
@@ -527,10 +576,58 @@
 
   /* ------------------------------------------------------------------------------------------ wiring */
 
+  /* ------------------------------------------------------------------------------------------ submission */
+
+  var holdCheck = null;
+  var HOLD_KEY = "naeq.perf.hold." + config.attempt;
+  var resumed;   // the takes of this attempt found in IndexedDB at load are uploading (set below)
+  function inert(on) {
+    var nodes = [$("take-main"), $("take-index"), document.querySelector(".take-nav")];
+    for (var k = 0; k < nodes.length; k++) {
+      if (!nodes[k]) { continue; }
+      if (on) { nodes[k].setAttribute("inert", ""); } else { nodes[k].removeAttribute("inert"); }
+    }
+  }
+  /** The timer's automatic submission: ``go`` runs once no take is on its way, or after HOLD_MS at the latest
+   * (counted from the first hold of this attempt, so a reload does not extend it). */
+  function holdSubmit(go) {
+    if (holdCheck) { return; }
+    var started = null;
+    try { started = Number(window.localStorage.getItem(HOLD_KEY)) || null; } catch (e) { started = null; }
+    if (!started) {
+      started = Date.now();
+      try { window.localStorage.setItem(HOLD_KEY, String(started)); } catch (e) { /* memory only */ }
+    }
+    var scanned = false, released = false, timer = null;
+    function release(why) {
+      if (released) { return; }
+      released = true;
+      holdCheck = null;
+      if (timer) { clearTimeout(timer); }
+      inert(false);
+      document.body.setAttribute("data-perf-hold", why);
+      try { window.localStorage.removeItem(HOLD_KEY); } catch (e) { /* nothing to clear */ }
+      go();
+    }
+    holdCheck = function () {
+      if (!scanned) { return; }
+      if (!pendingCount()) { release("uploaded"); return; }
+      document.body.setAttribute("data-perf-hold", "waiting");
+      inert(true);
+      var box = $("take-alert");
+      if (box) { box.hidden = false; box.textContent = L.waitAuto; }
+    };
+    timer = setTimeout(function () { release("timeout"); }, Math.max(0, HOLD_MS - (Date.now() - started)));
+    resumed.then(function () { scanned = true; if (holdCheck) { holdCheck(); } });
+  }
+
   window.NAEQ_PERF = {
     audio: audioWidget,
     recorded: function (item) { return !!recordedItems[item.code]; },
-    recorder: recorderWidget
+    recorder: recorderWidget,
+    holdSubmit: holdSubmit,
+    pending: pendingCount,
+    finished: function () { lineShown = true; drawLine(); }   // take.js: the attempt is submitted
   };
 
   // The proctor's re-record permission (the room screen, docs/performance.md): the server's state names the items
@@ -556,12 +653,12 @@
     }, POLL_MS);
   }
 
-  stateReady.then(function () {
+  resumed = stateReady.then(function () {
     for (var k = 0; k < serverState.recordings.length; k++) {
       var r = serverState.recordings[k];
       if (r.status === "complete") { completed[r.item] = true; status(r.item, "done", L.done); }
     }
-    applyRerecord(serverState);
+    if (!FINISHED) { applyRerecord(serverState); }
     if (hasRecorded) { pollPermits(); }
     // Redraw the play counts the page was rendered with before the server's copy arrived.
     for (k = 0; k < redraws.length; k++) { redraws[k](); }
@@ -569,21 +666,23 @@
   }).then(function (pending) {
     for (var k = 0; k < pending.length; k++) { upload(pending[k]); }
     document.body.setAttribute("data-perf-resumed", String(pending.length));
-  });
-  document.addEventListener("DOMContentLoaded", function () { runGate(); });
-  // Submitting is held while a recording is still on its way (the finished page does not resume uploads).
-  document.addEventListener("click", function (e) {
-    var t = e.target;
-    if (!t || (t.id !== "take-submit" && t.id !== "take-confirm")) { return; }
-    if (!Object.keys(uploading).length) { return; }
-    e.preventDefault();
-    e.stopImmediatePropagation();
-    var box = $("take-alert");
-    if (box) { box.hidden = false; box.textContent = L.waitUpload; }
-  }, true);
+    changed();
+  }, function () { document.body.setAttribute("data-perf-resumed", "0"); changed(); });
   window.addEventListener("online", function () {
     var now = wakers;
     wakers = [];
     for (var k = 0; k < now.length; k++) { now[k](); }
   });
+  if (FINISHED) { return; }   // the finished page: no gate, no submit button
+  document.addEventListener("DOMContentLoaded", function () { runGate(); });
+  // Submitting by hand is held while a take is still on its way (the automatic submission: holdSubmit).
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (!t || (t.id !== "take-submit" && t.id !== "take-confirm")) { return; }
+    if (!pendingCount()) { return; }
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var box = $("take-alert");
+    if (box) { box.hidden = false; box.textContent = L.waitUpload; }
+  }, true);
 }());
