@@ -64,7 +64,7 @@ def evidence_lines(problem: Problem) -> list[str]:
                 line += _("，p %(p)s") % {"p": _p(e.get("p_value"))}
             out.append(line + _("（估计值 #%(id)s）") % {"id": e.get("id", "—")})
     if ev.get("difference") is not None:
-        out.append(_("差异 %(d)s，标准误 %(se)s，p %(p)s") % {"d": _num(ev.get("difference")),
+        out.append(_("检验：差异 %(d)s，标准误 %(se)s，p %(p)s") % {"d": _num(ev.get("difference")),
                                                              "se": _num(ev.get("se")), "p": _p(ev.get("p_value"))})
     if ev.get("threshold") is not None:
         out.append(_("关注线 %(t)s") % {"t": _num(ev.get("threshold"))})

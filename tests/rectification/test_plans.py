@@ -218,3 +218,34 @@ def test_demo_rectification(rect: Rect) -> None:
     states = sorted(RectificationPlan.objects.values_list("unit__code", "state"))
     assert states == [("310000", PlanState.IN_PROGRESS), ("310101", PlanState.SUBMITTED)]
     assert demo_rectification(rect.cycle) == {"letters": 0, "plans": 0}
+    # the plan under way carries its evidence: the minutes as a real PDF
+    ev = PlanUpdate.objects.get(plan__state=PlanState.IN_PROGRESS).files.get()
+    assert ev.content_type == "application/pdf" and ev.original_name == "整改推进会纪要.pdf"
+
+
+def test_demo_rectification_in_a_one_province_world(rect: Rect) -> None:
+    """The demo's world: the province is the whole nation, so its letter lists county problems; the demo county's
+    liaison plans the first (approved by the province, under way with evidence), another county's the second
+    (awaiting the province's review)."""
+    from naeq.accounts.roles import Role
+    from naeq.accounts.services import user_create
+    from naeq.analysis.models import Estimate
+    from naeq.rectification.demo import demo_rectification
+
+    Estimate.objects.filter(run=rect.run).delete()
+    a, a1a, a1b = rect.world.regions["A"], rect.world.regions["A1a"], rect.world.regions["A1b"]
+    user_create(actor=None, username="liaison_a1b", password=None, role=Role.COUNTY_LIAISON, region=a1b)
+    r = f.run(rect.cycle, "math")
+    f.one_province_world(r, a)
+    f.county(r, a1a, 478.0, vs_nation=(-22.0, 0.0004, -1), vs_province=(-22.0, 0.0004, -1))
+    f.county(r, a1b, 490.0, vs_nation=(-10.0, 0.09, 0), low=(0.21, 0.02))
+    assert demo_rectification(rect.cycle) == {"letters": 1, "plans": 2}
+    letter = ProblemLetter.objects.get()
+    assert list(letter.problems.values_list("rule", flat=True)) == ["county_below_nation", "county_low_share"]
+    plans = {p.unit.code: p for p in RectificationPlan.objects.select_related("unit")}
+    first, second = plans["310101"], plans["310102"]
+    assert first.state == PlanState.IN_PROGRESS and first.baseline == 478.0 and first.target_value == 483.0
+    assert first.reviews.get().reviewer == rect.user("province_coordinator@A")
+    assert first.updates.get().files.get().size > 1000  # WeasyPrint's minutes, not a placeholder
+    assert second.state == PlanState.SUBMITTED and second.target_key == "I" and second.target_value == 0.18
+    assert demo_rectification(rect.cycle) == {"letters": 0, "plans": 0}
