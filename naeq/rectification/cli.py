@@ -26,8 +26,13 @@ def letters_group() -> None:
 @click.option("--as", "username", required=True, help="The account drafting: national centre staff.")
 @click.option("--gap-points", type=float, default=None, help="Smallest urban–rural / sex gap listed (default 15).")
 @click.option("--diff-rate-max", type=float, default=None, help="校际差异率 above this is a problem (default 0.15).")
-def letters_draft(year: int, code: str, username: str, gap_points: float | None,
-                  diff_rate_max: float | None) -> None:
+@click.option("--county-gap-points", type=float, default=None,
+              help="A county's mean listed when significantly this many points below the nation / its province "
+                   "(default 15).")
+@click.option("--county-share-gap", type=float, default=None,
+              help="A county's share at 待提高 listed when significantly this much above the nation's (default 0.05).")
+def letters_draft(year: int, code: str, username: str, gap_points: float | None, diff_rate_max: float | None,
+                  county_gap_points: float | None, county_share_gap: float | None) -> None:
     """Draft (or re-derive while a draft) the letter of a province from the cycle's latest estimation runs and
     print its problems. A province with no problem gets no letter (exit 1)."""
     from naeq.core.clitools import account, django_setup
@@ -46,8 +51,9 @@ def letters_draft(year: int, code: str, username: str, gap_points: float | None,
     province = Region.objects.filter(code=code, level="province").first()
     if cycle is None or province is None:
         raise NotFound(_("没有找到该监测周期或省份。"))
-    rules = Rules.from_dict({k: v for k, v in (("gap_points", gap_points), ("diff_rate_max", diff_rate_max))
-                             if v is not None})
+    given = (("gap_points", gap_points), ("diff_rate_max", diff_rate_max), ("county_gap_points", county_gap_points),
+             ("county_share_gap", county_share_gap))
+    rules = Rules.from_dict({k: v for k, v in given if v is not None})
     letter = services.letter_draft(actor=actor, cycle=cycle, province=province, rules=rules)
     click.echo(f"letter {letter.pk}\t{letter.title}\t{letter.get_status_display()}")
     for p in letter.problems.all():
@@ -66,6 +72,26 @@ def letters_issue(letter_id: int, username: str) -> None:
 
     letter = services.letter_issue(actor=account(username), letter_id=letter_id)
     click.echo(f"letter {letter.pk}\t{letter.number}\t{letter.issued_at:%Y-%m-%d %H:%M}")
+
+
+@letters_group.command(name="pdf")
+@click.argument("letter_id", type=int)
+@click.option("--as", "username", required=True, help="The account reading: national staff, or the province's own.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The PDF file to write.")
+def letters_pdf(letter_id: int, username: str, out: str) -> None:
+    """Write letter LETTER_ID as PDF (the letter, then the annex: every problem with its indicator, evidence numbers
+    and rule). Audited like the download on the letter's page."""
+    from pathlib import Path
+
+    from naeq.core.clitools import account, django_setup
+
+    django_setup()
+    from naeq.rectification import services
+
+    letter, data = services.letter_download(actor=account(username), letter_id=letter_id)
+    Path(out).write_bytes(data)
+    click.echo(f"letter {letter.pk}	{letter.number or letter.title}	{out}	{len(data)} bytes")
 
 
 @letters_group.command(name="list")

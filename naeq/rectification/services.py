@@ -168,6 +168,19 @@ def letter_issue(*, actor: Any, letter_id: int) -> ProblemLetter:
     return letter
 
 
+def letter_download(*, actor: Any, letter_id: int) -> tuple[ProblemLetter, bytes]:
+    """The letter as PDF (:mod:`naeq.rectification.pdf`) for an actor who may see it (else :class:`NotFound`),
+    audited (``rectification.letter_download`` with the PDF's SHA-256)."""
+    from naeq.rectification.pdf import letter_pdf
+
+    letter = access.letter_access(actor=actor, letter_id=letter_id)
+    data = letter_pdf(letter)
+    audit_record(actor=actor, action="rectification.letter_download", object_type="rectification.ProblemLetter",
+                 object_id=letter.pk, after={"number": letter.number, "status": letter.status,
+                                             "sha256": hashlib.sha256(data).hexdigest()})
+    return letter, data
+
+
 # ------------------------------------------------------------------------------------------------ plans
 
 

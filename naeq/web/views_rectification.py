@@ -10,7 +10,6 @@ same 404 as one that does not exist. Only the actions the actor may take are sho
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.contrib import messages
@@ -130,14 +129,7 @@ def rectification_letter_print(request: HttpRequest, letter_id: int) -> HttpResp
 def rectification_letter_pdf(request: HttpRequest, letter_id: int) -> HttpResponse:
     """The letter and its annex (problems with indicator, evidence numbers and rule) as PDF; the same access as the
     letter's page; audited."""
-    from naeq.rectification.pdf import letter_pdf
-
-    letter = access.letter_access(actor=request.user, letter_id=letter_id)
-    data = letter_pdf(letter)
-    audit_record(actor=request.user, action="rectification.letter_download",
-                 object_type="rectification.ProblemLetter", object_id=letter.pk,
-                 after={"number": letter.number, "status": letter.status,
-                        "sha256": hashlib.sha256(data).hexdigest()})
+    letter, data = services.letter_download(actor=request.user, letter_id=letter_id)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="letter-{letter.pk}.pdf"'
     response["X-Content-Type-Options"] = "nosniff"

@@ -4,6 +4,7 @@ through the account's access."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from click.testing import CliRunner, Result
 from django.utils import timezone
@@ -19,8 +20,8 @@ def _cli(*args: str) -> Result:
 
 
 def test_help() -> None:
-    for verb in ([], ["letters"], ["letters", "draft"], ["letters", "issue"], ["letters", "list"], ["plans"],
-                 ["plans", "list"], ["plans", "show"], ["overdue"]):
+    for verb in ([], ["letters"], ["letters", "draft"], ["letters", "issue"], ["letters", "list"], ["letters", "pdf"],
+                 ["plans"], ["plans", "list"], ["plans", "show"], ["overdue"]):
         r = _cli(*verb, "--help")
         assert r.exit_code == 0 and "Usage" in r.output, verb
 
@@ -52,3 +53,25 @@ def test_letters_plans_overdue(rect: Rect) -> None:
     r = _cli("overdue", "--as", "national_admin_a", "--at", later)
     assert r.exit_code == 1 and "overdue" in r.output and "2天" in r.output
     assert _cli("overdue", "--as", "province_coordinator_b", "--at", later).exit_code == 0
+
+
+def test_letter_pdf_and_county_options(rect: Rect, tmp_path: Path) -> None:
+    from naeq.core.models import AuditEvent
+    from tests.rectification import factories as f
+
+    a1b = rect.world.regions["A1b"]
+    f.est(rect.run, a1b, "difference", -12.0, 4.0, key="vs_nation", p=0.003, sign=-1)
+    r = _cli("letters", "draft", "--cycle", "2023", "--province", "310000", "--as", "national_admin_a")
+    assert r.exit_code == 0 and "county_below_nation" not in r.output  # 12 points: under the 15-point line
+    r = _cli("letters", "draft", "--cycle", "2023", "--province", "310000", "--as", "national_admin_a",
+             "--county-gap-points", "10")
+    assert r.exit_code == 0 and "county_below_nation" in r.output and "甲省一市b县" in r.output
+    letter = ProblemLetter.objects.get()
+    assert letter.rules["county_gap_points"] == 10.0
+    out = tmp_path / "letter.pdf"
+    r = _cli("letters", "pdf", str(letter.pk), "--as", "province_coordinator_a", "--out", str(out))
+    assert r.exit_code == 1 and "not_found" in r.output and not out.exists()  # a draft: national only
+    r = _cli("letters", "pdf", str(letter.pk), "--as", "national_analyst_a", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes().startswith(b"%PDF") and AuditEvent.objects.filter(
+        action="rectification.letter_download").count() == 1
