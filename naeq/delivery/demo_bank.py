@@ -12,6 +12,7 @@ import struct
 import zlib
 from typing import Any
 
+import numpy as np
 from django.utils.translation import gettext as _
 
 from naeq.core.errors import InvalidInput
@@ -111,6 +112,45 @@ def _mental_health() -> InstrumentSpec:
     return InstrumentSpec(code="mental_health", time_limit_minutes=40, items=items)
 
 
+#: The background items of the demo's student questionnaires (code → questionnaire number, type, stem, options,
+#: second-level indicator), the variables of the national reports (DOMAIN.md "Reporting"): homework time, sleep,
+#: out-of-school tutoring, interest, PE lessons per week, and the migrant and disadvantaged groups.
+BACKGROUND_ITEMS: dict[str, tuple[int, str, str, tuple[str, ...], str]] = {
+    "S1Q08": (1, ItemType.SINGLE, "上学日，你每天完成作业大约需要多长时间？",
+              ("30分钟以内", "30分钟–1小时", "1–2小时", "2小时以上"), "作业时间"),
+    "S1Q09": (1, ItemType.SINGLE, "本学期，你参加校外学科类培训（辅导班或家教）吗？",
+              ("没有参加", "参加了1门", "参加了2门及以上"), "校外培训"),
+    "S1Q10": (1, ItemType.LIKERT, "我对学习很感兴趣。", AGREE, "学习兴趣"),
+    "S2Q08": (2, ItemType.SINGLE, "你的户口（户籍）在哪里？", ("本县（区）", "本省其他县（区）", "外省", "不知道"),
+              "户籍与随迁"),
+    "S2Q09": (2, ItemType.SINGLE, "你家是否被认定为家庭经济困难家庭（例如享受低保，或领取学校的困难学生资助）？",
+              ("是", "不是", "不知道"), "家庭经济状况"),
+    "S2Q10": (2, ItemType.SINGLE, "上学日，你每天晚上一般睡多长时间（从上床睡觉到起床）？",
+              ("10小时及以上", "9–10小时", "8–9小时", "不到8小时"), "睡眠时间"),
+    "S3Q08": (3, ItemType.SINGLE, "这学期，你们班平均每周上几节体育课？", ("2节及以下", "3节", "4节", "5节及以上"),
+              "体育课时"),
+}
+
+#: How the estimation runs read them (``naeq.analysis`` options ``factors`` and ``groups``, docs/analysis.md):
+#: the factor names the reports print (``naeq.reports.content.var_names``) and the groups they compare.
+DEMO_FACTORS: dict[str, Any] = {
+    "homework_time": "S1Q08",
+    "tutoring": {"item": "S1Q09", "codes": {"0": [1], "1": [2, 3]}, "labels": {"0": "未参加", "1": "参加"}},
+    "interest": {"item": "S1Q10", "codes": {"3": [4], "2": [3], "1": [1, 2]},
+                 "labels": {"3": "浓厚", "2": "一般", "1": "缺乏"}},
+    # 睡眠: ≥ 10 h in grade 4, ≥ 9 h in grade 8 (《关于进一步加强中小学生睡眠管理工作的通知》, 教基厅函〔2021〕11号)
+    "sleep": {"item": "S2Q10", "codes": {"1": [1], "0": [2, 3, 4]}, "grade_codes": {"8": {"1": [1, 2], "0": [3, 4]}},
+              "labels": {"1": "达到规定时间", "0": "未达到规定时间"}},
+    "pe_lessons": "S3Q08",
+}
+#: 随迁子女: household registration outside the county of study (本省其他县 or 外省; "不知道" is no group);
+#: 家庭经济困难学生: the family recognised as in economic difficulty ("不知道" is no group).
+DEMO_GROUPS: dict[str, Any] = {
+    "migrant": {"item": "S2Q08", "codes": {"1": [2, 3], "0": [1]}},
+    "disadvantaged": {"item": "S2Q09", "codes": {"1": [1], "0": [2]}},
+}
+
+
 def _student_questionnaire(n: int) -> InstrumentSpec:
     p = f"S{n}"
     d: dict[str, Any] = {"dimension": "学生背景", "indicator_1": ("学习环境", "家庭环境", "校园生活")[n - 1]}
@@ -134,7 +174,108 @@ def _student_questionnaire(n: int) -> InstrumentSpec:
         ItemSpec(f"{p}Q07", ItemType.TEXT, "你最想对学校说的一句话是什么？", screen=7,
                  constraints={"max_length": 100}, indicator_2="学校归属感", **d),
     ]
+    for k, (code, (_q, kind, stem, labels, ind2)) in enumerate(
+            (c, v) for c, v in BACKGROUND_ITEMS.items() if v[0] == n):
+        items.append(ItemSpec(code, kind, stem, screen=8 + k, options=_opts(*labels, letters=False),
+                              indicator_2=ind2, **d))
     return InstrumentSpec(code=f"questionnaire_{n}", items=items, shuffle_pages=False)
+
+
+def _ordinal(rng: np.random.Generator, z: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
+    """Option numbers 1…K from a latent ``z`` plus logistic noise cut at ``cuts`` (increasing)."""
+    return np.searchsorted(np.asarray(cuts), z + rng.logistic(0.0, 1.0, len(z))) + 1
+
+
+def background_answers(theta: np.ndarray, grade: np.ndarray, *, seed: Any) -> dict[str, np.ndarray]:
+    """Simulated answers (option numbers as text; "99" omitted, about 2 %) to :data:`BACKGROUND_ITEMS` for students
+    of ability ``theta`` (SD about 1) and tested ``grade``, with invented but plausible relations to ability: more
+    interest, enough sleep and less homework time go with higher scores, tutoring weakly, migrant and disadvantaged
+    students a little lower; grade-8 students sleep less and do more homework. Demo only."""
+    rng = np.random.default_rng(seed)
+    t = np.asarray(theta, dtype=np.float64)
+    g8 = np.asarray(grade) == 8
+    n = len(t)
+    out = {
+        "S1Q08": _ordinal(rng, -0.45 * t + 0.8 * g8, (-0.6, 1.2, 2.8)),
+        "S1Q09": _ordinal(rng, 0.25 * t - 0.2 * g8, (0.4, 1.8)),
+        "S1Q10": _ordinal(rng, 0.9 * t, (-2.4, -0.9, 0.9)),
+        "S2Q08": np.where(rng.random(n) < 0.03, 4,
+                          np.where(rng.random(n) < 1 / (1 + np.exp(1.7 + 0.3 * t)),
+                                   np.where(rng.random(n) < 0.6, 2, 3), 1)),
+        "S2Q09": np.where(rng.random(n) < 0.05, 3,
+                          np.where(rng.random(n) < 1 / (1 + np.exp(2.0 + 0.5 * t)), 1, 2)),
+        "S2Q10": _ordinal(rng, -0.35 * t + 1.3 * g8, (-0.3, 1.4, 3.0)),
+        "S3Q08": _ordinal(rng, -0.1 * t, (-1.2, 1.5, 3.0)),
+    }
+    answers = {}
+    for code, v in out.items():
+        text = v.astype(np.int64).astype(str)
+        answers[code] = np.where(rng.random(n) < 0.02, "99", text)
+    return answers
+
+
+BACKGROUND_TITLE = "学生相关因素问卷演示（模拟作答）"
+
+
+def demo_background_responses(cycle: Any, takers: list[tuple[int, int, int, int, str]], theta: np.ndarray, *,
+                              seed: int) -> int:
+    """Submitted attempts of the demo's student questionnaires with :func:`background_answers`, for the given test
+    takers ``(test taker, school, county, grade, school path)`` of ability ``theta``, in one closed formal session per
+    school and grade (once: an existing session of this title means they exist). Returns the attempts written."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from naeq.delivery.models import (
+        Attempt,
+        AttemptStatus,
+        ItemScore,
+        Respondent,
+        SessionKind,
+        SessionStatus,
+        TestSession,
+    )
+
+    if not takers or TestSession.objects.filter(cycle=cycle, title=BACKGROUND_TITLE).exists():
+        return 0
+    codes = sorted({f"questionnaire_{q}" for q, *_rest in BACKGROUND_ITEMS.values()})
+    insts = {}
+    for code in codes:
+        inst = (Instrument.objects.filter(cycle=cycle, code=code, status=InstrumentStatus.PUBLISHED)
+                .order_by("-version").first())
+        if inst is not None:
+            insts[code] = inst
+    if not insts:
+        return 0
+    grade = np.array([t[3] for t in takers], dtype=np.int64)
+    answers = background_answers(theta, grade, seed=[seed, 0xBA5E])
+    start = timezone.now() - dt.timedelta(days=1)
+    sessions = {}
+    for k, key in enumerate(sorted({(t[1], t[3]) for t in takers})):
+        county_id, path = next((t[2], t[4]) for t in takers if (t[1], t[3]) == key)
+        sessions[key] = TestSession.objects.create(
+            cycle=cycle, county_id=county_id, school_id=key[0], path=path,
+            level="primary" if key[1] == 4 else "middle", grade=key[1], respondent=Respondent.STUDENT,
+            kind=SessionKind.FORMAL, title=BACKGROUND_TITLE, instruments=sorted(insts),
+            starts_at=start, ends_at=start + dt.timedelta(minutes=30),
+            code=f"BQ{cycle.year % 100:02d}{k:05d}{seed % 1000:03d}"[:12], key="DEMO00",
+            status=SessionStatus.CLOSED, opened_at=start, closed_at=start)
+    written = 0
+    for code, inst in sorted(insts.items()):
+        items = [c for c, v in BACKGROUND_ITEMS.items() if f"questionnaire_{v[0]}" == code]
+        attempts = Attempt.objects.bulk_create([Attempt(
+            session=sessions[(t[1], t[3])], test_taker_id=t[0], instrument=inst, booklet=1,
+            status=AttemptStatus.SUBMITTED, started_at=start, submitted_at=start) for t in takers], batch_size=2000)
+        if attempts[0].pk is None:  # backends without RETURNING ids
+            by_taker = dict(Attempt.objects.filter(instrument=inst, test_taker_id__in=[t[0] for t in takers])
+                            .values_list("test_taker_id", "pk"))
+            ids = [by_taker[t[0]] for t in takers]
+        else:
+            ids = [a.pk for a in attempts]
+        ItemScore.objects.bulk_create([ItemScore(attempt_id=a, item=item, code=str(answers[item][i]))
+                                       for item in items for i, a in enumerate(ids)], batch_size=5000)
+        written += len(ids)
+    return written
 
 
 def _adult_questionnaire(code: str, who: str) -> InstrumentSpec:

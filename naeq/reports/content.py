@@ -51,8 +51,8 @@ def value_names() -> dict[tuple[str, str], str]:
 def contrast_names() -> dict[str, str]:
     return {"vs_province": _("与本省比较"), "vs_nation": _("与全国比较"), "trend": _("与三年前比较"),
             "F-M": _("女生 − 男生"), "urban-rural": _("城区 − 乡村"), "urban-town": _("城区 − 镇区"),
-            "town-rural": _("镇区 − 乡村"), "migrant": _("随迁子女 − 非随迁子女"),
-            "disadvantaged": _("家庭经济困难 − 非家庭经济困难")}
+            "town-rural": _("镇区 − 乡村"), "migrant-nonmigrant": _("随迁子女 − 非随迁子女"),
+            "disadvantaged-other": _("家庭经济困难 − 非家庭经济困难")}
 
 
 def pe_names() -> dict[str, str]:
@@ -204,20 +204,28 @@ def _gaps(rows: dict[tuple[str, str, str, str], Row], notes: Notes) -> list[dict
                         key=lambda v: (GROUP_ORDER.get(v, 9), v))
         if not values:
             continue
-        groups = [{"label": gnames.get((gv, v), v), "mean": cell(_get(rows, "mean", "", gv, v), notes),
-                   "at_or_above": cell(_get(rows, "at_or_above", "II", gv, v), notes, pct=True)} for v in values]
+        groups: list[dict[str, Any]] = [{
+                   "label": gnames.get((gv, v), v), "mean": cell(_get(rows, "mean", "", gv, v), notes),
+                   "at_or_above": cell(_get(rows, "at_or_above", "II", gv, v), notes, pct=True),
+                   "levels": [cell(_get(rows, "level_share", k, gv, v), notes, pct=True) for k in LEVEL_KEYS],
+                   "share": cell(_get(rows, "proportion", _LEVEL_ALIASES.get(v, v), gv, v), notes, pct=True)}
+                  for v in values]  # the index keys "1" … as level codes
         contrasts = [{"label": cnames.get(k, k), "key": k, "diff": diff_cell(r, notes)}
                      for k, r in sorted(diffs.items()) if (r.group_var or _contrast_var(k)) == gv]
-        out.append({"var": gv, "label": vnames.get(gv, gv), "groups": groups, "contrasts": contrasts})
+        out.append({"var": gv, "label": vnames.get(gv, gv), "groups": groups, "contrasts": contrasts,
+                    "has_levels": any(c["value"] is not None or c.get("suppressed")
+                                      for x in groups for c in x["levels"]),
+                    "has_share": any(x["share"]["value"] is not None for x in groups)})
     return out
 
 
 def _contrast_var(key: str) -> str:
     if key in ("F-M", "M-F"):
         return "sex"
-    if "urban" in key or "rural" in key or "town" in key:
+    if key.split("-")[0] in ("urban", "town", "rural"):
         return "urban_rural"
-    return key if key in GAP_VARS else ""
+    head = key.split("-")[0]
+    return head if head in GAP_VARS else ""
 
 
 def _factors(rows: dict[tuple[str, str, str, str], Row], notes: Notes) -> list[dict[str, Any]]:

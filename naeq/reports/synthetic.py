@@ -23,7 +23,11 @@ FACTORS: dict[str, list[tuple[str, str]]] = {
     "sleep": [("1", "达到规定时间"), ("0", "未达到规定时间")],
     "tutoring": [("0", "未参加"), ("1", "参加")],
     "interest": [("3", "浓厚"), ("2", "一般"), ("1", "缺乏")],
+    "pe_lessons": [("1", "2节及以下"), ("2", "3节"), ("3", "4节"), ("4", "5节及以上")],
 }
+#: The compared groups besides sex and urban/rural: name → (difference key, share of the group, mean gap).
+GROUPS: dict[str, tuple[str, float, float]] = {"migrant": ("migrant-nonmigrant", 0.15, -10.0),
+                                               "disadvantaged": ("disadvantaged-other", 0.1, -18.0)}
 PE_KEYS = ("obesity", "poor_vision", "pass", "excellent")
 
 
@@ -98,6 +102,26 @@ def _unit_rows(rng: np.random.Generator, run: EstimationRun, level: str, region:
                 nn=int(n * pr), extra={"label": label, "order": i})
             add("proportion", round(float(pr), 6), round(0.01, 6), gv=gv, gval=code, key=code, nn=n,
                 extra={"label": label, "order": i})
+
+    def level_rows(gv: str, gval: str, m: float, nn: int) -> None:
+        zz = [0.5 * (1 + erf(float(c - m) / 100.0 / sqrt(2))) for c in cuts]
+        for key, sh in zip(("I", "II", "III", "IV"), [zz[0], zz[1] - zz[0], zz[2] - zz[1], 1 - zz[2]], strict=True):
+            add("level_share", round(sh, 6), round(0.02, 6), key=key, gv=gv, gval=gval, nn=nn)
+
+    for v, off in (("M", -gap / 2), ("F", gap / 2)):
+        level_rows("sex", v, mean + off, n // 2)
+    for gv, (key, share, mgap) in GROUPS.items():
+        g = mgap + float(rng.normal(0, 4))
+        gse = se * 2.0
+        for v, m, sh in (("1", mean + g * (1 - share), share), ("0", mean - g * share, 1 - share)):
+            nn = int(n * sh)
+            add("mean", round(m, 4), round(gse if v == "1" else se * 1.1, 4), gv=gv, gval=v, nn=nn)
+            zz = 0.5 * (1 + erf(float(cuts[0] - m) / 100.0 / sqrt(2)))
+            add("at_or_above", round(1 - zz, 6), round(0.02, 6), key="II", gv=gv, gval=v, nn=nn)
+            level_rows(gv, v, m, nn)
+            add("proportion", round(sh, 6), round(0.01, 6), gv=gv, gval=v, key=v, nn=n)
+        p, sign = _sign(g, gse)
+        add("difference", round(g, 4), round(gse, 4), key=key, p=p, sign=sign)
     return rows
 
 

@@ -129,8 +129,9 @@ def demo_sample_responses(cycle: Cycle, *, seed: int, instrument_code: str = "ma
     """Synthetic scored responses of every present sampled student who sits the test (once), with known truth:
     ability = county effect (SD 0.25) + school effect (SD 0.35) + student (SD 0.9), grade 8 half an SD above
     grade 4; each student answers the booklet the student draw assigned. One closed formal demo session per
-    school and grade holds the attempts. ``None`` when the cycle has no such test takers (then
-    :func:`demo_responses` makes synthetic ones)."""
+    school and grade holds the attempts; the same students' student-questionnaire answers, related to the same
+    abilities (:func:`naeq.delivery.demo_bank.demo_background_responses`), are written with them. ``None`` when
+    the cycle has no such test takers (then :func:`demo_responses` makes synthetic ones)."""
     takers = _sampled_takers(cycle, instrument_code)
     if not takers:
         return None
@@ -186,6 +187,9 @@ def demo_sample_responses(cycle: Cycle, *, seed: int, instrument_code: str = "ma
                                    for p, j, s in zip(responses.person.tolist(), responses.item.tolist(),
                                                       responses.score.tolist(), strict=True)], batch_size=5000)
     truth["created"] = len(takers)
+    from naeq.delivery.demo_bank import demo_background_responses  # the same students' questionnaire answers
+
+    truth["background"] = demo_background_responses(cycle, [t[:5] for t in takers], theta, seed=seed)
     return truth
 
 
