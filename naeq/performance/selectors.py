@@ -11,7 +11,16 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from naeq.delivery.attempts import booklet_pages
-from naeq.delivery.models import Attempt, Booklet, Instrument, InstrumentStatus, Item, TestSession, TestTaker
+from naeq.delivery.models import (
+    Attempt,
+    AttemptStatus,
+    Booklet,
+    Instrument,
+    InstrumentStatus,
+    Item,
+    TestSession,
+    TestTaker,
+)
 from naeq.delivery.selectors import in_clock, instruments_for, session_takers
 from naeq.delivery.sessions import session_accepts
 from naeq.performance.itemsettings import record_kind
@@ -76,7 +85,7 @@ class RoomTask:
     percent: int = 0
     permit_take: int | None = None
     permit_reason: str = ""
-    can_rerecord: bool = False
+    can_rerecord: bool = False  # complete, never re-recorded, the attempt still in progress
 
 
 @dataclass
@@ -200,6 +209,9 @@ def room_students(session: TestSession) -> list[RoomStudent]:
             check = checks.get(attempt.pk) if attempt is not None else None
             tasks = [_task(item, kind, takes.get((attempt.pk, item), []) if attempt else [],
                            permits.get((attempt.pk, item)) if attempt else None) for item, kind in items]
+            if attempt is None or attempt.status != AttemptStatus.IN_PROGRESS:
+                for t in tasks:  # the student records on the take page: a submitted attempt cannot re-record
+                    t.can_rerecord = False
             out.append(RoomStudent(code=taker.code, instrument=code, attempt=attempt.pk if attempt else None,
                                    attempt_status=attempt.status if attempt else "",
                                    heard=check.heard if check else None, tries=check.tries if check else 0,

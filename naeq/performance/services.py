@@ -27,7 +27,7 @@ from naeq.core.audit import audit_record
 from naeq.core.errors import ApplicationError, InvalidInput, NotFound, PermissionDenied
 from naeq.delivery.access import may_run, require_session_runner, session_access
 from naeq.delivery.attempts import taker_actor
-from naeq.delivery.models import Attempt, Item, Stimulus, TestSession
+from naeq.delivery.models import Attempt, AttemptStatus, Item, Stimulus, TestSession
 from naeq.delivery.selectors import in_clock
 from naeq.delivery.sessions import session_accepts
 from naeq.performance.access import room_attempt
@@ -244,7 +244,8 @@ def allow_rerecord(*, actor: Any, attempt: Attempt, item: str, reason: str) -> R
     of the same attempt is refused (``already_allowed``), whether or not the permitted take was recorded. Only
     someone who runs the attempt's session (the school's chief proctor, head or information officer; see
     :func:`naeq.delivery.access.may_run`) may: a session the actor cannot see is :class:`NotFound`, one they only
-    read :class:`PermissionDenied`; the session must still accept work (the student's upload needs it)."""
+    read :class:`PermissionDenied`; the session must still accept work and the attempt must not be submitted
+    (the student records on the take page)."""
     session = session_access(actor=actor, session_id=attempt.session_id)
     if not may_run(actor=actor, session=session):
         raise PermissionDenied(_("只有本场次学校的主监测员、校长或学校信息员可以允许重录。"))
@@ -256,6 +257,8 @@ def allow_rerecord(*, actor: Any, attempt: Attempt, item: str, reason: str) -> R
     _recorded_item(attempt, item)
     if not session_accepts(session):
         raise InvalidInput(_("场次已不在作答时间内，不能再重录。"), code="session_closed")
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        raise InvalidInput(_("学生已经交卷，不能再重录。"), code="attempt_submitted")
     with transaction.atomic():
         Attempt.objects.select_for_update().filter(pk=attempt.pk).first()  # two proctors at once: one permit
         earlier = RerecordPermit.objects.filter(attempt=attempt, item=item).order_by("take").first()

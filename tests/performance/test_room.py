@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from naeq.core.models import AuditEvent
+from naeq.delivery.models import Attempt, AttemptStatus
 from naeq.performance.models import RerecordPermit, RoomCall
 from naeq.performance.selectors import DEFAULT_GROUP, room_view
 from naeq.performance.storage import WEBM_MAGIC
@@ -193,6 +195,15 @@ def test_rerecord_of_another_sessions_attempt_is_not_found(room: dict[str, Any],
     assert resp.status_code == 404
     assert c.post(room["url"] + "rerecord", {"attempt": other.pk, "item": "E01", "reason": "噪声"}).status_code == 404
     assert c.post(room["url"] + "rerecord", {"attempt": "x", "item": "E01", "reason": "噪声"}).status_code == 404
+    assert not RerecordPermit.objects.exists()
+    # a student who has handed in cannot record again: no button, and a request is refused
+    upload(room["api2"], "E01", webm(2000, 4))
+    a2 = room["a2"]
+    Attempt.objects.filter(pk=a2.pk).update(status=AttemptStatus.SUBMITTED, submitted_at=timezone.now())
+    assert f'data-attempt="{a2.pk}"' not in c.get(room["url"] + "live").content.decode()
+    page = c.post(room["url"] + "rerecord", {"attempt": a2.pk, "item": "E01", "reason": "噪声"},
+                  follow=True).content.decode()
+    assert "学生已经交卷，不能再重录。" in page
     assert not RerecordPermit.objects.exists()
 
 
