@@ -1,4 +1,4 @@
-"""One report from its laid-out numbers to files: charts (matplotlib), HTML (a Django template) and PDF (WeasyPrint,
+"""One report from its laid-out numbers to files: charts (Pillow), HTML (a Django template) and PDF (WeasyPrint,
 Noto Sans CJK).
 
 :func:`render_report` is a pure function of the report's context (no database), so batches run it in worker
@@ -53,7 +53,7 @@ def add_charts(ctx: dict[str, Any]) -> dict[str, Any]:
     """The context with each subject's charts drawn (data: URIs)."""
     subjects = []
     for sub in ctx["subjects"]:
-        c = {"compare": charts.compare_chart(sub["units"], _("平均分（95%置信区间）")),
+        c = {"compare": charts.compare_chart(sub["units"], _("平均分（横线为95%置信区间）")),
              "levels": charts.levels_chart(sub["units"], ctx["level_names"]),
              "between": charts.between_chart(sub["units"]),
              "groups": charts.groups_chart(sub["gaps"]),
@@ -66,11 +66,26 @@ def add_charts(ctx: dict[str, Any]) -> dict[str, Any]:
             c["child_rates"] = charts.distribution_chart(ch["rates"], xlabel=_("校际差异率"), marker=0.15,
                                                          marker_label="0.15")
         subjects.append({**sub, "charts": c})
-    return {**ctx, "subjects": subjects}
+    # a PE table prints its comparison column only when some indicator has a comparison
+    pe = [{**p, "has_diffs": any(r.get("diffs") for r in p["rows"])} for p in ctx.get("pe") or []]
+    return {**ctx, "subjects": subjects, "pe": pe}
 
 
 def render_html(ctx: dict[str, Any]) -> str:
     return render_to_string("reports/report.html", {**ctx, "font_css": font_css()})
+
+
+_fonts: dict[str, Any] = {}
+
+
+def font_config() -> Any:
+    """One WeasyPrint font configuration per process, shared by the reports it renders: the report's
+    ``@font-face`` (the CJK collection) is loaded into fontconfig and pango once, not once per report."""
+    if "config" not in _fonts:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _fonts["config"] = FontConfiguration()
+    return _fonts["config"]
 
 
 def render_report(key: str, ctx: dict[str, Any], language: str = "zh-hans") -> Rendered:
@@ -79,7 +94,7 @@ def render_report(key: str, ctx: dict[str, Any], language: str = "zh-hans") -> R
 
     with translation.override(language):
         html = render_html(add_charts(ctx))
-    doc = HTML(string=html, base_url=str(Path(__file__).parent)).render()
+    doc = HTML(string=html, base_url=str(Path(__file__).parent)).render(font_config=font_config())
     pdf = doc.write_pdf()
     assert pdf is not None  # write_pdf() without a target returns the bytes
     return Rendered(key=key, html=html.encode("utf-8"), pdf=bytes(pdf), pages=len(doc.pages))
