@@ -65,9 +65,19 @@ PE_INSTRUMENT = "pe_field_test"
 #: The indicators, in the order the reports print them.
 PE_KEYS = ("obesity", "overweight", "poor_vision", "poor_vision_mild", "poor_vision_moderate", "poor_vision_severe",
            "pass", "excellent")
-#: The Standard's weights (%) of the items this test takes, by grade; renormalised over those the Standard scores.
-COMPOSITE_WEIGHTS: dict[int, dict[str, float]] = {4: {"bmi": 15.0, "vc": 15.0, "run50": 20.0},
-                                                  8: {"bmi": 15.0, "vc": 15.0, "run50": 20.0, "jump": 10.0}}
+#: The Standard's 单项指标与权重 (%), 《国家学生体质健康标准（2014年修订）》: 小学三、四年级 and 初中 (初二), each
+#: summing to 100. ``pullup_or_situp`` is 引体向上 (boys) / 1分钟仰卧起坐 (girls), ``endurance`` 1000米跑 (boys) /
+#: 800米跑 (girls). Codes of the items the field test takes are those of ``naeq.pe`` (bmi, vc, run50, jump).
+STANDARD_WEIGHTS: dict[int, dict[str, float]] = {
+    4: {"bmi": 15.0, "vc": 15.0, "run50": 20.0, "sit_reach": 20.0, "rope_skip": 20.0, "situp": 10.0},
+    8: {"bmi": 15.0, "vc": 15.0, "run50": 20.0, "sit_reach": 10.0, "jump": 10.0, "pullup_or_situp": 10.0,
+        "endurance": 20.0}}
+#: The items of the field test the Standard scores (DOMAIN.md: the test takes 身高、体重、握力、视力、肺活量、50米跑、
+#: 立定跳远、15米折返跑; 握力 and 15米折返跑 are not in the Standard, nor 立定跳远 in grade 4).
+TAKEN = ("bmi", "vc", "run50", "jump")
+#: The Standard's weights of the items this test takes, by grade; renormalised over them (:func:`composite`).
+COMPOSITE_WEIGHTS: dict[int, dict[str, float]] = {
+    g: {k: w for k, w in ws.items() if k in TAKEN} for g, ws in STANDARD_WEIGHTS.items()}
 #: The Standard's BMI item score of each weight status.
 BMI_SCORES = {"normal": 100.0, "low": 80.0, "over": 80.0, "obese": 60.0}
 #: Options of a PE run and their defaults (the suppression and significance options of the subjects' runs).
@@ -87,7 +97,6 @@ def student_indicators(grade: np.ndarray, sex: np.ndarray, values: dict[str, np.
     (:func:`naeq.pe.config.standard`), ``items`` the items configuration (:func:`naeq.pe.config.items_config`)."""
     from naeq.pe import indicators as ind
 
-    n = len(grade)
     status = ind.weight_status(ind.bmi(values["height"], values["weight"]), grade, sex, std)
     has_bmi = status != ""
     vc = ind.vision_class(ind.worse_eye(values["vision_l"], values["vision_r"]), std)
@@ -105,6 +114,23 @@ def student_indicators(grade: np.ndarray, sex: np.ndarray, values: dict[str, np.
         trials = (np.column_stack([values[f.code] for f in item.fields]) if len(item.fields) > 1
                   else values[item.fields[0].code])
         results[item.code] = ind.best_of(trials, item.best)
+    composite = composite_score(grade, sex, status, results, std)
+    known = np.isfinite(composite)
+    out["pass"] = share(known & (composite >= std.pass_score - 1e-9), known)
+    out["excellent"] = share(known & (composite >= std.excellent_score - 1e-9), known)
+    return {k: out[k] for k in PE_KEYS}
+
+
+def composite_score(grade: np.ndarray, sex: np.ndarray, status: np.ndarray, results: dict[str, np.ndarray],
+                    std: Any) -> FloatArray:
+    """Each student's 体质健康 composite: Σ wᵢ·scoreᵢ / Σ wᵢ over the items of :data:`COMPOSITE_WEIGHTS` of the
+    student's grade that the Standard publishes (BMI by weight status, :data:`BMI_SCORES`; the others by the
+    Standard's item tables, ``published: false`` norms left out), NaN when one of them is missing or the grade
+    has no weights. Grade 4: (15·BMI + 15·肺活量 + 20·50米跑) / 50; grade 8: (… + 10·立定跳远) / 60. Not the
+    Standard's total (which also needs 坐位体前屈, 跳绳, 仰卧起坐 …), but its weights over the items taken."""
+    from naeq.pe import indicators as ind
+
+    n = len(grade)
     total = np.zeros(n)
     wsum = np.zeros(n)
     complete = np.zeros(n, dtype=bool)
@@ -126,11 +152,7 @@ def student_indicators(grade: np.ndarray, sex: np.ndarray, values: dict[str, np.
                 total[sel] += w * np.nan_to_num(sc)
                 wsum[sel] += w
     with np.errstate(invalid="ignore", divide="ignore"):
-        composite = np.where(complete & (wsum > 0), total / np.where(wsum > 0, wsum, 1.0), np.nan)
-    known = np.isfinite(composite)
-    out["pass"] = share(known & (composite >= std.pass_score - 1e-9), known)
-    out["excellent"] = share(known & (composite >= std.excellent_score - 1e-9), known)
-    return {k: out[k] for k in PE_KEYS}
+        return np.where(complete & (wsum > 0), total / np.where(wsum > 0, wsum, 1.0), np.nan)
 
 
 # ------------------------------------------------------------------------------------------------ inputs

@@ -112,6 +112,55 @@ def test_student_indicators_hand_computed() -> None:
     assert np.isnan(got["pass"][1]) and np.isnan(got["excellent"][1])
 
 
+def test_composite_weights_are_the_standards() -> None:
+    """《国家学生体质健康标准（2014年修订）》单项指标与权重: 小学三、四年级 BMI 15 %, 肺活量 15 %, 50米跑 20 %,
+    坐位体前屈 20 %, 1分钟跳绳 20 %, 1分钟仰卧起坐 10 %; 初二 BMI 15 %, 肺活量 15 %, 50米跑 20 %, 坐位体前屈 10 %,
+    立定跳远 10 %, 引体向上(男)/1分钟仰卧起坐(女) 10 %, 1000米跑(男)/800米跑(女) 20 %."""
+    from naeq.analysis.pe import COMPOSITE_WEIGHTS, STANDARD_WEIGHTS
+
+    assert STANDARD_WEIGHTS[4] == {"bmi": 15, "vc": 15, "run50": 20, "sit_reach": 20, "rope_skip": 20, "situp": 10}
+    assert STANDARD_WEIGHTS[8] == {"bmi": 15, "vc": 15, "run50": 20, "sit_reach": 10, "jump": 10,
+                                   "pullup_or_situp": 10, "endurance": 20}
+    assert all(sum(w.values()) == 100 for w in STANDARD_WEIGHTS.values())
+    # the field test takes 身高、体重、握力、视力、肺活量、50米跑、立定跳远、15米折返跑: of the Standard's items
+    assert COMPOSITE_WEIGHTS == {4: {"bmi": 15, "vc": 15, "run50": 20},
+                                 8: {"bmi": 15, "vc": 15, "run50": 20, "jump": 10}}
+
+
+def test_composite_of_hand_computed_students() -> None:
+    """Totals worked by hand from the Standard's tables (naeq/pe/configs/standard.yaml); 优秀 ≥ 90, 良好 80–89.9,
+    及格 60–79.9."""
+    from naeq.analysis.pe import composite_score, student_indicators
+    from naeq.pe.config import FIELDS, items_config, standard
+
+    std, items = standard(), items_config()
+    vals = {f: np.full(4, np.nan) for f in FIELDS}
+    # 0: grade-4 boy, 140 cm 35 kg → BMI 17.9 正常 (14.2–20.1) 100; 肺活量 1900 ml → 80; 50米 9.0 s → 85
+    #    (15·100 + 15·80 + 20·85) / 50 = 88.0: 良好 — passed, not excellent
+    # 1: grade-8 girl, 160 cm 50 kg → BMI 19.5 正常 100; 2800 ml → 90; 8.2 s → 90; 立定跳远 188 cm → 90
+    #    (15·100 + 15·90 + 20·90 + 10·90) / 60 = 92.5: 优秀
+    # 2: grade-8 boy, 160 cm 70 kg → BMI 27.3 肥胖 60; 2000 ml → 60; 9.9 s → 60; 170 cm → 60
+    #    (15·60 + 15·60 + 20·60 + 10·60) / 60 = 60.0: 及格 exactly
+    # 3: grade-4 girl without a 50米 time: no composite
+    vals["height"], vals["weight"] = np.array([140.0, 160.0, 160.0, 135.0]), np.array([35.0, 50.0, 70.0, 30.0])
+    vals["vc_1"], vals["vc_2"] = np.array([1800.0, 2800.0, 2000.0, 1500.0]), np.array([1900.0, 2700.0, 1900.0, np.nan])
+    vals["run50"] = np.array([9.0, 8.2, 9.9, np.nan])
+    vals["jump_1"] = np.array([np.nan, 188.0, 170.0, np.nan])
+    grade, sex = np.array([4, 8, 8, 4]), np.array(["M", "F", "M", "F"])
+    from naeq.pe import indicators as ind
+
+    status = ind.weight_status(ind.bmi(vals["height"], vals["weight"]), grade, sex, std)
+    assert status.tolist()[:3] == ["normal", "normal", "obese"]
+    results = {"vc": np.maximum(vals["vc_1"], np.nan_to_num(vals["vc_2"])), "run50": vals["run50"],
+               "jump": vals["jump_1"]}
+    total = composite_score(grade, sex, status, results, std)
+    assert total[:3].tolist() == pytest.approx([88.0, 92.5, 60.0], abs=1e-9)
+    assert np.isnan(total[3])
+    got = student_indicators(grade, sex, vals, std, items)
+    assert got["pass"][:3].tolist() == [1.0, 1.0, 1.0] and got["excellent"][:3].tolist() == [0.0, 1.0, 0.0]
+    assert np.isnan(got["pass"][3])
+
+
 @pytest.mark.django_db
 def test_rows_equal_the_engine(pw: ExportWorld) -> None:
     from naeq.analysis import pe
