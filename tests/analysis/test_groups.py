@@ -272,3 +272,29 @@ def test_report_gaps_show_migrant_and_disadvantaged_with_level_shares() -> None:
         ("migrant-nonmigrant", "随迁子女 − 非随迁子女", "▼")]
     assert [c["key"] for c in gaps["disadvantaged"]["contrasts"]] == ["disadvantaged-other"]
     assert not gaps["disadvantaged"]["has_levels"] and [c["key"] for c in gaps["sex"]["contrasts"]] == ["F-M"]
+
+
+@pytest.mark.django_db
+def test_demo_questionnaires_feed_named_factors_and_groups(gw: ExportWorld) -> None:
+    """The demo's wiring: the bank's background items, the simulated answers (once), the demo's run options."""
+    from naeq.analysis.demo import demo_options
+    from naeq.analysis.models import Estimate
+    from naeq.delivery.demo_bank import BACKGROUND_TITLE, demo_background_responses, demo_bank_load
+    from naeq.delivery.models import Attempt, TestSession
+
+    assert demo_options(gw.cycle) == {}  # no demo questionnaire yet: nothing mapped
+    demo_bank_load(actor=None, year=gw.cycle.year)
+    takers = [(t.pk, t.school_id, t.county_id, 8, t.path) for t in gw.takers]
+    theta = np.random.default_rng(3).normal(0, 1, len(takers))
+    assert demo_background_responses(gw.cycle, takers, theta, seed=4) == 3 * len(takers)
+    assert demo_background_responses(gw.cycle, takers, theta, seed=4) == 0  # once
+    assert TestSession.objects.filter(title=BACKGROUND_TITLE).count() == 8  # one per school and grade
+    assert Attempt.objects.filter(instrument__code="questionnaire_2").count() == len(takers)
+    opts = demo_options(gw.cycle)
+    run = _start(gw, opts)
+    names = set(Estimate.objects.filter(run=run, level="nation", statistic="mean").exclude(group_var="")
+                .values_list("group_var", flat=True))
+    assert {"homework_time", "sleep", "tutoring", "interest", "pe_lessons", "migrant", "disadvantaged"} <= names
+    assert Estimate.objects.filter(run=run, level="nation", key="migrant-nonmigrant").count() == 1
+    assert set(Estimate.objects.filter(run=run, group_var="tutoring").values_list("group_value", flat=True)) <= {
+        "0", "1"}
