@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -376,3 +376,50 @@ def rater_severity(*, actor: Any, cycle: Cycle) -> list[SeverityRow]:
                                item_code=item, n=len(d), mean_diff=mean, se=se, z=z,
                                flagged=not math.isnan(z) and abs(z) > 2))
     return out
+
+
+# ------------------------------------------------------------------------------------------------ ratings
+
+
+@dataclass(frozen=True)
+class RatingRows:
+    """Every rater's score of the real responses of an instrument, for the many-facet model of the scaling app:
+    ``person`` is a dense index (0, 1, …) in test-taker order that links the ratings of one test taker across
+    items and raters — not an identifier; ``rater`` the rater's user id. One row per scored assignment (a response
+    scored twice gives two rows); check papers, unscored assignments and arbitration scores (which are not an
+    independent rating: arbitration is chosen by the disagreement) are left out."""
+
+    person: np.ndarray
+    item: np.ndarray
+    rater: np.ndarray
+    score: np.ndarray
+
+
+def ratings_for_facets(*, cycle: Cycle, instrument_code: str, exclude_takers: Iterable[int] = ()) -> RatingRows:
+    """The ratings of :class:`RatingRows`, without the test takers in ``exclude_takers`` (data-quality
+    exclusions), streamed from one ``values_list`` query."""
+    qs = (Assignment.objects.filter(response__cycle=cycle, response__instrument_code=instrument_code,
+                                    response__test_taker__isnull=False, status=AssignmentStatus.SCORED)
+          .exclude(response__source=Source.CHECK)
+          .order_by("response__test_taker_id", "response__item_code", "rater_id")
+          .values_list("response__test_taker_id", "response__item_code", "rater_id", "score"))
+    skip = set(exclude_takers)
+    taker: list[int] = []
+    item: list[str] = []
+    rater: list[int] = []
+    score: list[int] = []
+    for t, i, r, s in qs.iterator(chunk_size=5000):
+        if t in skip:
+            continue
+        taker.append(t)
+        item.append(i)
+        rater.append(r)
+        score.append(int(s or 0))  # scored assignments always have a score (constraint)
+    _ids, person = np.unique(np.array(taker, dtype=np.int64), return_inverse=True)
+    return RatingRows(person=person.reshape(-1).astype(np.int64), item=np.array(item, dtype=np.str_),
+                      rater=np.array(rater, dtype=np.int64), score=np.array(score, dtype=np.int64))
+
+
+def rater_names(ids: Iterable[int]) -> dict[int, str]:
+    """Display names of raters (their accounts' display name or username), for the pages of other apps."""
+    return _rater_names(list(ids))

@@ -39,11 +39,16 @@ def scaling_group() -> None:
 @click.option("--dif", default="sex,urban_rural", show_default=True, help="DIF variables: sex, urban_rural.")
 @click.option("--by-grade", is_flag=True, help="Multiple-group calibration by grade.")
 @click.option("--cuts", default="", help="Three cut scores on the reporting scale.")
+@click.option("--rater-z", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="Rater effects: flag a rater when |severity| / SE exceeds this ...")
+@click.option("--rater-logit", type=click.FloatRange(min=0), default=0.3, show_default=True,
+              help="... and |severity| exceeds this many logits (many-facet model on the ratings).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="Follow the run to its end (with a Celery worker: --no-wait returns once it is queued).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run_cmd(username: str, year: int, instrument_code: str, seed: int, model: str, poly_model: str, n_quad: int,
-            n_pv: int, dif: str, by_grade: bool, cuts: str, wait: bool, quiet: bool) -> None:
+            n_pv: int, dif: str, by_grade: bool, cuts: str, rater_z: float, rater_logit: float, wait: bool,
+            quiet: bool) -> None:
     """Start a calibration run of an instrument's scores and follow it to the end."""
     _django_setup()
     from django.db import transaction
@@ -56,7 +61,8 @@ def run_cmd(username: str, year: int, instrument_code: str, seed: int, model: st
     actor = _actor(username)
     cycle = cycle_of_year(year)
     options = {"model": model, "poly_model": poly_model, "n_quad": n_quad, "n_pv": n_pv, "cuts": cuts,
-               "dif": [d for d in dif.split(",") if d], "group_by": "grade" if by_grade else ""}
+               "dif": [d for d in dif.split(",") if d], "group_by": "grade" if by_grade else "",
+               "rater_z": rater_z, "rater_logit": rater_logit}
     with transaction.atomic():
         run = calibration_start(actor=actor, cycle=cycle, instrument_code=instrument_code, seed=seed,
                                 options=options)
@@ -84,10 +90,31 @@ def _show(run: Any) -> None:
         click.echo(f"  {s.get('n_items')} items, {s.get('n_persons')} persons, {s.get('n_responses')} responses; "
                    f"{'converged' if s.get('converged') else 'not converged'} after {s.get('iterations')} cycles; "
                    f"fit flagged {s.get('fit_flagged')}, DIF (C) {s.get('dif_flagged')}")
+    block = s.get("raters")
+    if block:
+        th = block["thresholds"]
+        click.echo(f"  raters (many-facet partial credit model, MML; severity > 0 = harsher; flagged when "
+                   f"|severity|/SE > {th['z']} and |severity| > {th['logit']} logits): {block['n_raters']} raters, "
+                   f"{block['n_ratings']} ratings of {block['n_persons']} test takers, "
+                   f"{'converged' if block['converged'] else 'not converged'}")
+        click.echo("    rater\tn\tseverity\tse\tz\tinfit\toutfit\tflag")
+        for r in block["raters"]:
+            click.echo(f"    {r['name']}\t{r['n']}\t{_num(r['severity'])}\t{_num(r['se'])}\t{_num(r['z'], 2)}\t"
+                       f"{_num(r['infit'], 2)}\t{_num(r['outfit'], 2)}\t{_flag(r)}")
     for w in run.warnings:
         click.echo(f"  warning: {w}")
     if run.error:
         click.echo(f"  error: {run.error}")
+
+
+def _num(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _flag(row: dict[str, Any]) -> str:
+    if not row["flagged"]:
+        return ""
+    return "harsh" if (row["severity"] or 0) > 0 else "lenient"
 
 
 @scaling_group.command(name="list")

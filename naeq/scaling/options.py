@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     "group_by": "",  # platform: "grade"; files: the groups column
     "max_iter": 500,
     "tol": 1e-4,
+    # rater effects (many-facet model, platform runs with rater-scored items): a rater is flagged when
+    # |severity| / SE > rater_z and |severity| > rater_logit logits (significant and large)
+    "rater_z": 2.0,
+    "rater_logit": 0.3,
 }
 PLATFORM_DIF = ("sex", "urban_rural")
 
@@ -72,13 +76,16 @@ def clean_options(raw: dict[str, Any]) -> dict[str, Any]:
             continue
         if not lo <= out[key] <= hi:
             c.add(_("应在%(lo)d至%(hi)d之间。") % {"lo": lo, "hi": hi}, field=key, value=out[key])
-    for key in ("scale_mean", "scale_sd", "tol"):
+    for key in ("scale_mean", "scale_sd", "tol", "rater_z", "rater_logit"):
         try:
             out[key] = float(out[key])
         except (TypeError, ValueError):
             c.add(_("应为数值。"), field=key, value=str(out[key]))
     if isinstance(out["scale_sd"], float) and out["scale_sd"] <= 0:
         c.add(_("报告量尺的标准差应大于0。"), field="scale_sd", value=out["scale_sd"])
+    for key in ("rater_z", "rater_logit"):
+        if isinstance(out[key], float) and not out[key] >= 0:
+            c.add(_("评分员标记阈值应为非负数。"), field=key, value=out[key])
     out["prior_a"] = _pair(c, "prior_a", out["prior_a"])
     out["prior_b"] = _pair(c, "prior_b", out["prior_b"])
     out["prior_c"] = _pair(c, "prior_c", out["prior_c"])

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from naeq.cycles.models import Cycle
 from naeq.delivery.models import Instrument
 from naeq.scaling import access
-from naeq.scaling.models import CalibrationItem, CalibrationPerson, CalibrationRun
+from naeq.scaling.models import CalibrationItem, CalibrationPerson, CalibrationRun, RunStatus
 
 PAGE = 50
 
@@ -71,4 +71,20 @@ def instruments_for_calibration(*, actor: Any) -> list[tuple[int, str, str, str]
         if (cycle_id, code) not in seen:
             seen.add((cycle_id, code))
             out.append((cycle_id, cycle_name, code, name))
+    return out
+
+
+def latest_rater_effects(*, actor: Any, cycle: Cycle) -> list[CalibrationRun]:
+    """Per instrument, the newest finished run of the cycle that estimated rater effects (the many-facet model's
+    block ``summary["raters"]``), for the marking agreement page; empty for an actor who may not read runs."""
+    if not access.may_calibrate(actor=actor):
+        return []
+    seen: set[str] = set()
+    out = []
+    for run in (access.runs_visible(actor=actor).filter(cycle=cycle, status=RunStatus.DONE,
+                                                         summary__has_key="raters")
+                .order_by("instrument_code", "-created_at", "-id")):
+        if run.instrument_code not in seen:
+            seen.add(run.instrument_code)
+            out.append(run)
     return out

@@ -24,7 +24,7 @@ from naeq.core.audit import audit_record
 from naeq.core.errors import InvalidInput, Problem
 from naeq.core.jobs import enqueue
 from naeq.cycles.models import Cycle
-from naeq.scaling import access, adapters
+from naeq.scaling import access, adapters, raters
 from naeq.scaling.models import CalibrationItem, CalibrationPerson, CalibrationRun, RunStatus
 from naeq.scaling.options import PLATFORM_DIF, clean_options, model_spec
 from naeq.scaling.outputs import code_version
@@ -103,10 +103,20 @@ def _execute(run: CalibrationRun, t0: float) -> str:
     labels = {v: adapters.dif_groups(long.persons, v) for v in PLATFORM_DIF}
     dif = {v: labels[v] for v in opts["dif"]}
     background = adapters.conditioning(long.persons, labels)
-    inputs_hash = adapters.inputs_hash(long, table, extra={k: v.astype("U8") for k, v in labels.items()})
+    rated = raters.gather_ratings(run.cycle, table, run.instrument_code)
+    inputs_hash = adapters.inputs_hash(long, table, extra={**{k: v.astype("U8") for k, v in labels.items()},
+                                                           **raters.hash_parts(rated)})
     gather_s = time.perf_counter() - t0
     out = pipeline.run(long, table, opts, seed=run.seed, dif=dif, draw_pvs=True, background=background,
                        progress=lambda stage, f: _progress(run.pk, stage, 0.05 + 0.85 * f))
+    rater_block: dict[str, Any] | None = None
+    rater_notes: list[str] = []
+    if rated is not None:
+        _progress(run.pk, "raters", 0.905)
+        t_raters = time.perf_counter()
+        rater_block, rater_notes = raters.fit(rated, z=float(opts["rater_z"]), min_logit=float(opts["rater_logit"]),
+                                              n_quad=int(opts["n_quad"]))
+        out.timings["raters"] = round(time.perf_counter() - t_raters, 3)
     _progress(run.pk, "store", 0.92)
     t_store = time.perf_counter()
     with transaction.atomic():
@@ -115,8 +125,10 @@ def _execute(run: CalibrationRun, t0: float) -> str:
         run.progress = 1.0
         run.stage = "done"
         run.inputs_hash = inputs_hash
-        run.warnings = [*gathered.warnings, *out.warnings]
+        run.warnings = [*gathered.warnings, *out.warnings, *rater_notes]
         run.summary = {**out.summary, "sources": gathered.counts}
+        if rater_block is not None:
+            run.summary["raters"] = rater_block
         run.timings = {"gather": round(gather_s, 3), **out.timings,
                        "store": round(time.perf_counter() - t_store, 3)}
         run.finished_at = timezone.now()

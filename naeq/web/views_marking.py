@@ -26,6 +26,7 @@ from naeq.marking.models import AdjacentRule, MarkingSettings
 from naeq.marking.workbook import rubric_template
 from naeq.registry.models import Region
 from naeq.sampling.selectors import cycle_for
+from naeq.scaling import selectors as scaling_selectors
 
 
 def _cycle(request: HttpRequest) -> Any:
@@ -319,6 +320,7 @@ def marking_agreement(request: HttpRequest) -> HttpResponse:
         "cycle": cycle, "items": selectors.agreement_by_item(actor=request.user, cycle=cycle),
         "raters": selectors.agreement_by_rater(actor=request.user, cycle=cycle),
         "severity": selectors.rater_severity(actor=request.user, cycle=cycle),
+        "facets": scaling_selectors.latest_rater_effects(actor=request.user, cycle=cycle),
         "cfg": services.settings_for(cycle)})
 
 
