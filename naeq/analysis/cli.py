@@ -53,7 +53,8 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--option", "option_pairs", multiple=True, metavar="KEY=VALUE",
               help="An estimation option, repeatable, VALUE as JSON: min_n (62), min_schools (5), max_cv (0.5), "
                    "alpha (0.05), quantiles ([0.1,0.25,0.5,0.75,0.9]), diff_rate_definition (variance_share), "
-                   "link_error (0), factors ({\"name\": \"ITEM\"}). See docs/analysis.md.")
+                   "link_error (0), factors ({\"name\": \"ITEM\"}), groups ({\"migrant\": {\"item\": \"ITEM\", "
+                   "\"codes\": {\"1\": [2, 3], \"0\": [1]}}}). See docs/analysis.md.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def run_cmd(username: str, year: int, instrument_code: str, calibration_run: int | None, previous_run: int | None,
             option_pairs: tuple[str, ...], quiet: bool) -> None:
@@ -184,7 +185,9 @@ def show_cmd(username: str, level: str | None, region_code: str | None, run_id: 
                    f"≥II {cell('at_or_above', 'II', 3)}  ≥III {cell('at_or_above', 'III', 3)}  "
                    f"校际差异率 {cell('diff_rate', '', 3)}  vs_province {cell('difference', 'vs_province')}  "
                    f"vs_nation {cell('difference', 'vs_nation')}  F-M {cell('difference', 'F-M')}  "
-                   f"trend {cell('difference', 'trend')}")
+                   f"trend {cell('difference', 'trend')}"
+                   + "".join(f"  {k} {cell('difference', k)}" for k in ("migrant-nonmigrant", "disadvantaged-other")
+                             if ("difference", k) in by))
     if suppressed:
         click.echo("  — 样本量不足或估计不稳定，不予报告。 ▲▼ 与比较对象差异显著（p < alpha）。")
 
