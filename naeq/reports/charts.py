@@ -310,24 +310,29 @@ def between_chart(units: list[dict[str, Any]], threshold: float = THRESHOLD) -> 
 
 
 def groups_chart(gaps: list[dict[str, Any]]) -> str:
-    """Mean scores by sex, urban/rural and the other groups: one panel per grouping, bars with 95% whiskers,
-    all panels on the same score axis."""
+    """Mean scores by sex, urban/rural, migrant and disadvantaged students: one panel per grouping (two a row),
+    bars with 95% whiskers, every panel on the same score axis, a category label wrapped to its bar's width."""
     blocks = [g for g in gaps if g["groups"]]
     values = [(_value(x["mean"]), x["mean"].get("se_value") or 0.0) for g in blocks for x in g["groups"]]
     shown = [(v, e) for v, e in values if v is not None]
     if not shown:
         return ""
-    cv = Canvas(6.6, 2.4, left=0.55, right=0.15, top=0.35, bottom=0.35)
+    ncol = min(2, len(blocks))
+    nrow = (len(blocks) + ncol - 1) // ncol
+    row_h = 2.05
+    cv = Canvas(6.6, row_h * nrow + 0.05, left=0, right=0, top=0, bottom=0)
     lo = min(v - 1.96 * e for v, e in shown)
     hi = max(v + 1.96 * e for v, e in shown)
     rng = max(hi - lo, 20.0)
     ylo, yhi = max(0.0, lo - rng * 0.8 - 20), hi + rng * 0.25 + 12
     ticks = nice_ticks(ylo, yhi, 6)
-    gap = px(0.45)
-    w = (cv.x1 - cv.x0 - gap * (len(blocks) - 1)) / len(blocks)
+    left, gap, right = px(0.55), px(0.45), px(0.15)
+    w = (cv.img.width - left - right - gap * (ncol - 1)) / ncol
     for k, g in enumerate(blocks):
-        x0 = round(cv.x0 + k * (w + gap))
-        p = cv.area(x0, cv.y0, round(x0 + w), cv.y1)
+        r, c = divmod(k, ncol)
+        x0 = round(left + c * (w + gap))
+        top_px = px(r * row_h)
+        p = cv.area(x0, top_px + px(0.35), round(x0 + w), top_px + px(row_h - 0.5))
         p.ylo, p.yhi = ylo, yhi
         groups = g["groups"]
         m = len(groups)
@@ -335,7 +340,8 @@ def groups_chart(gaps: list[dict[str, Any]]) -> str:
         for i, x in enumerate(groups):
             cx = p.col(i, m)
             v = _value(x["mean"])
-            p.text((cx, p.y1 + pt(4)), x["label"], size=8, anchor="mt")
+            for j, line in enumerate(_wrap(p, x["label"], (p.x1 - p.x0) / m - pt(4), size=8)):
+                p.text((cx, p.y1 + pt(4) + j * pt(10)), line, size=8, anchor="mt")
             if v is None:
                 p.not_reported((cx, p.y1 - pt(10)), anchor="mb")
                 continue
@@ -349,15 +355,25 @@ def groups_chart(gaps: list[dict[str, Any]]) -> str:
                     p.hline(cx - pt(3), cx + pt(3), y, w=1.0)
                 top = b
             p.text((cx, top - pt(3)), x["mean"]["text"], size=7.5, anchor="mb", ground=True)
-        p.text(((p.x0 + p.x1) / 2, pt(6)), g["label"], size=9, anchor="mt")
+        p.text(((p.x0 + p.x1) / 2, top_px + pt(6)), g["label"], size=9, anchor="mt")
         p.hline(p.x0, p.x1, p.y1, fill=AXIS, w=0.8)
-        if k == 0:
-            p.yaxis(ticks)
-        else:  # the same axis: only its line and ticks, labelled once at the left
-            p.vline(p.x0, p.y0, p.y1, fill=AXIS, w=0.8)
-            for t in ticks:
-                p.hline(p.x0 - pt(3), p.x0, p.Y(t), fill=AXIS, w=0.8)
+        p.yaxis(ticks)
     return cv.uri()
+
+
+def _wrap(cv: Canvas, s: str, width: float, *, size: float) -> list[str]:
+    """``s`` in lines no wider than ``width`` pixels (Chinese breaks between any two characters), at most two; a
+    label too long for two lines keeps its end on the second."""
+    lines: list[str] = []
+    cur = ""
+    for ch in s:
+        if cur and cv.width(cur + ch, size) > width:
+            lines.append(cur)
+            cur = ch
+        else:
+            cur += ch
+    lines.append(cur)
+    return lines if len(lines) <= 2 else [lines[0], "".join(lines[1:])]
 
 
 def factors_chart(factors: list[dict[str, Any]]) -> str:
