@@ -336,9 +336,15 @@ def _county_problems(r: _Rows, path: str, on: set[str], low: str | None, rules: 
         if vs_n is not None and vs_p is not None:
             fmt.update(d=_f(-(vs_n.value or 0.0)), p=_pv(vs_n.p_value), dp=_f(-(vs_p.value or 0.0)),
                        pp=_pv(vs_p.p_value))
-            cmp = _("低于全国%(d)s分（%(p)s）、低于全省%(dp)s分（%(pp)s），差异显著，达到%(t)s分的关注线") % fmt
-            text = _("%(county)s学生%(subj)s平均成绩为%(v)s分，显著低于全国平均水平（%(nat)s分，相差%(d)s分，%(p)s）"
-                     "和全省平均水平（%(prov)s分，相差%(dp)s分，%(pp)s）。") % fmt
+            if (fmt["d"], fmt["p"], fmt["nat"]) == (fmt["dp"], fmt["pp"], fmt["prov"]):
+                # the province is the whole nation (a one-province world): one comparison, said once
+                cmp = _("低于全国和全省%(d)s分，差异显著（%(p)s），达到%(t)s分的关注线") % fmt
+                text = _("%(county)s学生%(subj)s平均成绩为%(v)s分，显著低于全国和全省平均水平（%(nat)s分），相差"
+                         "%(d)s分（%(p)s）。") % fmt
+            else:
+                cmp = _("低于全国%(d)s分（%(p)s）、低于全省%(dp)s分（%(pp)s），差异显著，达到%(t)s分的关注线") % fmt
+                text = _("%(county)s学生%(subj)s平均成绩为%(v)s分，显著低于全国平均水平（%(nat)s分，相差%(d)s分，"
+                         "%(p)s）和全省平均水平（%(prov)s分，相差%(dp)s分，%(pp)s）。") % fmt
         elif vs_n is not None:
             fmt.update(d=_f(-(vs_n.value or 0.0)), p=_pv(vs_n.p_value))
             cmp = _("低于全国%(d)s分，差异显著（%(p)s），达到%(t)s分的关注线") % fmt

@@ -58,12 +58,20 @@ def evidence_lines(problem: Problem) -> list[str]:
             if not isinstance(e, dict):
                 continue
             label = _role(role)
-            line = _("%(who)s：估计值 %(v)s，标准误 %(se)s，学生数 %(n)s") % {
-                "who": label, "v": _num(e.get("value")), "se": _num(e.get("se")), "n": e.get("n", "—")}
+            if e.get("statistic") == "difference" or not e.get("n"):  # a contrast has no sample size of its own
+                line = _("%(who)s：估计值 %(v)s，标准误 %(se)s") % {"who": label, "v": _num(e.get("value")),
+                                                               "se": _num(e.get("se"))}
+            else:
+                line = _("%(who)s：估计值 %(v)s，标准误 %(se)s，学生数 %(n)s") % {
+                    "who": label, "v": _num(e.get("value")), "se": _num(e.get("se")), "n": e.get("n")}
             if e.get("p_value") is not None:
                 line += _("，p %(p)s") % {"p": _p(e.get("p_value"))}
             out.append(line + _("（估计值 #%(id)s）") % {"id": e.get("id", "—")})
-    if ev.get("difference") is not None:
+    listed = [e for items in (ev.get("estimates") or {}).values() for e in (items if isinstance(items, list)
+                                                                             else [items]) if isinstance(e, dict)]
+    tested_is_listed = any(e.get("statistic") == "difference" and e.get("value") == ev.get("difference")
+                           for e in listed)
+    if ev.get("difference") is not None and not tested_is_listed:  # a z test computed here: its numbers
         out.append(_("检验：差异 %(d)s，标准误 %(se)s，p %(p)s") % {"d": _num(ev.get("difference")),
                                                              "se": _num(ev.get("se")), "p": _p(ev.get("p_value"))})
     if ev.get("threshold") is not None:

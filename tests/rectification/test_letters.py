@@ -253,6 +253,10 @@ def test_one_province_letter_lists_county_problems_of_every_subject(rect: Rect) 
     got = list(letter.problems.order_by("seq").values_list("instrument_code", "rule", "path"))
     assert got == [("chinese", "county_below_nation", a1a.path), ("chinese", "county_low_share", a1a.path),
                    ("math", "county_below_nation", a1a.path), ("math", "county_low_share", a1a.path)]
+    # the province is the nation: the same comparison is said once
+    mean = letter.problems.filter(rule="county_below_nation").first()
+    assert mean is not None and "显著低于全国和全省平均水平（500.0分），相差30.0分（p < 0.001）" in mean.text
+    assert mean.comparison.startswith("低于全国和全省30.0分")
     for p in letter.problems.all():
         # "高于全国" is the shortfall itself where lower is better (the share at 待提高)
         for word in PRAISE if p.better == 1 else [w for w in PRAISE if w != "高于全国"]:

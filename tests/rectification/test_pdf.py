@@ -55,7 +55,11 @@ def test_letter_pdf_reads_back(client: Client, rect: Rect, tmp_path: Path) -> No
     mean = problems[0]
     assert mean.rule == "mean_below_nation"
     assert "估计值480.0，标准误3.0，学生数3000" in flat and "估计值500.0，标准误0.8" in flat
-    assert "检验：差异-20.0，标准误3.1，p<0.001" in flat
+    assert "差异：估计值-20.0，标准误3.1，p<0.001" in flat  # the run's own contrast, with its p
+    # the share's z test is computed by the rule: its difference, SE and p are printed as the test
+    share = problems[1]
+    assert share.rule == "share_below_nation"
+    assert f"检验：差异-0.080，标准误{share.evidence['se']:.3f}，p<0.001" in flat
     assert f"#{rect.run.pk}，输入摘要{rect.run.inputs_hash[:12]}" in flat
     # the county's 校际差异率 problem with its threshold
     assert "估计值0.220，标准误0.030" in flat and "关注线0.150" in flat
