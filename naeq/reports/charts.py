@@ -441,7 +441,7 @@ def distribution_chart(values: list[float], *, xlabel: str, marker: float | None
     if hi <= lo:
         hi = lo + 1.0
     counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
-    cv = Canvas(6.6, 2.1, left=0.6, top=0.3)
+    cv = Canvas(3.4, 2.0, left=0.5, right=0.2, top=0.3)  # half the text width: the two histograms side by side
     pad = (hi - lo) * 0.04
     cv.xlo, cv.xhi = lo - pad, hi + pad
     top = int(counts.max())
@@ -457,5 +457,5 @@ def distribution_chart(values: list[float], *, xlabel: str, marker: float | None
     yt = [float(v) for v in range(0, top + 1, step)]
     cv.yaxis(yt, fmt=lambda v: f"{int(v)}")
     cv.text((cv.x0 - pt(4), cv.y0 - pt(3)), _("个数"), size=7.5, anchor="rb")
-    cv.xaxis(nice_ticks(cv.xlo, cv.xhi, 7), xlabel)
+    cv.xaxis(nice_ticks(cv.xlo, cv.xhi, 5), xlabel)
     return cv.uri()
