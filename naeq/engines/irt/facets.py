@@ -556,12 +556,14 @@ def _louis_information(lay: _Layout, ratings: Ratings, logp: NDArray[np.float64]
     agg = sparse.csr_matrix((np.ones(len(pj)), (pair_inv.reshape(-1), ratings.person[pj])),
                             shape=(len(pair_key), ratings.n_persons))
     wpair = agg @ post                                                        # (pairs of cells, Q)
-    a_cell, b_cell = pair_key // lay.n_cells, pair_key % lay.n_cells
-    block = np.einsum("pq,paq,pbq->pab", wpair, u[a_cell], u[b_cell])
-    ia = np.broadcast_to(pos[a_cell][:, :, None], block.shape)
-    ib = np.broadcast_to(pos[b_cell][:, None, :], block.shape)
-    ok = (ia >= 0) & (ib >= 0)
-    np.add.at(outer, (ia[ok], ib[ok]), block[ok])
+    a_all, b_all = pair_key // lay.n_cells, pair_key % lay.n_cells
+    for lo in range(0, len(pair_key), 10_000):  # bounded memory: (chunk, Kmax, Q) arrays
+        a_cell, b_cell = a_all[lo: lo + 10_000], b_all[lo: lo + 10_000]
+        block = np.einsum("pq,paq,pbq->pab", wpair[lo: lo + 10_000], u[a_cell], u[b_cell])
+        ia = np.broadcast_to(pos[a_cell][:, :, None], block.shape)
+        ib = np.broadcast_to(pos[b_cell][:, None, :], block.shape)
+        ok = (ia >= 0) & (ib >= 0)
+        np.add.at(outer, (ia[ok], ib[ok]), block[ok])
     # cross terms with τ and the ττ term
     cnt = counts.reshape(lay.n_cells, n_q)
     cross = np.einsum("cq,caq->ca", cnt * a_q[None, :], u)
