@@ -59,3 +59,18 @@ def test_the_block_names_raters_by_id_and_flags_by_the_thresholds() -> None:
     assert any("2名评分员" in w for w in notes)
     loose, _n = raters.fit(g, z=2.0, min_logit=1.5)
     assert loose is not None and not any(r["flagged"] for r in loose["raters"])
+
+
+def test_rater_thresholds_are_validated_options_with_defaults() -> None:
+    from naeq.core.errors import InvalidInput
+    from naeq.scaling.options import clean_options
+
+    opts = clean_options({})
+    assert opts["rater_z"] == 2.0 and opts["rater_logit"] == 0.3
+    assert clean_options({"rater_z": "3", "rater_logit": 0.5})["rater_z"] == 3.0
+    with pytest.raises(InvalidInput) as e:
+        clean_options({"rater_logit": -1})
+    assert [p.field for p in e.value.problems] == ["rater_logit"]
+    with pytest.raises(InvalidInput) as e:
+        clean_options({"rater_z": "x"})
+    assert [p.field for p in e.value.problems] == ["rater_z"]
