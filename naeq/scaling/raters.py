@@ -62,14 +62,29 @@ def hash_parts(g: Gathered | None) -> dict[str, Any]:
 def fit(g: Gathered, *, z: float, min_logit: float, n_quad: int = 41) -> tuple[dict[str, Any] | None, list[str]]:
     """Fit the many-facet model; returns the run summary's ``raters`` block (or None) and warnings."""
     r = g.rows
+    notes: list[str] = []
+    # An item whose ratings miss a score category cannot have that step estimated: leave the item out of the
+    # rater model (the others still measure the raters) and say so.
+    max_scores = dict(g.max_scores)
+    for item, mx in g.max_scores.items():
+        seen = set(r.score[r.item == item].tolist())
+        if not set(range(mx + 1)) <= seen:
+            del max_scores[item]
+            missing = "、".join(str(k) for k in range(mx + 1) if k not in seen)
+            notes.append(_("题目“%(item)s”的评分中没有得分%(scores)s，未纳入评分员效应模型。") % {
+                "item": item, "scores": missing})
+    keep = np.isin(r.item, list(max_scores))
+    r = RatingRows(person=r.person[keep], item=r.item[keep], rater=r.rater[keep], score=r.score[keep])
+    if not max_scores or len(np.unique(r.rater)) < 2:
+        return None, notes
     try:
-        ratings = ratings_from_long(r.person, r.item, r.rater, r.score, g.max_scores)
+        ratings = ratings_from_long(r.person, r.item, r.rater, r.score, max_scores)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the result carries its warnings
             res = fit_facets(ratings, n_quad=n_quad)
     except EngineError as exc:
-        return None, [_("评分员效应（多面Rasch模型）未能估计：%(msg)s") % {"msg": exc.message}]
-    notes = [_("评分员效应（多面Rasch模型）：%(msg)s") % {"msg": w} for w in res.warnings]
+        return None, [*notes, _("评分员效应（多面Rasch模型）未能估计：%(msg)s") % {"msg": exc.message}]
+    notes += [_("评分员效应（多面Rasch模型）：%(msg)s") % {"msg": w} for w in res.warnings]
     names = rater_names(int(x) for x in res.raters.tolist())
     items_of: dict[int, list[str]] = {}
     for k, rater_id in enumerate(res.raters.tolist()):

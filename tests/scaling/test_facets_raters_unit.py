@@ -1,5 +1,6 @@
-"""naeq.scaling.raters without a marking flow: what a run stores when the many-facet model cannot be fitted, and
-that the inputs' hash only grows when there are ratings."""
+"""naeq.scaling.raters without a marking flow: what a run stores when the many-facet model cannot be fitted (an
+item with an unobserved score category is left out, with a warning), and that the inputs' hash only grows when
+there are ratings."""
 
 from __future__ import annotations
 
@@ -26,12 +27,17 @@ def test_no_ratings_add_nothing_to_the_hash() -> None:
 
 
 @pytest.mark.django_db
-def test_an_unestimable_model_is_a_warning_not_a_failed_run() -> None:
-    # score 4 never given: its step cannot be estimated; the run keeps its calibration and says why in Chinese
+def test_an_item_with_an_unobserved_score_is_left_out_with_a_warning() -> None:
+    # score 4 never given on E01: its step cannot be estimated; the run keeps its calibration and says why
     block, notes = raters.fit(_gathered([0, 1, 2, 3] * 10, [1, 2] * 20), z=2.0, min_logit=0.3)
     assert block is None
-    assert len(notes) == 1 and notes[0].startswith("评分员效应（多面Rasch模型）未能估计")
-    assert "nobody obtained" in notes[0]
+    assert notes == ["题目“E01”的评分中没有得分4，未纳入评分员效应模型。"]
+
+
+@pytest.mark.django_db
+def test_one_rater_left_is_no_rater_model() -> None:
+    block, notes = raters.fit(_gathered([0, 1, 2, 3, 4] * 8, [1] * 40), z=2.0, min_logit=0.3)
+    assert block is None and notes == []
 
 
 @pytest.mark.django_db
