@@ -1,7 +1,8 @@
 """The writes of performance tasks: a play starting, the headset check, the chunked upload of a recording, a
-proctor's re-record permission and the singing/oral room's calls of the next group. Every write is audited through :func:`naeq.core.audit.audit_record`, except the
-chunks themselves (the recording's ``received`` column is their record; one chained audit append per 64 KiB
-would serialise every room): a recording is audited when it starts and when it completes or fails its check.
+proctor's re-record permission and the singing/oral room's calls of the next group. Every write is audited
+through :func:`naeq.core.audit.audit_record`, except the chunks themselves (the recording's ``received`` column
+is their record; one chained audit append per 64 KiB would serialise every room): a recording is audited when it
+starts and when it completes or fails its check.
 
 **Play limit.** The client asks ``play_start`` before it plays; the count is taken under a row lock, so two tabs
 cannot both get the last play. A refused play is audited too (``performance.play_refused``).
