@@ -12,9 +12,10 @@ from typing import Any
 
 from django.db import transaction
 
+from naeq.analysis.selectors import latest_done_runs
 from naeq.cycles.models import Cycle
 from naeq.reports.models import ReportBatch, RunStatus
-from naeq.reports.services import latest_runs, report_batch_start
+from naeq.reports.services import report_batch_start
 
 
 def demo_reports(*, actor: Any, workers: int = 2) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def demo_reports(*, actor: Any, workers: int = 2) -> dict[str, Any]:
     cycle = Cycle.objects.filter(is_current=True).first()
     if cycle is None:
         return {"status": "no_cycle", "batch": None}
-    runs = latest_runs(cycle)
+    runs = latest_done_runs(cycle)
     if not runs:
         return {"status": "no_estimation_runs", "batch": None}
     run_ids = {str(r.pk) for r in runs}

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 import naeq
 from naeq.analysis.models import Estimate, EstimationRun, RunStatus
+from naeq.analysis.selectors import latest_done_runs
 from naeq.core import runs as recorded
 from naeq.core.audit import audit_record
 from naeq.core.errors import ApplicationError, InvalidInput, Problem
@@ -64,14 +65,6 @@ def batch_dir(batch_id: int) -> Path:
 # ------------------------------------------------------------------------------------------------ start
 
 
-def latest_runs(cycle: Cycle) -> list[EstimationRun]:
-    """The latest done estimation run of each subject of the cycle (by instrument code)."""
-    out: dict[str, EstimationRun] = {}
-    for run in EstimationRun.objects.filter(cycle=cycle, status=RunStatus.DONE).order_by("-created_at", "-id"):
-        out.setdefault(run.instrument_code, run)
-    return [out[k] for k in sorted(out)]
-
-
 def _inputs_hash(run_inputs: dict[str, Any], levels: list[str], region_code: str) -> str:
     payload = json.dumps({"runs": run_inputs, "levels": levels, "region": region_code, "code": code_version()},
                          sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -98,7 +91,7 @@ def report_batch_start(*, actor: Any, cycle: Cycle, levels: list[str] | None = N
         missing = sorted(set(run_ids) - {r.pk for r in chosen})
         problems += [Problem(reason=_("没有该周期已完成的估计记录。"), field="run", value=m) for m in missing]
     else:
-        chosen = latest_runs(cycle)
+        chosen = latest_done_runs(cycle)
         if not chosen:
             problems.append(Problem(reason=_("该周期还没有已完成的估计记录，请先完成估计。"), field="cycle",
                                     value=cycle.year))
