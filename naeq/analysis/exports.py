@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
@@ -50,7 +51,7 @@ from naeq.core import exclusions
 from naeq.core.audit import audit_record
 from naeq.core.errors import InvalidInput, NotFound, PermissionDenied
 from naeq.cycles.models import Cycle
-from naeq.delivery.models import Instrument, InstrumentKind, Item, ItemType, Respondent, TestTaker
+from naeq.delivery.models import Instrument, InstrumentKind, TestTaker
 from naeq.registry.models import Region, UrbanRural, urban_rural_class
 from naeq.scaling.models import CalibrationPerson, CalibrationRun, RunStatus
 
@@ -283,40 +284,6 @@ def _replicates(cycle: Cycle, sampled: NDArray[np.int64]
     return out
 
 
-def _questionnaire(cycle: Cycle, instrument_code: str, ids: NDArray[np.int64]
-                   ) -> tuple[Instrument | None, list[tuple[Item, FloatArray]]]:
-    """The student questionnaire given in the same formal sessions as the test, one column per single-choice or
-    Likert item: the option's number 1…K, 97 invalid, 99 omitted, NaN not administered. The last submitted
-    attempt's answer counts."""
-    from naeq.delivery import selectors as delivery
-    from naeq.delivery.models import SessionKind, TestSession
-
-    together: set[str] = set()
-    for codes in (TestSession.objects.filter(cycle=cycle, kind=SessionKind.FORMAL, respondent=Respondent.STUDENT)
-                  .values_list("instruments", flat=True).iterator(chunk_size=CHUNK)):
-        if instrument_code in (codes or []):
-            together |= set(codes or [])
-    q = (Instrument.objects.filter(cycle=cycle, kind=InstrumentKind.QUESTIONNAIRE, code__in=together)
-         .order_by("code", "-version").first())
-    if q is None or not len(ids):
-        return q, []
-    items = list(Item.objects.filter(instrument=q, type__in=(ItemType.SINGLE, ItemType.LIKERT)).order_by("seq"))
-    col = {it.code: k for k, it in enumerate(items)}
-    value_of = {(it.code, str(o.get("value") if isinstance(o, dict) else o)): j + 1
-                for it in items for j, o in enumerate(it.options or [])}
-    mat = np.full((len(ids), len(items)), np.nan)
-    n = len(ids)
-    for part in _chunks(delivery.screening_item_codes(cycle=cycle, instrument_code=q.code, items=list(col))):
-        taker = np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part))
-        pos = np.searchsorted(ids, taker)
-        hit = (pos < n) & (ids[np.minimum(pos, n - 1)] == taker)
-        for k in np.flatnonzero(hit).tolist():
-            _t, _a, _s, item, c = part[k]
-            c = str(c)
-            mat[pos[k], col[item]] = OMITTED if c == str(OMITTED) else value_of.get((item, c), INVALID)
-    return q, [(it, mat[:, k]) for k, it in enumerate(items)]
-
-
 def _region_labels(codes: Iterable[str]) -> dict[int, str]:
     want = sorted({c for c in codes if c})
     return {int(c): n for c, n in Region.objects.filter(code__in=want).values_list("code", "name")}
@@ -326,9 +293,84 @@ def _codes(values: NDArray[Any]) -> FloatArray:
     return np.array([float(v) if v else np.nan for v in values.tolist()], dtype=np.float64)
 
 
+def _group_labels() -> dict[str, dict[str, str]]:
+    """Default value labels of the compared groups (a ``groups`` spec may give its own)."""
+    return {"migrant": {"1": _("随迁子女"), "0": _("非随迁子女")},
+            "disadvantaged": {"1": _("家庭经济困难学生"), "0": _("其他学生")}}
+
+
+def _run_specs(cycle: Cycle, instrument_code: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``factors`` and ``groups`` options of the subject's latest finished estimation run ({} when none)."""
+    from naeq.analysis.selectors import latest_done_run
+
+    est = latest_done_run(cycle, instrument_code)
+    opts = (est.options or {}) if est is not None else {}
+    return dict(opts.get("factors") or {}), dict(opts.get("groups") or {})
+
+
+def _background(table: StudentTable, cycle: Cycle, instrument_code: str, ids: NDArray[np.int64],
+                grade: FloatArray, *, factors: dict[str, Any] | None, groups: dict[str, Any] | None) -> None:
+    """The background variables, read as the estimation reads them (:mod:`naeq.analysis.background`): every
+    single-choice and Likert item of every student questionnaire of the cycle's formal student sessions, joined by
+    test taker whatever session it was answered in, as ``BQ_<item>`` (option numbers, 97/99 user-missing); then the
+    run's recoded factors and the ``migrant`` / ``disadvantaged`` groups under their own names (group codes with
+    the spec's labels, no group system-missing). ``factors`` / ``groups`` None: those of the subject's latest
+    finished estimation run."""
+    from naeq.analysis import background
+
+    if factors is None or groups is None:
+        run_factors, run_groups = _run_specs(cycle, instrument_code)
+        factors = run_factors if factors is None else factors
+        groups = run_groups if groups is None else groups
+    by_code = background.student_questionnaire_items(cycle, ids)
+    if not by_code:
+        table.notes.append(_("本周期没有学生问卷的单选题或李克特题作答，未导出背景变量。"))
+    q_code = dict(Instrument.objects.filter(pk__in={it.instrument_id for it, _v in by_code.values()})
+                  .values_list("pk", "code"))
+    taken = {v.name.upper() for v in table.variables}
+    for code in sorted(by_code, key=lambda c: (q_code.get(by_code[c][0].instrument_id, ""), by_code[c][0].seq, c)):
+        item, values = by_code[code]
+        opts = {j + 1: str(o.get("label") if isinstance(o, dict) else o) for j, o in enumerate(item.options or [])}
+        opts.update({INVALID: _("无效作答"), OMITTED: _("未作答")})
+        table.add(Variable(safe_name(item.code, prefix="BQ_", taken=taken), " ".join(item.stem.split())[:200],
+                           "numeric", _("学生问卷%(q)s第%(seq)d题（%(code)s）") % {
+                               "q": q_code.get(item.instrument_id, ""), "seq": item.seq, "code": item.code},
+                           value_labels=opts, missing=(INVALID, OMITTED)), values)
+    # a plain item spec among the factors is its BQ_ column already; recoded ones and the groups are derived
+    derived = [(name, spec, _("背景因素")) for name, spec in sorted(factors.items()) if not isinstance(spec, str)]
+    titles = {"migrant": _("随迁子女"), "disadvantaged": _("家庭经济困难学生")}
+    group_items = [(name, spec) for name, spec in sorted(groups.items())]
+    derived += [(name, spec, titles.get(name, name)) for name, spec in group_items]
+    for name, spec, what in derived:
+        code = background.item_of(spec)
+        if code not in by_code:
+            table.notes.append(_("背景变量“%(name)s”对应的问卷题目%(code)s不在本周期的学生问卷中，未导出。") % {
+                "name": name, "code": code})
+            continue
+        item, answers = by_code[code]
+        var = background.variable(spec, item, answers, grade)
+        defaults = _group_labels().get(name, {}) if (name, spec) in group_items else {}
+        if defaults:  # a group spec without labels: the groups' names, not the bare codes
+            var.labels = {k: (defaults.get(k, k) if var.labels.get(k, k) == k else var.labels[k]) for k in var.order}
+        numeric = all(k.isdigit() for k in var.order)
+        label = _("%(what)s（%(name)s，由问卷题目%(code)s重新编码）") % {"what": what, "name": name, "code": code}
+        source = _("分析的背景变量设定（groups/factors）：%(spec)s") % {
+            "spec": json.dumps(spec, ensure_ascii=False, sort_keys=True)}
+        vname = safe_name(name, taken=taken)
+        if numeric:
+            col = np.array([float(v) if v else np.nan for v in var.values.tolist()], dtype=np.float64)
+            table.add(Variable(vname, label, "numeric", source,
+                               value_labels={int(k): var.labels.get(k, k) for k in var.order}), col)
+        else:
+            table.add(Variable(vname, label + " " + "; ".join(f"{k}={var.labels.get(k, k)}" for k in var.order),
+                               "string", source), var.values.astype(object))
+
+
 def assemble(cycle: Cycle, instrument_code: str, run: CalibrationRun, scope: Scope, *, pseudonymise: bool,
-             progress: Progress | None = None) -> StudentTable:
-    """The student file of ``run`` in ``scope`` as columns with its codebook."""
+             progress: Progress | None = None, factors: dict[str, Any] | None = None,
+             groups: dict[str, Any] | None = None) -> StudentTable:
+    """The student file of ``run`` in ``scope`` as columns with its codebook (``factors`` / ``groups``: see
+    :func:`_background`)."""
     ids, booklet, eap, eap_se, pvs = _persons(run, scope.path, progress)
     dropped = np.array(sorted(exclusions.excluded(cycle.pk, instrument_code)), dtype=np.int64)
     table = StudentTable()
@@ -437,18 +479,7 @@ def assemble(cycle: Cycle, instrument_code: str, run: CalibrationRun, scope: Sco
               np.isin(ids, flagged).astype(np.float64))
     if progress:
         progress("questionnaire", 0.7)
-    q, background = _questionnaire(cycle, instrument_code, ids)
-    taken = {v.name.upper() for v in table.variables}
-    for item, values in background:
-        opts = {j + 1: str(o.get("label") if isinstance(o, dict) else o) for j, o in enumerate(item.options or [])}
-        opts.update({INVALID: _("无效作答"), OMITTED: _("未作答")})
-        assert q is not None
-        table.add(Variable(safe_name(item.code, prefix="BQ_", taken=taken), " ".join(item.stem.split())[:200],
-                           "numeric", _("学生问卷%(q)s第%(seq)d题（%(code)s）") % {
-                               "q": q.code, "seq": item.seq, "code": item.code},
-                           value_labels=opts, missing=(INVALID, OMITTED)), values)
-    if q is None:
-        table.notes.append(_("没有与该学科同场施测的学生问卷，未导出背景变量。"))
+    _background(table, cycle, instrument_code, ids, t["grade"], factors=factors, groups=groups)
     table.notes.extend(variance_text(table.replicate_sets))
     return table
 
@@ -508,8 +539,6 @@ def write_dta(table: StudentTable, path: Path, *, title: str) -> None:
 
 
 def _arrow(table: StudentTable) -> Any:
-    import json
-
     import pyarrow as pa
 
     fields, arrays = [], []
@@ -578,7 +607,8 @@ def _sha256(path: Path) -> str:
 
 def build(actor: Any, cycle: Cycle, instrument_code: str, *, out_dir: Path, calibration_run: Any = None,
           fmt: str = "sav", pseudonymise: bool = True, region: str | Region | None = None,
-          progress: Progress | None = None) -> ExportResult:
+          progress: Progress | None = None, factors: dict[str, Any] | None = None,
+          groups: dict[str, Any] | None = None) -> ExportResult:
     """Write the student file (``fmt``), ``codebook.xlsx`` and ``codebook.csv`` of one subject of ``cycle`` into
     ``out_dir`` for the actor's scope (or ``region`` inside it) and audit the export."""
     scope = export_scope(actor=actor, region=region)
@@ -588,7 +618,15 @@ def build(actor: Any, cycle: Cycle, instrument_code: str, *, out_dir: Path, cali
     if not pseudonymise and not may_identify(actor=actor):
         raise PermissionDenied(_("只有国家监测中心管理员可以导出含测试编号和学校标识码的实名数据。"))
     run = calibration_run_for(cycle, instrument_code, calibration_run)
-    table = assemble(cycle, instrument_code, run, scope, pseudonymise=pseudonymise, progress=progress)
+    for option, given in (("factors", factors), ("groups", groups)):
+        if given is not None:
+            from naeq.analysis.background import clean_specs
+
+            problems = clean_specs(given, option=option)
+            if problems:
+                raise InvalidInput(_("背景变量设定有误。"), code="bad_background_spec", problems=problems)
+    table = assemble(cycle, instrument_code, run, scope, pseudonymise=pseudonymise, progress=progress,
+                     factors=factors, groups=groups)
     if progress:
         progress("write", 0.8)
     out_dir.mkdir(parents=True, exist_ok=True)
