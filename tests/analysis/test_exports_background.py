@@ -121,3 +121,25 @@ def test_bad_group_spec_refused_and_missing_item_noted(gw: ExportWorld, tmp_path
                              groups={"migrant": {"item": "NOPE", "codes": {"1": [1], "0": [2]}}})
     assert "migrant" not in table.columns and "BQ_MIG" in table.columns
     assert any("migrant" in n and "NOPE" in n for n in table.notes)
+
+
+@pytest.mark.django_db
+def test_cli_groups_option(gw: ExportWorld, tmp_path: Path) -> None:  # noqa: F811
+    import json
+
+    import pyreadstat
+    from click.testing import CliRunner
+
+    from naeq.cli import main
+
+    runner = CliRunner()
+    base = ["analysis", "export", "--as", gw.user("national_analyst@A").username, "--cycle", str(gw.cycle.year),
+            "--instrument", YEAR_KEY, "--format", "sav", "--quiet"]
+    out = tmp_path / "cli"
+    result = runner.invoke(main, [*base, "--out", str(out), "--groups", json.dumps(GROUPS)])
+    assert result.exit_code == 0, result.output
+    _df, meta = pyreadstat.read_sav(str(next(out.glob("*.sav"))))
+    assert {int(k): v for k, v in meta.variable_value_labels["disadvantaged"].items()} == {
+        1: "家庭经济困难学生", 0: "其他学生"}
+    bad = runner.invoke(main, [*base, "--out", str(tmp_path / "b"), "--groups", "{migrant"])
+    assert bad.exit_code != 0 and "--groups" in bad.output and not (tmp_path / "b").exists()
