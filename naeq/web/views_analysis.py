@@ -30,7 +30,8 @@ from naeq.scaling.models import CalibrationRun
 PAGE = 50
 COLUMNS = (("mean", ""), ("sd", ""), ("at_or_above", "II"), ("at_or_above", "III"), ("at_or_above", "IV"),
            ("diff_rate", ""), ("difference", "vs_province"), ("difference", "vs_nation"), ("difference", "F-M"),
-           ("difference", "urban-rural"), ("difference", "trend"))
+           ("difference", "urban-rural"), ("difference", "migrant-nonmigrant"), ("difference", "disadvantaged-other"),
+           ("difference", "trend"))
 
 
 def _report(request: HttpRequest, exc: InvalidInput) -> None:
@@ -115,7 +116,7 @@ def analysis_start(request: HttpRequest) -> HttpResponse:
 
 
 #: Decimals of each column: scores with one, shares and the rate with three.
-DIGITS = (1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 1)
+DIGITS = (1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1)
 
 
 def _cell(e: Any, k: int) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from django.urls import reverse
 
 from naeq.accounts.roles import Role
 from tests.analysis.test_exports import YEAR_KEY, ExportWorld, exw  # noqa: F401  (fixture)
+from tests.analysis.test_groups import GROUPS, gw  # noqa: F401  (fixture)
+from tests.analysis.test_groups import _start as _start_groups
 from tests.analysis.test_runs import SMALL, _start, ew  # noqa: F401  (fixture)
 
 READERS = {Role.NATIONAL_ADMIN, Role.NATIONAL_ANALYST, Role.PROVINCE_COORDINATOR, Role.COUNTY_LIAISON}
@@ -105,3 +107,38 @@ def test_balanced_page(ew: ExportWorld) -> None:  # noqa: F811
     assert run.instrument_code in html
     admin: Any = _client(ew, "national_admin@A").get(reverse("web:analysis_balanced"), {"cycle": ew.cycle.year})
     assert 'data-path="440000/440100/440101/"' in admin.content.decode()
+
+
+@pytest.mark.django_db
+def test_run_page_shows_the_migrant_and_disadvantaged_contrasts(gw: ExportWorld) -> None:  # noqa: F811
+    """Issue 8: beside F−M and urban−rural the run page shows 随迁子女−非随迁子女 and 家庭经济困难−其他 per unit with
+    their SE and ▲▼, in the columns after 城区−乡村."""
+    import re
+
+    from naeq.web.views_analysis import COLUMNS
+
+    run = _start_groups(gw, {"groups": GROUPS})
+    html = _client(gw, "national_admin@A").get(reverse("web:analysis_run", args=[run.pk])).content.decode()
+    heads = re.findall(r"<th[^>]*>([^<]+)</th>", html.split('id="nation-table"')[1].split("</thead>")[0])
+    assert heads[12:15] == ["城区−乡村", "随迁子女−非随迁子女", "家庭经济困难−其他"]
+    shown = 0
+    for level, tid in (("nation", "nation-table"), ("province", "province-table")):
+        table = html.split(f'id="{tid}"')[1].split("</table>")[0]
+        for row in table.split("<tr data-path=")[1:]:
+            path = row.split('"')[1]
+            cells = re.findall(r'<td class="num nowrap[^"]*">(.*?)</td>', row, flags=re.S)
+            assert len(cells) == len(COLUMNS)
+            for key in ("migrant-nonmigrant", "disadvantaged-other"):
+                e = run.estimates.filter(level=level, path=path, statistic="difference", key=key,
+                                         group_var="").first()
+                text = re.sub(r"<[^>]+>", "", cells[COLUMNS.index(("difference", key))]).strip()
+                if e is None:
+                    assert text == "", (level, path, key, text)
+                    continue
+                shown += 1
+                if e.suppressed or e.value is None:
+                    assert text == "—"
+                    continue
+                mark = {1: " ▲", -1: " ▼"}.get(e.sign or 0, "")
+                assert text == f"{e.value:.1f} ({e.se:.1f}){mark}", (level, path, key, text)
+    assert shown >= 2  # the nation's two contrasts at least
