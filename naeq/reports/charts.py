@@ -138,8 +138,11 @@ class Canvas:
         return int(self.d.textlength(s, font=font(size)))
 
     def rect(self, x0: float, y0: float, x1: float, y1: float, fill: str) -> None:
-        self.d.rectangle((round(min(x0, x1)), round(min(y0, y1)), round(max(x0, x1)) - 1,
-                          round(max(y0, y1)) - 1), fill=fill)
+        left, top, right, bottom = (round(min(x0, x1)), round(min(y0, y1)), round(max(x0, x1)) - 1,
+                                    round(max(y0, y1)) - 1)
+        if right < left or bottom < top:  # a bar of value 0 (or under half a pixel) has no area to fill
+            return
+        self.d.rectangle((left, top, right, bottom), fill=fill)
 
     def hline(self, x0: float, x1: float, y: float, *, fill: str = INK, w: float = 1.0) -> None:
         self.d.line((round(x0), round(y), round(x1), round(y)), fill=fill, width=pt(w))
