@@ -85,6 +85,22 @@ def until(page: Any, check: Callable[[], bool], what: str, tries: int = 150) -> 
     raise AssertionError(f"never happened: {what}")
 
 
+def cut_chunks(page: Any) -> dict[str, Any]:
+    """Every upload chunk after the first fails as if the network were down, while ``cut["on"]``; ``cut["aborted"]``
+    counts the chunks refused."""
+    cut = {"on": True, "aborted": 0}
+
+    def chunks(route: Any) -> None:
+        if cut["on"] and "offset=0" not in route.request.url:
+            cut["aborted"] += 1
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route("**/chunk?offset=*", chunks)
+    return cut
+
+
 def local_recordings(page: Any) -> int:
     """How many recordings the page's IndexedDB holds (kept until the server acknowledged them)."""
     return int(page.evaluate("""() => new Promise(resolve => {
@@ -177,16 +193,7 @@ def test_listening_limits_headset_and_recordings_through_network_cut_and_reload(
     page.screenshot(path=str(shots / "recorder.png"), full_page=True)
 
     # The real take, with the network cut in the middle of its upload.
-    cut = {"on": True, "aborted": 0}
-
-    def chunks(route: Any) -> None:
-        if cut["on"] and "offset=0" not in route.request.url:
-            cut["aborted"] += 1
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    page.route("**/chunk?offset=*", chunks)
+    cut = cut_chunks(page)
     rec.locator(".perf-record").click()
     rec.locator(".perf-clock:has-text('秒后开始录音')").wait_for()
     until(page, lambda: cut["aborted"] > 0, "the second chunk cut", tries=300)

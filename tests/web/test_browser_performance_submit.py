@@ -24,7 +24,7 @@ from naeq.performance.models import Recording, RecordingStatus
 from tests.delivery.factories import make_session, make_taker
 from tests.performance.world import make_perf_instrument, sine_wav
 from tests.web.browser import BROWSER_MARKS
-from tests.web.test_browser_performance import local_recordings, mic_browser, new_context, until
+from tests.web.test_browser_performance import cut_chunks, local_recordings, mic_browser, new_context, until
 
 pytestmark = BROWSER_MARKS
 __all__ = ["mic_browser", "new_context"]  # fixtures shared with the other performance browser test
@@ -41,21 +41,6 @@ def attempt(cycle: Any, world: Any, settings: Any, tmp_path: Path) -> Attempt:
     return attempt_start(taker=make_taker(cycle, school, "S0811"), session=session, instrument_code="english")
 
 
-def _cut_chunks(page: Any) -> dict[str, Any]:
-    """Every chunk after the first fails as if the network were down, while ``cut["on"]``."""
-    cut = {"on": True, "aborted": 0}
-
-    def chunks(route: Any) -> None:
-        if cut["on"] and "offset=0" not in route.request.url:
-            cut["aborted"] += 1
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    page.route("**/chunk?offset=*", chunks)
-    return cut
-
-
 def _record_cut_take(page: Any, attempt: Attempt, url: str) -> tuple[dict[str, Any], Recording]:
     """Open the test, pass the headset check, record E01 (6 s) with its upload cut after the first chunk."""
     page.goto(url)
@@ -66,7 +51,7 @@ def _record_cut_take(page: Any, attempt: Attempt, url: str) -> tuple[dict[str, A
     page.click("#take-next")
     rec = page.locator('[data-perf-rec="E01"]')
     rec.locator(".perf-mic").click()
-    cut = _cut_chunks(page)
+    cut = cut_chunks(page)
     rec.locator(".perf-record").click()
     until(page, lambda: cut["aborted"] > 0, "the upload cut", tries=300)
     rec.locator('.perf-status[data-state="retrying"]').wait_for()

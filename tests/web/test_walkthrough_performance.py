@@ -33,7 +33,15 @@ from tests.delivery.factories import make_instrument, make_session, make_taker
 from tests.marking.audio_world import POINTS_4, add_take
 from tests.performance.world import PERF_ITEMS, sine_wav
 from tests.web.browser import BROWSER_MARKS
-from tests.web.test_browser_performance import CHUNK, check_stored, local_recordings, mic_browser, new_context, until
+from tests.web.test_browser_performance import (
+    CHUNK,
+    check_stored,
+    cut_chunks,
+    local_recordings,
+    mic_browser,
+    new_context,
+    until,
+)
 
 __all__ = ["mic_browser", "new_context"]  # the fixtures of the recording browser test, shared
 pytestmark = BROWSER_MARKS
@@ -200,16 +208,7 @@ def test_issue_9_walkthrough(mic_browser: Any, new_context: Any, live_server: An
     rec1.locator(".perf-mic").click()
     p1.wait_for_function("() => Number(document.querySelector('[data-perf-rec=\"E01\"] .perf-meter')"
                          ".getAttribute('data-level')) > 5")
-    cut = {"on": True, "aborted": 0}
-
-    def chunks(route: Any) -> None:
-        if cut["on"] and "offset=0" not in route.request.url:
-            cut["aborted"] += 1
-            route.abort("internetdisconnected")
-        else:
-            route.continue_()
-
-    p1.route("**/chunk?offset=*", chunks)
+    cut = cut_chunks(p1)
     rec1.locator(".perf-record").click()
     until(p1, lambda: cut["aborted"] > 0, "the upload cut after its first chunk", tries=300)
     ctx1.set_offline(True)  # the room's network is down
