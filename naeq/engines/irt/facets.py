@@ -268,7 +268,7 @@ class _Layout:
         eta = (kk[None, None, :, None] * (theta[None, None, None, :] - severity[None, :, None, None])
                - cum[:, None, :, None])
         eta = np.where((kk[None, :] < self.k[:, None])[:, None, :, None], eta, -np.inf)
-        return eta - _lse(eta, axis=2)
+        return eta - logsumexp(eta, axis=2, keepdims=True)
 
 
 def _moments(logp: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
@@ -399,7 +399,7 @@ def fit_facets(ratings: Ratings, *, anchor: Any = None, n_quad: int = 41, theta_
         steps, severity, sigma = unpack(vec)
         logp = lay.log_probabilities(steps, severity, nodes)
         ll = lay.x @ logp.reshape(lay.n_cells, n_quad) + _normal_log_prior(nodes, sigma)[None, :]
-        norm = _lse(ll, axis=1)
+        norm = logsumexp(ll, axis=1, keepdims=True)
         post = np.exp(ll - norm)
         return post, logp, float(norm.sum())
 
@@ -489,14 +489,6 @@ def marginal_log_likelihood(ratings: Ratings, steps: NDArray[np.float64], severi
     logp = lay.log_probabilities(np.asarray(steps, dtype=np.float64), np.asarray(severity, dtype=np.float64), nodes)
     ll = lay.x @ logp.reshape(lay.n_cells, n_quad) + _normal_log_prior(nodes, sigma)[None, :]
     return float(logsumexp(ll, axis=1).sum())
-
-
-def _lse(a: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
-    """log Σ exp along ``axis`` (kept as a length-1 axis); −inf rows stay −inf."""
-    m = np.max(a, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        return m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True))
 
 
 def _cell_scores(lay: _Layout, logp: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
@@ -596,7 +588,7 @@ def _person_moments(ratings: Ratings, lay: _Layout, steps: NDArray[np.float64], 
     kk = np.arange(lay.kmax, dtype=np.float64)
     eta = kk[None, :] * (theta[ratings.person] - severity[ratings.rater])[:, None] - cum[ratings.item]
     eta = np.where(np.arange(lay.kmax)[None, :] < lay.k[ratings.item][:, None], eta, -np.inf)
-    p = np.exp(eta - _lse(eta, axis=1))
+    p = np.exp(eta - logsumexp(eta, axis=1, keepdims=True))
     mean = p @ kk
     d = kk[None, :] - mean[:, None]
     return mean, (p * d**2).sum(axis=1), (p * d**3).sum(axis=1)
